@@ -1,0 +1,90 @@
+"""The one settings object: a YAML file, then `PSGRAPH_*` environment overrides.
+
+Credentials never come from the file for real vendors: each source names the
+environment variables that hold them (`credentials_env`), read once here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from sources.config import Credentials, SourceSettings
+
+SYSTEMS = ("crm", "psa", "hcm", "erp", "time")
+
+
+class SourceConfig(SourceSettings):
+    enabled: bool = True
+    # credential field -> environment variable holding it
+    credentials_env: dict[str, str] = Field(default_factory=dict)
+
+
+class SandboxConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    host: str = "127.0.0.1"
+    seed: int = 42
+    scale: float = 1.0
+    ports: dict[str, int] = Field(default_factory=lambda: {s: 8101 + i for i, s in enumerate(SYSTEMS)})
+    tokens: dict[str, str] = Field(default_factory=dict)  # sandbox secrets, not real ones
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PSGRAPH_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    debug: bool = False
+    store_url: str = "sqlite+aiosqlite:///var/psgraph.db"
+    bus_url: str = "memory://"
+    sources: dict[str, SourceConfig] = Field(default_factory=dict)
+    # entity -> field -> owning system; entity -> owning system under "*"
+    authority: dict[str, dict[str, str]] = Field(default_factory=dict)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+
+    def source(self, name: str) -> SourceSettings:
+        """The source's settings with its credentials read from the environment."""
+        config = self.sources[name]
+        from_env = {
+            field: os.environ[var]
+            for field, var in config.credentials_env.items()
+            if var in os.environ
+        }
+        if not from_env:
+            return config
+        merged = {**config.credentials.model_dump(exclude_none=True), **from_env}
+        return config.model_copy(update={"credentials": Credentials(**merged)})
+
+
+def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
+    """Settings from a YAML file (if given), under PSGRAPH_* env vars, under `overrides`."""
+    if path is not None and not Path(path).is_file():
+        raise FileNotFoundError(f"no config file at {path}")
+
+    class FromFile(Settings):
+        model_config = SettingsConfigDict(**{**Settings.model_config, "yaml_file": path})
+
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls))
+
+    return FromFile(**overrides)

@@ -1,0 +1,76 @@
+"""The contract every source connector keeps.
+
+A connector speaks one vendor's API and returns canonical records
+(`sources.records`). Reads come in three forms that the gateway builds on:
+
+- `get_many(entity, ids)`: records aligned with `ids` (None where the source has no
+  such record), in ceil(len(ids) / batch_limit) requests where the vendor can batch;
+- `list(entity, filters, page_size, cursor)`: one page and a cursor for the next;
+- `changes(entity, cursor)`: what changed since the cursor, and the new cursor.
+
+Writes are connector-specific methods, each idempotent the vendor's way.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, TypeVar
+
+from sources.records import Record, SourceSystem
+
+R = TypeVar("R", bound=Record)
+
+
+@dataclass(frozen=True)
+class Page(Generic[R]):
+    items: list[R]
+    next_cursor: str | None  # None: this was the last page
+    total: int | None = None
+
+
+@dataclass(frozen=True)
+class ChangeSet(Generic[R]):
+    records: list[R]
+    cursor: str  # pass back to get the changes after these
+    deleted_ids: list[str] = field(default_factory=list)
+
+
+class Connector(ABC):
+    system: ClassVar[SourceSystem]
+    entities: ClassVar[Mapping[str, type[Record]]]  # entity name -> record type
+    batch_limit: ClassVar[int]  # ids per request the vendor allows
+
+    @abstractmethod
+    async def get_many(self, entity: str, ids: Sequence[str]) -> list[Record | None]: ...
+
+    @abstractmethod
+    async def list(
+        self,
+        entity: str,
+        filters: Mapping[str, Any] | None = None,
+        *,
+        page_size: int = 100,
+        cursor: str | None = None,
+    ) -> Page[Record]: ...
+
+    @abstractmethod
+    async def changes(self, entity: str, cursor: str | None) -> ChangeSet[Record]:
+        """With cursor None: no records, and a cursor for 'now'."""
+
+    @abstractmethod
+    async def aclose(self) -> None: ...
+
+    async def __aenter__(self) -> Connector:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def record_type(connector: Connector, entity: str) -> type[Record]:
+    try:
+        return connector.entities[entity]
+    except KeyError:
+        raise ValueError(f"{connector.system.value} has no entity {entity!r}") from None

@@ -1,0 +1,172 @@
+"""One pooled HTTP client per source, wrapped in the resilience every call needs.
+
+Every upstream call goes through `SourceClient.request`, which applies, in order:
+circuit breaker -> client-side rate limit -> concurrency limit -> timeout -> retries
+(with exponential backoff and jitter, honouring Retry-After; reads and idempotent writes
+only). httpx exceptions and vendor error statuses become `sources.errors` here, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+from sources.config import SourceSettings
+from sources.errors import (
+    RateLimited,
+    SourceDataError,
+    SourceError,
+    SourceRejected,
+    SourceTimeout,
+    SourceUnavailable,
+)
+from sources.records import SourceSystem
+from sources.resilience import CircuitBreaker, RateLimiter
+
+Classifier = Callable[[SourceSystem, httpx.Response], SourceError | None]
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def classify_status(system: SourceSystem, response: httpx.Response) -> SourceError | None:
+    """The status-code -> action table shared by all vendors; connectors add their quirks."""
+    status = response.status_code
+    if status < 400:
+        return None
+    message = response.text[:500] or response.reason_phrase
+    if status == 429:
+        return RateLimited(system, message, retry_after_seconds(response))
+    if status in (408, 504):
+        return SourceTimeout(system, message)
+    if status >= 500:
+        return SourceUnavailable(system, f"HTTP {status}: {message}")
+    return SourceRejected(system, message, status=status)
+
+
+class SourceClient:
+    def __init__(
+        self,
+        system: SourceSystem,
+        settings: SourceSettings,
+        *,
+        auth: httpx.Auth | None = None,
+        classify: Classifier = classify_status,
+        transport: httpx.AsyncBaseTransport | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.system = system
+        self.settings = settings
+        self._classify = classify
+        timeouts = settings.timeouts
+        self._http = httpx.AsyncClient(
+            base_url=settings.base_url,
+            auth=auth,
+            transport=transport,
+            timeout=httpx.Timeout(timeouts.read, connect=timeouts.connect),
+            limits=httpx.Limits(
+                max_connections=settings.concurrency,
+                max_keepalive_connections=settings.concurrency,
+            ),
+            headers={"User-Agent": settings.user_agent, **(headers or {})},
+        )
+        self._slots = asyncio.Semaphore(settings.concurrency)
+        self.breaker = CircuitBreaker(settings.breaker)
+        self._pacer = RateLimiter(settings.rate_limit_per_s) if settings.rate_limit_per_s else None
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> httpx.Response:
+        """Send one logical request; raise a `SourceError` on anything but success."""
+        may_retry = method.upper() in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        policy = self.settings.retry
+        attempts = policy.attempts if may_retry else 1
+        deadline = time.monotonic() + self.settings.timeouts.total
+        for attempt in range(1, attempts + 1):
+            try:
+                return await self._send_once(method, url, params, json, data, headers)
+            except SourceError as error:
+                if not error.retriable or attempt == attempts:
+                    raise
+                delay = self._backoff(attempt, error)
+                if time.monotonic() + delay >= deadline:
+                    raise
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    async def json(self, method: str, url: str, **kwargs: Any) -> Any:
+        response = await self.request(method, url, **kwargs)
+        return self.parse_json(response)
+
+    def parse_json(self, response: httpx.Response) -> Any:
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as error:
+            raise SourceDataError(self.system, f"malformed JSON from {response.url}") from error
+
+    def _backoff(self, attempt: int, error: SourceError) -> float:
+        policy = self.settings.retry
+        if isinstance(error, RateLimited) and error.retry_after is not None:
+            return min(error.retry_after, policy.max_retry_after)
+        base = min(policy.backoff_max, policy.backoff_initial * 2 ** (attempt - 1))
+        return base + random.uniform(0, policy.jitter)
+
+    async def _send_once(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        data: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+    ) -> httpx.Response:
+        self.breaker.before_call(self.system)
+        if self._pacer is not None:
+            await self._pacer.acquire()
+        try:
+            async with self._slots:
+                response = await self._http.request(
+                    method, url, params=params, json=json, data=data, headers=headers
+                )
+        except httpx.TimeoutException as error:
+            self.breaker.record_failure()
+            raise SourceTimeout(self.system, f"no answer from {url}: {error!r}") from error
+        except httpx.TransportError as error:
+            self.breaker.record_failure()
+            raise SourceUnavailable(self.system, f"cannot reach {url}: {error!r}") from error
+        failure = self._classify(self.system, response)
+        if failure is None:
+            self.breaker.record_success()
+            return response
+        if failure.retriable and not isinstance(failure, RateLimited):
+            self.breaker.record_failure()
+        else:
+            self.breaker.record_success()  # the source answered; it is up
+        raise failure
