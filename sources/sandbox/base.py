@@ -139,6 +139,10 @@ class Sandbox(ABC):
         response.headers["Retry-After"] = "1"
         return response
 
+    def admin_routes(self) -> Sequence[BaseRoute]:
+        """Extra system-specific routes under /_sandbox/ (e.g. a quota knob)."""
+        return ()
+
     def public_paths(self) -> frozenset[str]:
         """Vendor paths that need no token (e.g. the OAuth token endpoint)."""
         return frozenset()
@@ -198,6 +202,7 @@ class Sandbox(ABC):
             Route("/_sandbox/touch", self._touch, methods=["POST"]),
             Route("/_sandbox/webhooks", self._webhooks, methods=["GET", "POST", "DELETE"]),
             Route("/openapi.json", self._openapi, methods=["GET"]),
+            *self.admin_routes(),
         ]
         vendor = list(self.vendor_routes())
 
