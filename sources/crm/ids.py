@@ -24,21 +24,32 @@ def _suffix(id15: str) -> str:
 
 
 def to_18(record_id: str) -> str:
-    """The 18-char form of a 15- or 18-char id; ValueError for anything else."""
-    if len(record_id) == 18:
-        record_id = record_id[:15]
-    if len(record_id) != 15 or not record_id.isalnum():
+    """The canonical 18-char form of a 15-char id, or of an 18-char id in any letter case."""
+    if not record_id.isalnum() or len(record_id) not in (15, 18):
         raise ValueError(f"not a Salesforce id: {record_id!r}")
+    if len(record_id) == 18:
+        record_id = _restore_case(record_id[:15], record_id[15:].upper())
     return record_id + _suffix(record_id)
 
 
+def _restore_case(id15: str, suffix: str) -> str:
+    chars = []
+    for block in range(3):
+        bits = _ALPHABET.find(suffix[block])
+        if bits < 0:
+            raise ValueError(f"bad Salesforce id checksum: {suffix!r}")
+        for i, char in enumerate(id15[block * 5 : block * 5 + 5]):
+            chars.append(char.upper() if bits & (1 << i) else char.lower())
+    return "".join(chars)
+
+
 def is_valid(record_id: str) -> bool:
-    """True for a 15-char id, or an 18-char id whose checksum matches (case-insensitively)."""
-    if len(record_id) == 15:
-        return record_id.isalnum()
-    if len(record_id) != 18 or not record_id.isalnum():
+    """True for a 15-char id, or an 18-char id (any case) whose checksum is consistent."""
+    try:
+        canonical = to_18(record_id)
+    except ValueError:
         return False
-    return to_18(record_id[:15]).upper() == record_id.upper()
+    return len(record_id) == 15 or canonical.upper() == record_id.upper()
 
 
 def make_id(prefix: str, number: int) -> str:
