@@ -5,7 +5,8 @@ routes its subclass declares, and adds, outside those routes:
 
 - `GET  /_sandbox/stats`    request counts per route and in total;
 - `POST /_sandbox/faults`   latency_ms, jitter_ms, error_rate, status, rate_limit_per_s,
-                            outage (any subset; vendor routes only); `DELETE` clears them;
+                            outage, garbage (any subset; vendor routes only); `DELETE`
+                            clears them;
 - `POST /_sandbox/reset`    back to the seeded world, counters and faults to zero;
 - `POST /_sandbox/touch`    {"entity", "ids"}: mark records modified now (for change scans);
 - `POST /_sandbox/webhooks` {"url", "secret"}: push Standard Webhooks-signed notifications;
@@ -55,6 +56,7 @@ class Faults:
     status: int = 503
     rate_limit_per_s: float | None = None
     outage: bool = False
+    garbage: bool = False  # answer 200 with a body that is not what the vendor sends
 
 
 @dataclass
@@ -321,6 +323,8 @@ class _VendorGate:
             return sandbox.rate_limited_response()
         if faults.error_rate and random.random() < faults.error_rate:
             return sandbox.error_response(faults.status, "injected fault", "INJECTED_FAULT")
+        if faults.garbage:
+            return Response("<html>upstream proxy error", media_type="application/json")
         if request.url.path not in sandbox.public_paths():
             return sandbox.check_auth(request)
         return None

@@ -1,0 +1,121 @@
+"""The `psgraph` command: run the demo, the gateway, or the sandboxes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from gateway.settings import Settings, load_settings
+from sources.registry import SYSTEMS
+
+app = typer.Typer(help="psgraph: one GraphQL schema over CRM, PSA, HCM, ERP and TIME.")
+
+DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo.yaml"
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="YAML settings file.")]
+
+
+def _settings(config: Path) -> Settings:
+    try:
+        return load_settings(config)
+    except (FileNotFoundError, ValueError) as error:
+        raise typer.BadParameter(str(error), param_hint="--config") from error
+
+
+@app.command()
+def serve(config: ConfigOption = DEMO_CONFIG) -> None:
+    """Run the gateway with the given settings."""
+    settings = _settings(config)
+    _serve_gateway(settings)
+
+
+@app.command()
+def sandbox(
+    systems: Annotated[
+        list[str] | None, typer.Argument(help=f"Systems to run: {', '.join(SYSTEMS)}.")
+    ] = None,
+    config: ConfigOption = DEMO_CONFIG,
+    seed: Annotated[int | None, typer.Option(help="World seed.")] = None,
+    scale: Annotated[float | None, typer.Option(help="World size; 1.0 is a mid-size firm.")] = None,
+) -> None:
+    """Run vendor-shaped sandbox servers over one generated world."""
+    from sources.sandbox.runner import serve as serve_sandboxes
+    from sources.world.generate import generate
+
+    settings = _settings(config)
+    names = systems or list(SYSTEMS)
+    for name in names:
+        if name not in SYSTEMS:
+            raise typer.BadParameter(f"unknown system {name!r}; choose from {', '.join(SYSTEMS)}")
+    box = settings.sandbox
+    world = generate(
+        seed=box.seed if seed is None else seed, scale=box.scale if scale is None else scale
+    )
+    typer.echo(f"sandboxes (seed {world.seed}, scale {world.scale}):")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_sandboxes(world, names, box.tokens, host=box.host, ports=box.ports))
+
+
+@app.command()
+def demo(config: ConfigOption = DEMO_CONFIG) -> None:
+    """Start the five sandboxes and the gateway; print every URL; Ctrl-C stops all."""
+    settings = _settings(config)
+    box = settings.sandbox
+    child = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "sandbox", "--config", str(config)],
+    )
+    try:
+        _wait_for_ports(box.host, [box.ports[name] for name in SYSTEMS], child)
+        typer.echo(
+            f"gateway:  http://{settings.host}:{settings.port}/graphql  (GraphiQL in a browser)"
+        )
+        typer.echo(f"health:   http://{settings.host}:{settings.port}/healthz")
+        for name in SYSTEMS:
+            typer.echo(
+                f"{name.upper():5} admin: http://{box.host}:{box.ports[name]}/_sandbox/stats"
+            )
+        typer.echo("Ctrl-C stops everything.")
+        _serve_gateway(settings)
+    finally:
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def _serve_gateway(settings: Settings) -> None:
+    from gateway.app import create_app
+
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+def _wait_for_ports(
+    host: str, ports: list[int], child: subprocess.Popen[bytes], timeout: float = 120
+) -> None:
+    deadline = time.monotonic() + timeout
+    for port in ports:
+        while True:
+            if child.poll() is not None:
+                raise typer.Exit(code=1)
+            with socket.socket() as probe:
+                if probe.connect_ex((host, port)) == 0:
+                    break
+            if time.monotonic() > deadline:
+                raise typer.BadParameter(f"sandbox on port {port} did not start")
+            time.sleep(0.2)
+
+
+if __name__ == "__main__":
+    app()
