@@ -35,7 +35,9 @@ class SandboxConfig(BaseModel):
     host: str = "127.0.0.1"
     seed: int = 42
     scale: float = 1.0
-    ports: dict[str, int] = Field(default_factory=lambda: {s: 8101 + i for i, s in enumerate(SYSTEMS)})
+    ports: dict[str, int] = Field(
+        default_factory=lambda: {s: 8101 + i for i, s in enumerate(SYSTEMS)}
+    )
     tokens: dict[str, str] = Field(default_factory=dict)  # sandbox secrets, not real ones
 
 

@@ -3,7 +3,7 @@
     SourceError                 something went wrong talking to a source system
     ├── SourceUnavailable       connection refused, 5xx, circuit open      (retriable)
     │   ├── SourceTimeout       no answer within the timeout               (retriable)
-    │   └── RateLimited         429, Salesforce's 403 REQUEST_LIMIT_EXCEEDED (retriable, retry_after)
+    │   └── RateLimited         429, Salesforce 403 REQUEST_LIMIT_EXCEEDED (retriable)
     ├── SourceRejected          the vendor refused the request: 4xx         (fatal, vendor message)
     └── SourceDataError         the answer could not be understood         (fatal)
 

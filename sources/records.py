@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
 
-class SourceSystem(str, Enum):
+class SourceSystem(StrEnum):
     CRM = "CRM"
     PSA = "PSA"
     HCM = "HCM"

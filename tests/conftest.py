@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sources.world.generate import generate
 
 from gateway.settings import Settings, load_settings
 from sources.config import SourceSettings
 from sources.registry import SYSTEMS
 from sources.sandbox.runner import SandboxCluster
-from sources.world.generate import generate
 from sources.world.model import World
 
 DEMO_CONFIG = Path(__file__).parent.parent / "config" / "demo.yaml"

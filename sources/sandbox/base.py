@@ -314,9 +314,7 @@ class _VendorGate:
         sandbox = self.sandbox
         faults = sandbox.runtime.faults
         if faults.latency_ms or faults.jitter_ms:
-            await asyncio.sleep(
-                (faults.latency_ms + random.uniform(0, faults.jitter_ms)) / 1000.0
-            )
+            await asyncio.sleep((faults.latency_ms + random.uniform(0, faults.jitter_ms)) / 1000.0)
         if faults.outage:
             return sandbox.error_response(503, "service unavailable (outage)", "UNAVAILABLE")
         if faults.rate_limit_per_s is not None and self._over_rate(faults.rate_limit_per_s):

@@ -44,9 +44,7 @@ def _servers(
         sandbox = sandbox_class(name)(world, token=tokens[name])
         sock = _bind(host, ports.get(name, 0))
         port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            sandbox.app(), log_level="warning", lifespan="on", access_log=False
-        )
+        config = uvicorn.Config(sandbox.app(), log_level="warning", lifespan="on", access_log=False)
         running.append(RunningSandbox(name, sandbox, f"http://{host}:{port}"))
         servers.append((uvicorn.Server(config), sock))
     return running, servers

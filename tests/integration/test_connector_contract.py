@@ -89,8 +89,10 @@ PROFILES = [
         bulk_ids=lambda w: [i.erp_id for i in w.invoices],
         cost=_batched,
         page_entity="customer",
-        page_ids=lambda w: {c.erp_id for c in w.clients}
-        | {c.duplicate_erp_id for c in w.clients if c.duplicate_erp_id},
+        page_ids=lambda w: (
+            {c.erp_id for c in w.clients}
+            | {c.duplicate_erp_id for c in w.clients if c.duplicate_erp_id}
+        ),
         change_entity="invoice",
         change_ids=lambda w: [i.erp_id for i in w.invoices[5:8]],
     ),
