@@ -1,0 +1,1 @@
+"""Process API for change: domain events, their durable log, and live fan-out."""
