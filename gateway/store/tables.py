@@ -1,0 +1,178 @@
+"""The store's schema as SQLAlchemy Core tables; migrations/versions must agree with it.
+
+A test compares this metadata with a freshly migrated database, so a column added here
+without a migration (or the other way round) fails the suite.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from gateway.store.types import BigId, JSONValue, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+workflows = Table(
+    "workflows",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(100), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("phase", String(20), nullable=False),
+    Column("idempotency_key", String(255), nullable=True, unique=True),
+    Column("input_hash", String(64), nullable=False),
+    Column("input", JSONValue, nullable=False),
+    Column("result", JSONValue, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("principal", String(255), nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime, nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("next_run_at", UTCDateTime, nullable=True),
+    Column("lease_owner", String(255), nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("version", Integer, nullable=False),
+    Index(None, "status", "next_run_at"),
+    Index(None, "kind", "created_at"),
+)
+
+workflow_steps = Table(
+    "workflow_steps",
+    metadata,
+    Column(
+        "workflow_id",
+        String(36),
+        ForeignKey("workflows.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("name", String(100), primary_key=True),
+    Column("position", Integer, nullable=False),  # order in the definition, for display
+    Column("system", String(20), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("output", JSONValue, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("started_at", UTCDateTime, nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("scope", String(100), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("workflow_id", String(36), nullable=True),
+    Column("response", JSONValue, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("topic", String(100), nullable=False),
+    Column("payload", JSONValue, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("published_at", UTCDateTime, nullable=True),
+    # Only unpublished rows are ever scanned; keep that index tiny.
+    Index(
+        "ix_outbox_unpublished",
+        "id",
+        postgresql_where=text("published_at IS NULL"),
+        sqlite_where=text("published_at IS NULL"),
+    ),
+)
+
+crosswalk = Table(
+    "crosswalk",
+    metadata,
+    Column("entity", String(50), primary_key=True),
+    Column("system", String(20), primary_key=True),
+    Column("native_id", String(255), primary_key=True),
+    Column("global_key", String(255), nullable=False),
+    Column("created_by_workflow", String(36), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("entity", "global_key", "system"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("principal", String(255), nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("system", String(20), nullable=True),
+    Column("object_type", String(50), nullable=False),
+    Column("object_id", String(255), nullable=False),
+    Column("before", JSONValue, nullable=True),
+    Column("after", JSONValue, nullable=True),
+    Column("workflow_id", String(36), nullable=True),
+    Index(None, "object_type", "object_id"),
+    Index(None, "workflow_id"),
+)
+
+event_log = Table(
+    "event_log",
+    metadata,
+    Column("cursor", BigId, primary_key=True, autoincrement=True),
+    Column("type", String(100), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("source", String(20), nullable=True),
+    Column("subject_id", String(255), nullable=True),
+    Column("data", JSONValue, nullable=False),
+    Column("dedup_key", String(255), nullable=True, unique=True),
+    Index(None, "subject_id"),
+    # AUTOINCREMENT: SQLite never hands out a cursor again, even after the newest row goes.
+    sqlite_autoincrement=True,
+)
+
+webhook_receipts = Table(
+    "webhook_receipts",
+    metadata,
+    Column("webhook_id", String(255), primary_key=True),
+    Column("system", String(20), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+)
+
+change_cursors = Table(
+    "change_cursors",
+    metadata,
+    Column("source", String(20), primary_key=True),
+    Column("entity", String(50), primary_key=True),
+    Column("cursor", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("kind", String(100), nullable=False),
+    Column("payload", JSONValue, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("replayed_at", UTCDateTime, nullable=True),
+    Index(None, "kind", "replayed_at"),
+)
