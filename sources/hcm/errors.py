@@ -3,12 +3,14 @@
 Workday REST errors are `{"error": message, "code": code}` (sometimes with
 `"errors": [{"error", "field"}]`); its OAuth token route answers in the OAuth 2.0 shape
 `{"error": code, "error_description": message}`. Both become `SourceRejected` carrying
-the vendor's message and code; 429 is `RateLimited`; 408, 504 and 5xx follow the shared
-table in `sources.http`.
+the vendor's message and code (`TokenRejected` when it is the token exchange that was
+refused, so a 404 for an unknown tenant is never mistaken for a missing worker); 429 is
+`RateLimited`; 408, 504 and 5xx follow the shared table in `sources.http`.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -16,6 +18,12 @@ import httpx
 from sources.errors import RateLimited, SourceError, SourceRejected
 from sources.http import classify_status, retry_after_seconds
 from sources.records import SourceSystem
+
+_TOKEN_PATH = re.compile(r"/ccx/oauth2/[^/]+/token$")
+
+
+class TokenRejected(SourceRejected):
+    """The OAuth token route refused the refresh token (or the tenant)."""
 
 
 def vendor_error(response: httpx.Response) -> tuple[str, str | None]:
@@ -50,4 +58,8 @@ def classify_workday(system: SourceSystem, response: httpx.Response) -> SourceEr
     if status in (408, 504) or status >= 500:
         return classify_status(system, response)
     message, code = vendor_error(response)
+    if _TOKEN_PATH.search(response.request.url.path):
+        return TokenRejected(
+            system, f"token exchange refused: {message}", status=status, vendor_code=code
+        )
     return SourceRejected(system, message, status=status, vendor_code=code)

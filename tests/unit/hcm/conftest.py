@@ -88,7 +88,7 @@ def settings(**overrides: object) -> SourceSettings:
         "cache_ttl": {"worker": 900},
         **overrides,
     }
-    return SourceSettings(**base)  # type: ignore[arg-type]
+    return SourceSettings.model_validate(base)
 
 
 @pytest.fixture
@@ -109,8 +109,9 @@ def clock() -> FakeClock:
 @pytest.fixture
 async def connector(sandbox: HcmSandbox, clock: FakeClock) -> AsyncIterator[HcmConnector]:
     transport = httpx.ASGITransport(app=sandbox.app())
-    async with HcmConnector(settings(), transport=transport, clock=clock) as connector:
-        yield connector  # type: ignore[misc]
+    connector = HcmConnector(settings(), transport=transport, clock=clock)
+    async with connector:
+        yield connector
 
 
 def data_requests(sandbox: HcmSandbox) -> int:

@@ -14,14 +14,20 @@ from sources.errors import (
     SourceTimeout,
     SourceUnavailable,
 )
-from sources.hcm.errors import classify_workday
+from sources.hcm.errors import TokenRejected, classify_workday
 from sources.records import SourceSystem
 
+WORKERS = "https://wd.example/ccx/api/staffing/v6/acme/workers"
+TOKEN = "https://wd.example/ccx/oauth2/acme/token"
 
-def answer(status: int, body: Any = None, text: str = "", **headers: str) -> httpx.Response:
+
+def answer(
+    status: int, body: Any = None, text: str = "", url: str = WORKERS, **headers: str
+) -> httpx.Response:
+    request = httpx.Request("POST" if url == TOKEN else "GET", url)
     if body is not None:
-        return httpx.Response(status, json=body, headers=headers)
-    return httpx.Response(status, text=text, headers=headers)
+        return httpx.Response(status, json=body, headers=headers, request=request)
+    return httpx.Response(status, text=text, headers=headers, request=request)
 
 
 @pytest.mark.parametrize(
@@ -42,11 +48,22 @@ def answer(status: int, body: Any = None, text: str = "", **headers: str) -> htt
             id="401-bad-token",
         ),
         pytest.param(
-            answer(400, {"error": "invalid_grant", "error_description": "refresh token revoked"}),
-            SourceRejected,
-            "refresh token revoked",
+            answer(
+                400,
+                {"error": "invalid_grant", "error_description": "refresh token revoked"},
+                url=TOKEN,
+            ),
+            TokenRejected,
+            "token exchange refused: refresh token revoked",
             "invalid_grant",
-            id="400-oauth-shape",
+            id="400-token-exchange",
+        ),
+        pytest.param(
+            answer(404, {"error": "tenant 'acme' not found", "code": "INVALID_TENANT"}, url=TOKEN),
+            TokenRejected,
+            "token exchange refused: tenant 'acme' not found",
+            "INVALID_TENANT",
+            id="404-token-exchange",
         ),
         pytest.param(
             answer(
