@@ -68,7 +68,8 @@ def parse_envelope(body: Any) -> Envelope:
         if not isinstance(record, Mapping):
             raise MalformedEnvelope(f"result {key}/{record_id} is missing from its map")
         results.append((key, record_id))
-    meta = body.get("meta") or {}
+    meta = body.get("meta")
+    meta = {} if meta is None else meta
     if not isinstance(meta, Mapping):
         raise MalformedEnvelope("meta is not an object")
     count = meta.get("count", body.get("count"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sources.records import Assignment, Milestone, Project, PsaUser, StaffingRequest
@@ -232,7 +232,7 @@ def workspace_attributes(fields: Mapping[str, Any]) -> dict[str, Any]:
         elif name == "status":
             body["status_key"] = int(status_keys([value])[0])
         elif name == "budget":
-            body["price_in_cents"] = int((Decimal(value) * 100).to_integral_value())
+            body["price_in_cents"] = int((Decimal(value) * 100).to_integral_value(ROUND_HALF_UP))
         elif isinstance(value, dt.date):
             body[WORKSPACE_ATTRIBUTES[name]] = value.isoformat()
         else:
