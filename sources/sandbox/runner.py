@@ -84,6 +84,8 @@ class SandboxCluster:
 
     def _run(self) -> None:
         self._loop = asyncio.new_event_loop()
+        # gather() below runs before the loop does, and needs it as this thread's loop
+        asyncio.set_event_loop(self._loop)
         self._loop.run_until_complete(
             asyncio.gather(*(server.serve(sockets=[sock]) for server, sock in self._servers))
         )
