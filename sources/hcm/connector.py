@@ -39,7 +39,8 @@ class HcmConnector(Connector):
     Reading by id. Workday has no batch-by-id, so `get_many` takes the cheaper of a
     fan-out of `GET /workers/{id}` (concurrent, under `settings.concurrency`) and the
     reference snapshot (`/workers` paged at 100), which is then kept for the worker TTL
-    (`cache_ttl["worker"]`, 900 s by default): reads within it cost no request at all.
+    (`cache_ttl["worker"]`, 900 s by default): reads within it cost no request at all,
+    and answer from the snapshot (a worker hired since reads as missing until it expires).
 
     The bound: a get_many of n distinct ids costs at most
     `request_bound(n, total)` = min(n, ceil(total / 100)) data requests, plus one token
