@@ -1,0 +1,69 @@
+"""The PSA connector pointed at the session's PSA sandbox, and a request counter."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.settings import Settings
+from sources.psa.connector import PsaConnector
+from sources.sandbox.runner import SandboxCluster
+from tests.conftest import source_settings
+
+Counter = Callable[[str], int]
+
+
+@pytest.fixture
+def psa_url(sandboxes: SandboxCluster) -> str:
+    return sandboxes["psa"].url
+
+
+def make_psa(sandboxes: SandboxCluster, demo: Settings, **overrides: Any) -> PsaConnector:
+    return PsaConnector(source_settings(demo, sandboxes, "psa", **overrides))
+
+
+@pytest.fixture
+async def psa(sandboxes: SandboxCluster, demo_settings: Settings) -> AsyncIterator[PsaConnector]:
+    connector = make_psa(sandboxes, demo_settings)
+    yield connector
+    await connector.aclose()
+
+
+@pytest.fixture
+def requests_since(psa_url: str) -> Callable[[], Counter]:
+    """Call to start counting; the result tells how many requests a route got since."""
+
+    def start() -> Counter:
+        before = httpx.get(f"{psa_url}/_sandbox/stats").json()["routes"]
+
+        def spent(route: str) -> int:
+            now = httpx.get(f"{psa_url}/_sandbox/stats").json()["routes"]
+            return int(now.get(route, 0) - before.get(route, 0))
+
+        return spent
+
+    return start
+
+
+@pytest.fixture
+def faults(psa_url: str) -> Iterator[Callable[..., None]]:
+    def inject(**faults: object) -> None:
+        httpx.post(f"{psa_url}/_sandbox/faults", json=faults).raise_for_status()
+
+    yield inject
+    httpx.delete(f"{psa_url}/_sandbox/faults").raise_for_status()
+
+
+@pytest.fixture
+def native_rate_limit(psa_url: str) -> Iterator[Callable[[float], None]]:
+    """Lower the sandbox's own per-token limit for one test; restore it after."""
+    default = httpx.get(f"{psa_url}/_sandbox/rate_limit").json()["per_s"]
+
+    def set_limit(per_s: float) -> None:
+        httpx.post(f"{psa_url}/_sandbox/rate_limit", json={"per_s": per_s}).raise_for_status()
+
+    yield set_limit
+    httpx.post(f"{psa_url}/_sandbox/rate_limit", json={"per_s": default}).raise_for_status()
