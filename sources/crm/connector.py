@@ -139,6 +139,11 @@ class CrmConnector(Connector):
         next_cursor = f"{seen + len(items)}:{items[-1].id}" if more else None
         return Page(items, next_cursor, seen + remaining)
 
+    async def query(self, soql: str, *, max_rows: int = QUERY_BATCH[1]) -> Rows:
+        """Up to `max_rows` JSON records of any SOQL query, for reads beyond the entities."""
+        rows, _ = await self._query(soql, wanted=max_rows)
+        return [{k: v for k, v in row.items() if k != "attributes"} for row in rows]
+
     async def _query(self, soql: str, *, wanted: int) -> tuple[Rows, int]:
         """The first `wanted` rows of a query and its totalSize, following nextRecordsUrl."""
         batch = max(QUERY_BATCH[0], min(wanted, QUERY_BATCH[1]))
@@ -220,6 +225,9 @@ class CrmConnector(Connector):
         is `value`; safe to repeat. Several matches raise SourceRejected (status 300)."""
         if not _FIELD_NAME.match(field):
             raise ValueError(f"not a Salesforce field name: {field!r}")
+        if "/" in value or not value:
+            # the REST path cannot carry a slash, even encoded
+            raise ValueError(f"external id {value!r} cannot be upserted through the REST path")
         path = f"/sobjects/{ACCOUNT.sobject}/{field}/{quote_path(value, safe='')}"
         response = await self._http.request(
             "PATCH", path, json=ACCOUNT.to_sobject(fields), idempotent=True

@@ -137,12 +137,13 @@ def settings(**overrides: object) -> SourceSettings:
         "retry": RetryPolicy(attempts=2, backoff_initial=0.001, backoff_max=0.01, jitter=0.001),
         **overrides,
     }
-    return SourceSettings(**base)  # type: ignore[arg-type]
+    return SourceSettings(**base)
 
 
 @pytest.fixture
 async def connector(sandbox: CrmSandbox) -> AsyncIterator[CrmConnector]:
-    async with CrmConnector(
-        settings(), transport=httpx.ASGITransport(app=sandbox.app())
-    ) as connector:
+    connector = CrmConnector(settings(), transport=httpx.ASGITransport(app=sandbox.app()))
+    try:
         yield connector
+    finally:
+        await connector.aclose()

@@ -593,10 +593,10 @@ async def test_upsert_needs_an_external_id_field(api: httpx.AsyncClient) -> None
 
 
 async def test_writes_notify_subscribers_with_the_changed_fields(
-    sandbox: CrmSandbox, api: httpx.AsyncClient, world: World
+    sandbox: CrmSandbox, api: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     events: list[tuple[str, dict[str, Any]]] = []
-    sandbox.changed = lambda kind, data: events.append((kind, data))  # type: ignore[method-assign]
+    monkeypatch.setattr(sandbox, "changed", lambda kind, data: events.append((kind, data)))
     deal = world.opportunities[0]
 
     await api.patch(f"{API}/sobjects/Opportunity/{deal.crm_id}", json={"Name": "Renamed"})
