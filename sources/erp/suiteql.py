@@ -1,0 +1,897 @@
+"""A small SuiteQL: the part of NetSuite's SQL dialect the ERP connector speaks.
+
+    SELECT [DISTINCT] * | item [, item ...] FROM table
+        [WHERE condition] [GROUP BY column, ...] [ORDER BY key [ASC|DESC], ...]
+
+    item       column | BUILTIN.DF(column) | SUM|MIN|MAX|COUNT(column | *), each [[AS] alias]
+    condition  OR, AND, NOT and parentheses over predicates:
+               a = b, <>, !=, <, <=, >, >=; a [NOT] IN (literal, ...) or (SELECT one column ...);
+               a IS [NOT] NULL; a [NOT] LIKE 'pattern'; a [NOT] BETWEEN low AND high
+    literal    123, 12.5, 'text' ('' escapes a quote), NULL,
+               TO_TIMESTAMP('2024-05-01 13:45:00.250', 'YYYY-MM-DD HH24:MI:SS.FF'),
+               TO_DATE('2024-05-01', 'YYYY-MM-DD')
+
+Timestamps are compared in UTC. As in Oracle, a text value compared with a number or a
+date is converted to that type, NULL never compares true (three-valued logic), ORDER BY
+puts NULLs last ascending, and unaliased expressions are named expr1, expr2, ...
+
+`parse` turns text into a `Query`; `execute` runs it against `Table`s that the caller
+supplies, so this module knows nothing about records or HTTP.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
+
+
+class SuiteQLError(ValueError):
+    """The query cannot be parsed or run; the message is fit for the caller."""
+
+
+# --- the syntax tree ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+
+
+@dataclass(frozen=True)
+class Literal:
+    value: Any
+
+
+@dataclass(frozen=True)
+class Call:
+    """BUILTIN.DF(column) or an aggregate; `argument` None means COUNT(*)."""
+
+    function: str
+    argument: Column | None
+
+
+Operand = Column | Literal | Call
+
+
+@dataclass(frozen=True)
+class Compare:
+    op: str
+    left: Operand
+    right: Operand
+
+
+@dataclass(frozen=True)
+class InList:
+    operand: Operand
+    values: tuple[Any, ...]
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class InQuery:
+    operand: Operand
+    query: Query
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class IsNull:
+    operand: Operand
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class Like:
+    operand: Operand
+    pattern: str
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class Between:
+    operand: Operand
+    low: Operand
+    high: Operand
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class Logical:
+    op: str  # AND | OR
+    parts: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    part: Condition
+
+
+Condition = Compare | InList | InQuery | IsNull | Like | Between | Logical | Not
+
+
+@dataclass(frozen=True)
+class SelectItem:
+    expr: Operand
+    name: str  # the output key
+
+
+@dataclass(frozen=True)
+class OrderKey:
+    name: str
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class Query:
+    table: str
+    items: tuple[SelectItem, ...]  # empty: SELECT *
+    where: Condition | None = None
+    group_by: tuple[str, ...] = ()
+    order_by: tuple[OrderKey, ...] = ()
+    distinct: bool = False
+
+    @property
+    def aggregated(self) -> bool:
+        return bool(self.group_by) or any(_is_aggregate(item.expr) for item in self.items)
+
+
+AGGREGATES = frozenset({"SUM", "MIN", "MAX", "COUNT"})
+FUNCTIONS = AGGREGATES | {"BUILTIN.DF"}
+
+
+def _is_aggregate(expr: Operand) -> bool:
+    return isinstance(expr, Call) and expr.function in AGGREGATES
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<number>\d+(?:\.\d+)?)
+      | (?P<string>'(?:[^']|'')*')
+      | (?P<word>[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)*)
+      | (?P<op><>|!=|>=|<=|[-=<>(),*])
+    )""",
+    re.VERBOSE,
+)
+
+KEYWORDS = frozenset(
+    (
+        "SELECT DISTINCT FROM WHERE AND OR NOT IN IS NULL LIKE BETWEEN GROUP ORDER BY ASC DESC AS"
+    ).split()
+)
+
+_TIMESTAMP_FORMATS = {
+    "YYYY-MM-DD HH24:MI:SS.FF": "%Y-%m-%d %H:%M:%S.%f",
+    "YYYY-MM-DD HH24:MI:SS": "%Y-%m-%d %H:%M:%S",
+}
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # number string word op end
+    text: str
+
+    @property
+    def keyword(self) -> str | None:
+        upper = self.text.upper()
+        return upper if self.kind == "word" and upper in KEYWORDS else None
+
+
+def _tokenize(text: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    position = 0
+    stripped = text.rstrip().rstrip(";")
+    while position < len(stripped):
+        match = _TOKEN.match(stripped, position)
+        if match is None or match.end() == position:
+            raise SuiteQLError(f"unexpected character at {position}: {stripped[position:][:20]!r}")
+        kind = match.lastgroup
+        assert kind is not None
+        tokens.append(_Token(kind, match.group(kind)))
+        position = match.end()
+    tokens.append(_Token("end", ""))
+    return tokens
+
+
+def parse(text: str) -> Query:
+    """Parse one SELECT statement; raise `SuiteQLError` on anything outside the subset."""
+    parser = _Parser(_tokenize(text))
+    query = parser.query()
+    parser.expect_end()
+    return query
+
+
+@dataclass
+class _Parser:
+    tokens: list[_Token]
+    position: int = 0
+    _unnamed: int = field(default=0)
+
+    def peek(self) -> _Token:
+        return self.tokens[self.position]
+
+    def take(self) -> _Token:
+        token = self.tokens[self.position]
+        self.position += 1
+        return token
+
+    def at_keyword(self, *words: str) -> bool:
+        return self.peek().keyword in words
+
+    def accept_keyword(self, word: str) -> bool:
+        if self.at_keyword(word):
+            self.position += 1
+            return True
+        return False
+
+    def expect_keyword(self, word: str) -> None:
+        if not self.accept_keyword(word):
+            raise SuiteQLError(f"expected {word}, found {self.peek().text or 'end of query'!r}")
+
+    def accept_op(self, op: str) -> bool:
+        token = self.peek()
+        if token.kind == "op" and token.text == op:
+            self.position += 1
+            return True
+        return False
+
+    def expect_op(self, op: str) -> None:
+        if not self.accept_op(op):
+            raise SuiteQLError(f"expected {op!r}, found {self.peek().text or 'end of query'!r}")
+
+    def expect_end(self) -> None:
+        if self.peek().kind != "end":
+            raise SuiteQLError(f"unexpected {self.peek().text!r} after the query")
+
+    def identifier(self) -> str:
+        token = self.take()
+        if token.kind != "word" or token.keyword is not None or "." in token.text:
+            raise SuiteQLError(f"expected a name, found {token.text or 'end of query'!r}")
+        return token.text.lower()
+
+    # SELECT ... FROM ... WHERE ... GROUP BY ... ORDER BY ...
+    def query(self) -> Query:
+        self._unnamed = 0
+        self.expect_keyword("SELECT")
+        distinct = self.accept_keyword("DISTINCT")
+        items: tuple[SelectItem, ...] = ()
+        if not self.accept_op("*"):
+            items = self.select_items()
+        self.expect_keyword("FROM")
+        table = self.identifier()
+        where = self.condition() if self.accept_keyword("WHERE") else None
+        group_by: tuple[str, ...] = ()
+        if self.accept_keyword("GROUP"):
+            self.expect_keyword("BY")
+            group_by = self.names()
+        order_by: list[OrderKey] = []
+        if self.accept_keyword("ORDER"):
+            self.expect_keyword("BY")
+            while True:
+                name = self.identifier()
+                descending = self.accept_keyword("DESC")
+                if not descending:
+                    self.accept_keyword("ASC")
+                order_by.append(OrderKey(name, descending))
+                if not self.accept_op(","):
+                    break
+        return Query(table, items, where, group_by, tuple(order_by), distinct)
+
+    def names(self) -> tuple[str, ...]:
+        names = [self.identifier()]
+        while self.accept_op(","):
+            names.append(self.identifier())
+        return tuple(names)
+
+    def select_items(self) -> tuple[SelectItem, ...]:
+        items = [self.select_item()]
+        while self.accept_op(","):
+            items.append(self.select_item())
+        return tuple(items)
+
+    def select_item(self) -> SelectItem:
+        expr = self.operand()
+        if self.accept_keyword("AS") or (
+            self.peek().kind == "word" and self.peek().keyword is None
+        ):
+            return SelectItem(expr, self.identifier())
+        if isinstance(expr, Column):
+            return SelectItem(expr, expr.name)
+        self._unnamed += 1
+        return SelectItem(expr, f"expr{self._unnamed}")
+
+    # conditions, loosest binding first
+    def condition(self) -> Condition:
+        parts = [self.conjunction()]
+        while self.accept_keyword("OR"):
+            parts.append(self.conjunction())
+        return parts[0] if len(parts) == 1 else Logical("OR", tuple(parts))
+
+    def conjunction(self) -> Condition:
+        parts = [self.negation()]
+        while self.accept_keyword("AND"):
+            parts.append(self.negation())
+        return parts[0] if len(parts) == 1 else Logical("AND", tuple(parts))
+
+    def negation(self) -> Condition:
+        if self.accept_keyword("NOT"):
+            return Not(self.negation())
+        return self.predicate()
+
+    def predicate(self) -> Condition:
+        if self.accept_op("("):
+            inner = self.condition()
+            self.expect_op(")")
+            return inner
+        left = self.operand()
+        if self.accept_keyword("IS"):
+            negated = self.accept_keyword("NOT")
+            self.expect_keyword("NULL")
+            return IsNull(left, negated)
+        negated = self.accept_keyword("NOT")
+        if self.accept_keyword("IN"):
+            return self.membership(left, negated)
+        if self.accept_keyword("LIKE"):
+            pattern = self.literal_value()
+            if not isinstance(pattern, str):
+                raise SuiteQLError("LIKE needs a text pattern")
+            return Like(left, pattern, negated)
+        if self.accept_keyword("BETWEEN"):
+            low = self.operand()
+            self.expect_keyword("AND")
+            return Between(left, low, self.operand(), negated)
+        if negated:
+            raise SuiteQLError("NOT must be followed by IN, LIKE or BETWEEN here")
+        token = self.take()
+        if token.kind != "op" or token.text not in {"=", "<>", "!=", "<", "<=", ">", ">="}:
+            raise SuiteQLError(f"expected a comparison, found {token.text or 'end of query'!r}")
+        op = "<>" if token.text == "!=" else token.text
+        return Compare(op, left, self.operand())
+
+    def membership(self, left: Operand, negated: bool) -> Condition:
+        self.expect_op("(")
+        if self.at_keyword("SELECT"):
+            saved = self._unnamed
+            inner = self.query()
+            self._unnamed = saved
+            self.expect_op(")")
+            if len(inner.items) != 1:
+                raise SuiteQLError("a subquery after IN must select exactly one column")
+            return InQuery(left, inner, negated)
+        values = [self.literal_value()]
+        while self.accept_op(","):
+            values.append(self.literal_value())
+        self.expect_op(")")
+        if len(values) > 1000:
+            raise SuiteQLError("an IN list may hold at most 1000 values")
+        return InList(left, tuple(values), negated)
+
+    # operands
+    def operand(self) -> Operand:
+        token = self.peek()
+        if token.kind == "word" and token.keyword is None:
+            upper = token.text.upper()
+            if upper in ("TO_TIMESTAMP", "TO_DATE"):
+                return Literal(self.literal_value())
+            if upper in FUNCTIONS:
+                self.take()
+                return self.call(upper)
+            return Column(self.identifier())
+        return Literal(self.literal_value())
+
+    def call(self, function: str) -> Call:
+        self.expect_op("(")
+        if function == "COUNT" and self.accept_op("*"):
+            self.expect_op(")")
+            return Call(function, None)
+        argument = Column(self.identifier())
+        self.expect_op(")")
+        return Call(function, argument)
+
+    def literal_value(self) -> Any:
+        token = self.take()
+        if token.kind == "number":
+            return Decimal(token.text)
+        if token.kind == "op" and token.text == "-" and self.peek().kind == "number":
+            return -Decimal(self.take().text)
+        if token.kind == "string":
+            return token.text[1:-1].replace("''", "'")
+        if token.keyword == "NULL":
+            return None
+        if token.kind == "word" and token.text.upper() in ("TO_TIMESTAMP", "TO_DATE"):
+            return self.conversion(token.text.upper())
+        raise SuiteQLError(f"expected a value, found {token.text or 'end of query'!r}")
+
+    def conversion(self, function: str) -> date | datetime:
+        self.expect_op("(")
+        text, fmt = self.string(), None
+        if self.accept_op(","):
+            fmt = self.string()
+        self.expect_op(")")
+        try:
+            if function == "TO_DATE":
+                if fmt not in (None, "YYYY-MM-DD"):
+                    raise SuiteQLError(f"TO_DATE format {fmt!r} is not supported")
+                return date.fromisoformat(text)
+            pattern = _TIMESTAMP_FORMATS.get(fmt or "YYYY-MM-DD HH24:MI:SS.FF")
+            if pattern is None:
+                raise SuiteQLError(f"TO_TIMESTAMP format {fmt!r} is not supported")
+            # FF takes up to nine digits; Python keeps six.
+            text = re.sub(r"(\.\d{6})\d+$", r"\1", text)
+            return datetime.strptime(text, pattern).replace(tzinfo=UTC)
+        except ValueError as error:
+            if isinstance(error, SuiteQLError):
+                raise
+            raise SuiteQLError(f"{function}({text!r}) does not match its format") from error
+
+    def string(self) -> str:
+        token = self.take()
+        if token.kind != "string":
+            raise SuiteQLError(f"expected a quoted string, found {token.text!r}")
+        return token.text[1:-1].replace("''", "'")
+
+
+# --- running -------------------------------------------------------------------------------
+
+
+class Row(Protocol):
+    """One row of a table, however its owner keeps it."""
+
+    def get(self, column: str) -> Any:
+        """The column's value; None for NULL."""
+
+    def display(self, column: str) -> Any:
+        """What BUILTIN.DF(column) shows: a referenced record's name, else the value."""
+
+
+@dataclass(frozen=True)
+class DictRow:
+    values: Mapping[str, Any]
+    displays: Mapping[str, str] = field(default_factory=dict)
+
+    def get(self, column: str) -> Any:
+        return self.values.get(column)
+
+    def display(self, column: str) -> Any:
+        raw = self.values.get(column)
+        return None if raw is None else self.displays.get(column, raw)
+
+
+Lookup = Callable[[str, Sequence[Any]], Sequence[Row] | None]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table's rows; `ordered_by` names the column they are already sorted on, and
+    `lookup(column, values)` may answer `column IN values` from an index, in row order
+    (None: no index, scan)."""
+
+    name: str
+    columns: tuple[str, ...]
+    rows: Sequence[Row]
+    ordered_by: str | None = None
+    lookup: Lookup | None = None
+
+
+Tables = Callable[[str], Table]  # raises KeyError for an unknown table
+
+
+@dataclass(frozen=True)
+class Result:
+    rows: list[dict[str, Any]]  # the page asked for
+    total: int  # rows in the whole answer
+
+
+def execute(query: Query, tables: Tables, *, offset: int = 0, limit: int | None = None) -> Result:
+    """Run `query`; rows map output names to Python values (None kept)."""
+    table = _table(tables, query.table)
+    _check_columns(query, table)
+    predicate = _compile(query.where, table, tables) if query.where else None
+    candidates = _candidates(query.where, table)
+    rows = [row for row in candidates if predicate is None or predicate(row) is True]
+    end = None if limit is None else offset + limit
+    if query.aggregated:
+        results = _grouped(query, rows)
+        _sort(results, query.order_by, lambda result, name: result.get(name))
+    else:
+        aliases = {item.name: item.expr for item in query.items}
+        if not _presorted(query, table, aliases):
+            _sort(
+                rows, query.order_by, lambda row, name: _value(aliases.get(name, Column(name)), row)
+            )
+        if not query.distinct:  # project only the page
+            page = [_project(query, table, row) for row in rows[offset:end]]
+            return Result(page, len(rows))
+        results = [_project(query, table, row) for row in rows]
+    if query.distinct:
+        unique: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for result in results:
+            unique.setdefault(tuple(result.values()), result)
+        results = list(unique.values())
+    return Result(results[offset:end], len(results))
+
+
+def _presorted(query: Query, table: Table, aliases: Mapping[str, Operand]) -> bool:
+    if table.ordered_by is None or query.order_by != (OrderKey(table.ordered_by),):
+        return False
+    column = Column(table.ordered_by)
+    return aliases.get(column.name, column) == column
+
+
+def _table(tables: Tables, name: str) -> Table:
+    try:
+        return tables(name)
+    except KeyError:
+        raise SuiteQLError(f"Record '{name}' was not found.") from None
+
+
+def _candidates(where: Condition | None, table: Table) -> Sequence[Row]:
+    """The rows that may match: from an index when a conjunct is `col IN (...)` or
+    `col = value`, else all of them."""
+    if where is None or table.lookup is None:
+        return table.rows
+    parts = where.parts if isinstance(where, Logical) and where.op == "AND" else (where,)
+    for part in parts:
+        column, values = None, None
+        if isinstance(part, InList) and not part.negated and isinstance(part.operand, Column):
+            column, values = part.operand.name, part.values
+        elif isinstance(part, Compare) and part.op == "=":
+            pair = (part.left, part.right)
+            if isinstance(pair[1], Column):
+                pair = (pair[1], pair[0])
+            if isinstance(pair[0], Column) and isinstance(pair[1], Literal):
+                column, values = pair[0].name, (pair[1].value,)
+        if column is not None and values is not None:
+            found = table.lookup(column, values)
+            if found is not None:
+                return found
+    return table.rows
+
+
+def _check_columns(query: Query, table: Table) -> None:
+    known = set(table.columns)
+    named = {item.name for item in query.items}
+    wanted = [*_columns_in(query.where), *query.group_by]
+    wanted += [item.expr.name for item in query.items if isinstance(item.expr, Column)]
+    wanted += [
+        item.expr.argument.name
+        for item in query.items
+        if isinstance(item.expr, Call) and item.expr.argument is not None
+    ]
+    wanted += [key.name for key in query.order_by if key.name not in named]
+    for name in wanted:
+        if name not in known:
+            raise SuiteQLError(f"Field '{name}' for record '{table.name}' was not found.")
+    if query.aggregated:
+        for item in query.items:
+            plain = item.expr.argument if isinstance(item.expr, Call) else item.expr
+            if not _is_aggregate(item.expr) and not (
+                isinstance(plain, Column) and plain.name in query.group_by
+            ):
+                raise SuiteQLError(f"'{item.name}' is not a GROUP BY expression")
+
+
+def _columns_in(condition: Condition | None) -> Iterator[str]:
+    if condition is None:
+        return
+    if isinstance(condition, Logical):
+        for part in condition.parts:
+            yield from _columns_in(part)
+    elif isinstance(condition, Not):
+        yield from _columns_in(condition.part)
+    else:
+        operands: list[Operand] = [condition.operand] if not isinstance(condition, Compare) else []
+        if isinstance(condition, Compare):
+            operands = [condition.left, condition.right]
+        elif isinstance(condition, Between):
+            operands += [condition.low, condition.high]
+        for operand in operands:
+            if isinstance(operand, Column):
+                yield operand.name
+            elif isinstance(operand, Call) and operand.argument is not None:
+                yield operand.argument.name
+
+
+def _value(expr: Operand, row: Row) -> Any:
+    if isinstance(expr, Column):
+        return row.get(expr.name)
+    if isinstance(expr, Literal):
+        return expr.value
+    if expr.function == "BUILTIN.DF" and expr.argument is not None:
+        return row.display(expr.argument.name)
+    raise SuiteQLError(f"{expr.function} is an aggregate and needs GROUP BY context")
+
+
+def _project(query: Query, table: Table, row: Row) -> dict[str, Any]:
+    if not query.items:
+        return {name: row.get(name) for name in table.columns}
+    return {item.name: _value(item.expr, row) for item in query.items}
+
+
+def _grouped(query: Query, rows: list[Row]) -> list[dict[str, Any]]:
+    groups: dict[tuple[Any, ...], list[Row]] = {}
+    for row in rows:
+        key = tuple(_hashable(row.get(name)) for name in query.group_by)
+        groups.setdefault(key, []).append(row)
+    if not query.group_by and not groups:
+        groups[()] = []  # an aggregate over no rows still answers one row
+    results = []
+    for members in groups.values():
+        result = {}
+        for item in query.items:
+            expr = item.expr
+            if isinstance(expr, Call) and expr.function in AGGREGATES:
+                result[item.name] = _aggregate(expr, members)
+            else:
+                result[item.name] = _value(expr, members[0])
+        results.append(result)
+    return results
+
+
+def _aggregate(call: Call, rows: list[Row]) -> Any:
+    if call.argument is None:
+        return len(rows)
+    values = [v for row in rows if (v := row.get(call.argument.name)) is not None]
+    if call.function == "COUNT":
+        return len(values)
+    if not values:
+        return None
+    if call.function == "SUM":
+        return sum((_number(v) for v in values), Decimal(0))
+    pick = min if call.function == "MIN" else max
+    try:
+        return pick(values)
+    except TypeError:  # mixed kinds: order them as ORDER BY would
+        return pick(values, key=_sort_key)
+
+
+def _sort(items: list[Any], keys: Sequence[OrderKey], value: Callable[[Any, str], Any]) -> None:
+    # Stable sorts from the last key to the first give a multi-key order with mixed
+    # directions; NULLs go last ascending and first descending, as in Oracle.
+    for key in reversed(keys):
+        items.sort(
+            key=lambda item, name=key.name: (  # type: ignore[misc]
+                (1, (0,)) if (v := value(item, name)) is None else (0, _sort_key(v))
+            ),
+            reverse=key.descending,
+        )
+
+
+def _sort_key(value: Any) -> tuple[Any, ...]:
+    if type(value) is int:
+        return (0, value)
+    if isinstance(value, bool):
+        return (3, str(value))
+    if isinstance(value, int | float | Decimal):
+        return (0, Decimal(str(value)))
+    if isinstance(value, datetime):
+        return (1, _aware(value))
+    if isinstance(value, date):
+        return (1, datetime(value.year, value.month, value.day, tzinfo=UTC))
+    return (2, str(value))
+
+
+# --- predicates ----------------------------------------------------------------------------
+
+Predicate = Callable[[Row], bool | None]  # None: unknown (a NULL was involved)
+
+
+def _compile(condition: Condition, table: Table, tables: Tables) -> Predicate:
+    if isinstance(condition, Logical):
+        parts = [_compile(part, table, tables) for part in condition.parts]
+        return _all(parts) if condition.op == "AND" else _any(parts)
+    if isinstance(condition, Not):
+        inner = _compile(condition.part, table, tables)
+        return lambda row: _negate(inner(row))
+    if isinstance(condition, Compare):
+        return _comparison(condition)
+    if isinstance(condition, IsNull):
+        operand, negated = condition.operand, condition.negated
+        return lambda row: (_value(operand, row) is None) != negated
+    if isinstance(condition, InQuery):
+        column = condition.query.items[0].name
+        values = [r[column] for r in execute(condition.query, tables).rows]
+        return _membership(condition.operand, values, condition.negated)
+    if isinstance(condition, InList):
+        return _membership(condition.operand, condition.values, condition.negated)
+    if isinstance(condition, Like):
+        return _like(condition)
+    return _between(condition)
+
+
+def _all(parts: list[Predicate]) -> Predicate:
+    def check(row: Row) -> bool | None:
+        outcome: bool | None = True
+        for part in parts:
+            result = part(row)
+            if result is False:
+                return False
+            if result is None:
+                outcome = None
+        return outcome
+
+    return check
+
+
+def _any(parts: list[Predicate]) -> Predicate:
+    def check(row: Row) -> bool | None:
+        outcome: bool | None = False
+        for part in parts:
+            result = part(row)
+            if result is True:
+                return True
+            if result is None:
+                outcome = None
+        return outcome
+
+    return check
+
+
+def _negate(result: bool | None) -> bool | None:
+    return None if result is None else not result
+
+
+_OPS: dict[str, Callable[[int], bool]] = {
+    "=": lambda c: c == 0,
+    "<>": lambda c: c != 0,
+    "<": lambda c: c < 0,
+    "<=": lambda c: c <= 0,
+    ">": lambda c: c > 0,
+    ">=": lambda c: c >= 0,
+}
+
+
+def _comparison(condition: Compare) -> Predicate:
+    test, left, right = _OPS[condition.op], condition.left, condition.right
+    if isinstance(left, Column) and isinstance(right, Literal) and right.value is not None:
+        return _column_against_literal(test, left.name, right.value)
+
+    def check(row: Row) -> bool | None:
+        order = compare(_value(left, row), _value(right, row))
+        return None if order is None else test(order)
+
+    return check
+
+
+def _column_against_literal(test: Callable[[int], bool], name: str, literal: Any) -> Predicate:
+    # The common `column op value` shape, without the generic evaluation per row.
+    def check(row: Row) -> bool | None:
+        value = row.get(name)
+        if value is None:
+            return None
+        order = compare(value, literal)
+        return None if order is None else test(order)
+
+    return check
+
+
+def _between(condition: Between) -> Predicate:
+    def check(row: Row) -> bool | None:
+        value = _value(condition.operand, row)
+        low = compare(value, _value(condition.low, row))
+        high = compare(value, _value(condition.high, row))
+        if low is None or high is None:
+            return None
+        return (low >= 0 and high <= 0) != condition.negated
+
+    return check
+
+
+def _like(condition: Like) -> Predicate:
+    pattern = "".join(
+        ".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in condition.pattern
+    )
+    matcher = re.compile(pattern, re.DOTALL)
+
+    def check(row: Row) -> bool | None:
+        value = _value(condition.operand, row)
+        if value is None:
+            return None
+        return (matcher.fullmatch(str(value)) is not None) != condition.negated
+
+    return check
+
+
+def _membership(operand: Operand, values: Sequence[Any], negated: bool) -> Predicate:
+    # A set keeps 1000-id IN lists cheap (ints and Decimals hash alike); only a value of
+    # another kind than the literals (text against numbers, say) is compared one by one.
+    present = [v for v in values if v is not None]
+    fast = {_hashable(v) for v in present}
+    texts = [v for v in present if isinstance(v, str)]
+    others = [v for v in present if not isinstance(v, str)]
+    has_null = len(present) != len(values)
+
+    def check(row: Row) -> bool | None:
+        value = _value(operand, row)
+        if value is None:
+            return None
+        if value in fast or (type(value) not in (int, str) and _hashable(value) in fast):
+            return not negated
+        foreign = others if isinstance(value, str) else texts
+        if any(compare(value, v) == 0 for v in foreign):
+            return not negated
+        return None if has_null else negated
+
+    return check
+
+
+# --- comparing values of mixed types ----------------------------------------------------------
+
+
+def compare(left: Any, right: Any) -> int | None:
+    """-1, 0 or 1 as in Oracle (text meets a number or date as that type); None with NULL."""
+    if left is None or right is None:
+        return None
+    if type(left) is type(right):
+        try:
+            return int(left > right) - int(left < right)
+        except TypeError:  # naive against aware datetimes: normalise below
+            pass
+    a, b = _coerce(left, right)
+    try:
+        return int(a > b) - int(a < b)
+    except TypeError:
+        raise SuiteQLError(f"inconsistent datatypes: {left!r} and {right!r}") from None
+
+
+def _coerce(left: Any, right: Any) -> tuple[Any, Any]:
+    a, b = _normal(left), _normal(right)
+    if isinstance(a, str) and not isinstance(b, str):
+        a = _convert(a, b)
+    elif isinstance(b, str) and not isinstance(a, str):
+        b = _convert(b, a)
+    if isinstance(a, datetime) or isinstance(b, datetime):
+        a, b = _as_datetime(a), _as_datetime(b)
+    return a, b
+
+
+def _normal(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "T" if value else "F"  # NetSuite's checkbox values
+    if isinstance(value, int | float):
+        return Decimal(str(value))
+    if isinstance(value, datetime):
+        return _aware(value)
+    return value
+
+
+def _convert(text: str, like: Any) -> Any:
+    try:
+        if isinstance(like, Decimal):
+            return Decimal(text)
+        if isinstance(like, datetime):
+            return _aware(datetime.fromisoformat(text.replace("Z", "+00:00")))
+        if isinstance(like, date):
+            return date.fromisoformat(text[:10])
+    except (InvalidOperation, ValueError):
+        raise SuiteQLError(f"invalid {type(like).__name__} value {text!r}") from None
+    return text
+
+
+def _as_datetime(value: Any) -> Any:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return value
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is UTC:
+        return moment
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _hashable(value: Any) -> Any:
+    normal = _normal(value)
+    return _as_datetime(normal)
+
+
+def _number(value: Any) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise SuiteQLError(f"invalid number {value!r}") from None
