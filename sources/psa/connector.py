@@ -152,14 +152,16 @@ class PsaConnector(Connector):
         """What changed since `cursor`, from the subscribed-events feed (deduplicated;
         late events inside the look-back window are still caught)."""
         target = endpoint(entity)
-        start = FeedCursor(dt.datetime.now(dt.UTC)) if cursor is None else FeedCursor.decode(cursor)
+        now = dt.datetime.now(dt.UTC)
+        start = FeedCursor(now) if cursor is None else FeedCursor.decode(cursor)
         events = await self._events(target, start.window_start(self._overlap))
         try:
+            if cursor is None:
+                begun = FeedCursor.begin(events, now, self._overlap)
+                return ChangeSet(records=[], cursor=begun.encode())
             fresh, after = start.advance(events, self._overlap)
         except (KeyError, TypeError, ValueError) as error:
             raise SourceDataError(self.system, f"unreadable subscribed event: {error}") from error
-        if cursor is None:
-            return ChangeSet(records=[], cursor=after.encode())
         latest: dict[str, str] = {}  # subject id -> its last event type, oldest subject first
         for event in fresh:
             subject = str(event["subject_id"])

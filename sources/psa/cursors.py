@@ -71,6 +71,18 @@ class FeedCursor:
             raise ValueError(f"not a PSA change cursor: {cursor!r}")
         return cls(newest, seen)
 
+    @classmethod
+    def begin(
+        cls, events: Sequence[Mapping[str, Any]], now: dt.datetime, overlap: dt.timedelta
+    ) -> FeedCursor:
+        """A cursor for 'now': every event in `events` (the feed's last `overlap` before
+        `now`) counts as read. The feed's own newest time wins over ours, so a clock that
+        runs ahead of the vendor's does not skip its next events."""
+        if not events:
+            return cls(now)
+        _, after = cls(min(event_time(e) for e in events)).advance(events, overlap)
+        return after
+
     def window_start(self, overlap: dt.timedelta) -> dt.datetime:
         return self.newest - overlap
 

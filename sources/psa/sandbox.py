@@ -31,14 +31,8 @@ from starlette.routing import BaseRoute, Route
 
 from sources.psa.sandbox_events import EventLog
 from sources.psa.sandbox_query import BadRequest, Paging, envelope, paging, render, select
-from sources.psa.sandbox_tables import (
-    STATUS_BY_KEY,
-    Invalid,
-    Row,
-    Table,
-    seed_tables,
-    stamp,
-)
+from sources.psa.sandbox_seed import seed_tables
+from sources.psa.sandbox_tables import STATUS_BY_KEY, Invalid, Row, Table, stamp
 from sources.records import SourceSystem
 from sources.sandbox.base import Sandbox
 from sources.world.model import World

@@ -102,3 +102,18 @@ def test_a_quiet_feed_keeps_the_cursor_where_it_was():
     fresh, after = start.advance([], OVERLAP)
     assert fresh == []
     assert after.newest == T0
+
+
+def test_a_new_cursor_counts_the_recent_feed_as_read_and_trusts_the_feeds_clock():
+    our_clock_ahead = T0 + dt.timedelta(minutes=5)
+    recent = [_event(1, -3), _event(2, -1)]
+
+    start = FeedCursor.begin(recent, our_clock_ahead, OVERLAP)
+    fresh, _ = start.advance([*recent, _event(3, 1)], OVERLAP)
+
+    assert start.newest == T0 - dt.timedelta(minutes=1)
+    assert [e["id"] for e in fresh] == ["3"]
+
+
+def test_a_new_cursor_on_a_quiet_feed_starts_from_our_clock():
+    assert FeedCursor.begin([], T0, OVERLAP) == FeedCursor(T0)
