@@ -18,7 +18,7 @@ from decimal import Decimal
 from sources.world import ids
 from sources.world.clock import Clock
 from sources.world.model import BillingSchedule, Client, Invoice, Payment, Project
-from sources.world.names import BLOCKED_REASONS, PAYMENT_TERMS
+from sources.world.names import BLOCKED_REASONS, CREDIT_HOLD, PAYMENT_TERMS
 from sources.world.projects import CENT
 
 TIME_AND_MATERIALS = "TIME_AND_MATERIALS"
@@ -135,12 +135,16 @@ def settle_invoices(
         numbers[issue.year] = numbers.get(issue.year, 0) + 1
         due = issue + timedelta(days=TERM_DAYS[client.payment_terms])
         received: list[tuple[date, Decimal]] = []
+        blocked_reason = None
         if not live:
             status, modified_at = "VOID", clock.at(reissued_on[slot_index], 10)
         else:
             invoice_of_slot[slot_index] = key
             if key in blocked:
                 status, modified_at = "BLOCKED", clock.at(issue, 16, rng.randint(0, 59))
+                blocked_reason = (
+                    CREDIT_HOLD if client.credit_status == "HOLD" else rng.choice(BLOCKED_REASONS)
+                )
             else:
                 status, received = _collection(rng, issue, due, amount, clock)
                 last = received[-1][0] if received else issue
@@ -157,7 +161,7 @@ def settle_invoices(
                 issue_date=issue,
                 due_date=due,
                 paid_at=modified_at if status == "PAID" else None,
-                blocked_reason=rng.choice(BLOCKED_REASONS) if status == "BLOCKED" else None,
+                blocked_reason=blocked_reason,
                 erp_id=ids.numeric(ids.ERP_INVOICE, key),
                 modified_at=modified_at,
             )

@@ -42,10 +42,6 @@ class Clock:
         return self.at(day, rng.randint(8, 19), rng.randint(0, 59))
 
 
-def days(start: date, count: int) -> date:
-    return start + timedelta(days=count)
-
-
 def month_ends(start: date, end: date) -> list[date]:
     """Last days of the months from `start` up to `end`, with `end` itself as the final one."""
     ends: list[date] = []

@@ -127,8 +127,9 @@ def build_contacts(rng: random.Random, clients: Sequence[Client]) -> tuple[Conta
 
 
 def _domain(company: str) -> str:
+    # Company names are unique, and so are their words once punctuation is dropped.
     words = [w for w in company.lower().replace(".", "").split() if w.isalnum()]
-    return "-".join(words[:2]) + ".example"
+    return "-".join(words) + ".example"
 
 
 def build_opportunities(

@@ -14,7 +14,7 @@ import gc
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date
 
 from sources.world import ids
@@ -45,7 +45,7 @@ class Targets:
 
     def scaled(self, scale: float) -> Targets:
         return Targets(
-            **{name: max(1, round(value * scale)) for name, value in self.__dict__.items()}
+            **{f.name: max(1, round(getattr(self, f.name) * scale)) for f in fields(self)}
         )
 
 

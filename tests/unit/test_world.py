@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import fields
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -40,6 +44,28 @@ def tuples(world: World) -> Iterator[tuple[str, tuple[object, ...]]]:
 
 def test_the_same_seed_gives_the_same_world() -> None:
     assert generate(seed=7, scale=0.1, today=TODAY) == generate(seed=7, scale=0.1, today=TODAY)
+
+
+def test_the_same_seed_gives_the_same_world_in_any_process() -> None:
+    # Set and dict order of strings changes with the interpreter's hash seed; the world must not.
+    script = (
+        "import hashlib, sys; from datetime import date; "
+        "from sources.world.generate import generate; "
+        "w = generate(seed=7, scale=0.05, today=date(2026, 3, 16)); "
+        "sys.stdout.write(hashlib.sha256(repr(w).encode()).hexdigest())"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parents[2],
+        ).stdout
+        for hash_seed in ("1", "2")
+    }
+    assert len(digests) == 1
 
 
 def test_another_seed_gives_another_world() -> None:
@@ -190,6 +216,13 @@ def test_project_codes_and_invoice_numbers_are_unique_and_formatted(world: World
     assert len(set(numbers)) == len(numbers)
     assert all(re.fullmatch(r"PRJ-\d{5}", code) for code in codes)
     assert all(re.fullmatch(rf"INV-{i.issue_date.year}-\d{{6}}", i.number) for i in world.invoices)
+
+
+def test_contact_emails_are_unique_and_at_their_clients_domain(world: World) -> None:
+    emails = [c.email for c in world.contacts]
+    assert len(set(emails)) == len(emails)
+    domains_per_client = {c.client_key: c.email.split("@")[1] for c in world.contacts}
+    assert len(set(domains_per_client.values())) == len(world.clients)
 
 
 def test_work_emails_are_unique_and_at_the_firm(world: World) -> None:

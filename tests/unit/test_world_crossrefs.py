@@ -223,6 +223,13 @@ def test_invoices_bill_a_scheduled_project_of_their_client(world: World) -> None
         assert (invoice.paid_at is not None) == (invoice.status == "PAID")
 
 
+def test_only_clients_on_credit_hold_have_invoices_blocked_for_it(world: World) -> None:
+    for invoice in world.invoices:
+        on_hold = world.clients[invoice.client_key].credit_status == "HOLD"
+        if invoice.status == "BLOCKED":
+            assert (invoice.blocked_reason == "CREDIT_HOLD") == on_hold
+
+
 def test_payments_settle_no_more_than_their_invoice(world: World) -> None:
     paid: dict[int, Decimal] = defaultdict(Decimal)
     last_received: dict[int, date] = {}
