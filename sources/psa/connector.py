@@ -160,13 +160,9 @@ class PsaConnector(Connector):
                 begun = FeedCursor.begin(events, now, self._overlap)
                 return ChangeSet(records=[], cursor=begun.encode())
             fresh, after = start.advance(events, self._overlap)
+            latest = _last_event_per_subject(fresh)
         except (KeyError, TypeError, ValueError) as error:
             raise SourceDataError(self.system, f"unreadable subscribed event: {error}") from error
-        latest: dict[str, str] = {}  # subject id -> its last event type, oldest subject first
-        for event in fresh:
-            subject = str(event["subject_id"])
-            latest.pop(subject, None)
-            latest[subject] = str(event["event_type"])
         deleted = [s for s, kind in latest.items() if kind.endswith(":deleted")]
         alive = [s for s, kind in latest.items() if not kind.endswith(":deleted")]
         records = [r for r in await self.get_many(entity, alive) if r is not None]
@@ -307,6 +303,16 @@ class PsaConnector(Connector):
             if record is not None:
                 records.append(record)
         return records
+
+
+def _last_event_per_subject(events: Sequence[Row]) -> dict[str, str]:
+    """Subject id -> the type of its last event, subjects in the order they last changed."""
+    latest: dict[str, str] = {}
+    for event in events:
+        subject = str(event["subject_id"])
+        latest.pop(subject, None)
+        latest[subject] = str(event["event_type"])
+    return latest
 
 
 def _includes(target: Endpoint) -> dict[str, str]:

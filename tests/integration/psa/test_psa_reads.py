@@ -12,7 +12,7 @@ from gateway.settings import Settings
 from sources.config import Credentials, RetryPolicy
 from sources.errors import RateLimited, SourceRejected
 from sources.psa.connector import PsaConnector
-from sources.records import Milestone
+from sources.records import Milestone, PsaUser
 from sources.sandbox.runner import SandboxCluster
 from sources.world.model import World
 
@@ -105,7 +105,9 @@ async def test_assignments_of_a_person_come_from_one_filter(psa: PsaConnector, w
 async def test_users_carry_the_hcm_worker_id(psa: PsaConnector, world: World):
     people = world.people[:5]
     users = await psa.get_many("user", [p.psa_user_id for p in people])
-    assert [u.employee_number if u else None for u in users] == [p.hcm_id for p in people]
+    assert [u.employee_number if isinstance(u, PsaUser) else None for u in users] == [
+        p.hcm_id for p in people
+    ]
 
 
 def test_a_bad_token_gets_401_in_kantatas_error_shape(psa_url: str):

@@ -130,7 +130,9 @@ async def test_changes_after_writes_are_exactly_the_written_records(
     quiet = await psa.changes("project", changed.cursor)
 
     assert [r.id for r in changed.records] == [created.id, existing.id]
-    assert (changed.records[1].status, changed.records[1].region) == ("ACTIVE", "APAC")
+    updated = changed.records[1]
+    assert isinstance(updated, Project)
+    assert (updated.status, updated.region) == ("ACTIVE", "APAC")
     assert changed.deleted_ids == []
     assert quiet.records == []
 

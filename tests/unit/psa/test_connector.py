@@ -268,3 +268,82 @@ def test_a_connector_needs_a_token():
 )
 def test_deep_links_point_at_the_app(base_url, expected):
     assert web_base(base_url) == expected
+
+
+def _feed_server(events: list[dict[str, object]]) -> httpx.MockTransport:
+    """A Kantata stand-in serving a fixed event feed and whatever workspaces are asked."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v1/subscribed_events":
+            after = dt.datetime.fromisoformat(request.url.params["created_after"])
+            shown = [e for e in events if dt.datetime.fromisoformat(str(e["created_at"])) > after]
+            return httpx.Response(
+                200,
+                json={
+                    "count": len(shown),
+                    "results": [{"key": "subscribed_events", "id": e["id"]} for e in shown],
+                    "subscribed_events": {str(e["id"]): e for e in shown},
+                },
+            )
+        ids = request.url.params["only"].split(",")
+        workspaces = {
+            i: {"id": i, "title": f"W{i}", "status": {"key": 310, "message": "Active"}} for i in ids
+        }
+        return httpx.Response(
+            200,
+            json={
+                "count": len(ids),
+                "results": [{"key": "workspaces", "id": i} for i in ids],
+                "workspaces": workspaces,
+            },
+        )
+
+    return httpx.MockTransport(handle)
+
+
+async def test_deleted_subjects_are_reported_and_duplicated_events_count_once():
+    start = dt.datetime.now(dt.UTC)
+    moments = [(start + dt.timedelta(seconds=s)).isoformat() for s in (1, 2, 3, 4)]
+    events: list[dict[str, object]] = []
+    async with PsaConnector(settings(), transport=_feed_server(events)) as psa:
+        cursor = (await psa.changes("project", None)).cursor
+        events += [
+            {
+                "id": "1",
+                "created_at": moments[0],
+                "event_type": "workspace:updated",
+                "subject_id": "7",
+            },
+            {
+                "id": "2",
+                "created_at": moments[1],
+                "event_type": "workspace:updated",
+                "subject_id": "8",
+            },
+            {
+                "id": "2",
+                "created_at": moments[1],
+                "event_type": "workspace:updated",
+                "subject_id": "8",
+            },
+            {
+                "id": "3",
+                "created_at": moments[2],
+                "event_type": "workspace:deleted",
+                "subject_id": "7",
+            },
+        ]
+        changed = await psa.changes("project", cursor)
+
+    assert [r.id for r in changed.records] == ["8"]
+    assert changed.deleted_ids == ["7"]
+
+
+async def test_an_unreadable_event_is_a_data_error():
+    events: list[dict[str, object]] = []
+    async with PsaConnector(settings(), transport=_feed_server(events)) as psa:
+        cursor = (await psa.changes("project", None)).cursor
+        later = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)).isoformat()
+        events.append({"id": "1", "created_at": later, "event_type": "workspace:updated"})
+        with pytest.raises(SourceDataError, match="subscribed event"):
+            await psa.changes("project", cursor)
