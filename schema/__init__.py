@@ -1,0 +1,87 @@
+"""The unified GraphQL schema: thin strawberry types over `resolvers`.
+
+`build_schema()` assembles it. The read side is `schema.query.Query`; mutations and
+subscriptions are passed in as their root types, so adding them is one argument:
+
+    schema = build_schema(mutation=Mutation, subscription=Subscription, limits=..., debug=...)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.types import ExecutionContext
+
+from resolvers.limits import QueryLimits
+from schema.billing import Invoice
+from schema.clients import Client, Opportunity
+from schema.extensions import ErrorPresentation, FreshnessReport, log_errors
+from schema.people import Resource
+from schema.projects import Assignment, Milestone, Project, StaffingRequest
+from schema.query import Query
+from schema.timesheets import TimeEntry
+from schema.workflows import Workflow
+
+__all__ = ["GatewaySchema", "build_schema"]
+
+NODE_TYPES: tuple[type, ...] = (
+    Client,
+    Opportunity,
+    Project,
+    Milestone,
+    Assignment,
+    StaffingRequest,
+    Resource,
+    TimeEntry,
+    Invoice,
+    Workflow,
+)
+
+
+class GatewaySchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        log_errors(errors)
+
+
+def build_schema(
+    *,
+    mutation: type | None = None,
+    subscription: type | None = None,
+    limits: QueryLimits | None = None,
+    types: Sequence[type] = (),
+    extensions: Sequence[Callable[[], SchemaExtension]] = (),
+) -> GatewaySchema:
+    """The schema with the query-safety and error extensions; `types` adds concrete
+    types only reachable through an interface, `extensions` adds schema extensions
+    (as factories: strawberry builds one per operation)."""
+    limits = limits or QueryLimits()
+    safety: list[Callable[[], SchemaExtension]] = [
+        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        lambda: ParserCache(maxsize=limits.document_cache_size),
+        lambda: ValidationCache(maxsize=limits.document_cache_size),
+        ErrorPresentation,
+        FreshnessReport,
+    ]
+    factories: list[Any] = [*safety, *extensions]
+    return GatewaySchema(
+        query=Query,
+        mutation=mutation,
+        subscription=subscription,
+        types=[*NODE_TYPES, *types],
+        extensions=factories,
+    )

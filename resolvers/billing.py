@@ -1,0 +1,67 @@
+"""Invoices, read from the ERP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from resolvers import links
+from resolvers.connections import Window, vendor_window
+from resolvers.context import RequestContext
+from resolvers.links import ERP, PSA, ClientView
+from resolvers.loaders import settle
+from sources.connector import Page
+from sources.records import Customer, Invoice, Job, Project, Record
+
+
+async def list_invoices(
+    ctx: RequestContext,
+    first: int | None,
+    after: str | None,
+    *,
+    status: str | None = None,
+    client_key: str | None = None,
+) -> Window[Invoice]:
+    filters: dict[str, Any] = {"status": status} if status else {}
+    if client_key is not None:
+        view = await links.client_by_key(ctx, client_key)
+        customers = await links.erp_customers(ctx, view) if view is not None else []
+        if not customers:
+            return Window([], False, False, 0)
+        filters["customer_id"] = [c.id for c in customers]
+
+    async def fetch(cursor: str | None, size: int) -> Page[Record]:
+        return await ctx.loaders.upstream.page(
+            ERP,
+            "invoice",
+            filters,
+            page_size=size,
+            cursor=cursor,
+            observe=ctx.freshness.observe,
+        )
+
+    window = await vendor_window(fetch, first, after, ctx.limits)
+    loader = ctx.loaders.by_id(ERP, "invoice")
+    for _, invoice in window.edges:
+        loader.prime(invoice.id, invoice)
+    return window  # type: ignore[return-value]
+
+
+async def invoice(ctx: RequestContext, invoice_id: str | None) -> Invoice | None:
+    return await links.by_id(ctx, ERP, "invoice", invoice_id, Invoice)
+
+
+async def client(ctx: RequestContext, invoice: Invoice) -> ClientView | None:
+    return await links.client_of_customer(ctx, invoice.customer_id)
+
+
+async def project(ctx: RequestContext, invoice: Invoice) -> Project | None:
+    job = await links.by_id(ctx, ERP, "job", invoice.job_id, Job)
+    if job is None:
+        return None
+    return await links.by_id(ctx, PSA, "project", job.psa_project_id, Project)
+
+
+async def customers_of(ctx: RequestContext, customer_ids: list[str]) -> list[Customer | None]:
+    return list(
+        await settle(*(links.by_id(ctx, ERP, "customer", c, Customer) for c in customer_ids))
+    )

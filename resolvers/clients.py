@@ -1,0 +1,133 @@
+"""Clients: the CRM account merged with its ERP customer(s)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import cast
+
+from resolvers import links
+from resolvers.authority import Conflict
+from resolvers.connections import Window, slice_window, vendor_window
+from resolvers.context import Report, RequestContext
+from resolvers.links import CRM, ERP, PSA, ClientView
+from resolvers.loaders import settle
+from resolvers.values import Money, SystemRef, ref
+from sources.connector import Page
+from sources.errors import SourceError
+from sources.records import Account, Customer, Invoice, Opportunity, Project, Record
+
+RECEIVABLES_DEPEND_ON = frozenset({"invoice", "payment"})
+
+
+async def list_clients(
+    ctx: RequestContext, first: int | None, after: str | None, search: str | None
+) -> Window[ClientView]:
+    filters = {"search": search} if search else {}
+
+    async def fetch(cursor: str | None, size: int) -> Page[Record]:
+        return await ctx.loaders.upstream.page(
+            CRM,
+            "account",
+            filters,
+            page_size=size,
+            cursor=cursor,
+            observe=ctx.freshness.observe,
+        )
+
+    window = await vendor_window(fetch, first, after, ctx.limits)
+    for _, account in window.edges:
+        ctx.loaders.by_id(CRM, "account").prime(account.id, account)
+    return window.map(lambda account: ClientView(account.id, cast(Account, account)))
+
+
+async def primary_customer(ctx: RequestContext, view: ClientView) -> Customer | None:
+    """The ERP customer whose billing terms the client shows (the lowest id when the
+    ERP holds duplicates; `conflicts` lists the others)."""
+    customers = await links.erp_customers(ctx, view)
+    return customers[0] if customers else None
+
+
+async def receivables(ctx: RequestContext, view: ClientView) -> Money | None:
+    customers = await links.erp_customers(ctx, view)
+    if not customers:
+        return None
+    loader = ctx.loaders.aggregate_by_id(ERP, "receivables", depends_on=RECEIVABLES_DEPEND_ON)
+    amounts = await loader.load_many([c.id for c in customers])
+    total = sum((a for a in amounts if a is not None), Decimal("0"))
+    return Money(total, customers[0].currency)
+
+
+async def conflicts(ctx: RequestContext, view: ClientView) -> list[Conflict]:
+    """Where the client's ERP customers disagree with its CRM account, and duplicate
+    ERP customers (reported on the field `customerId`)."""
+    if view.account is None:
+        return []
+    customers = await links.erp_customers(ctx, view)
+    found: list[Conflict] = []
+    for customer in customers:
+        found.extend(
+            ctx.authority.conflicts("client", "name", {CRM: view.account.name, ERP: customer.name})
+        )
+    if len(customers) > 1:
+        keep = customers[0]
+        found.extend(
+            Conflict("customerId", ERP, keep.id, ERP, duplicate.id) for duplicate in customers[1:]
+        )
+    return found
+
+
+async def system_refs(ctx: RequestContext, view: ClientView, report: Report) -> list[SystemRef]:
+    refs = [ref(CRM, view.account)] if view.account is not None else []
+    try:
+        refs.extend(ref(ERP, c) for c in await links.erp_customers(ctx, view))
+    except SourceError as error:
+        report(error)
+    return refs
+
+
+async def opportunities(
+    ctx: RequestContext, view: ClientView, first: int | None, after: str | None
+) -> Window[Opportunity]:
+    account_id = view.account.id if view.account is not None else None
+    found = await links.children(ctx, CRM, "opportunity", "account_id", account_id, Opportunity)
+    return slice_window(sorted(found, key=lambda o: o.id), first, after, ctx.limits)
+
+
+async def projects(
+    ctx: RequestContext,
+    view: ClientView,
+    first: int | None,
+    after: str | None,
+    status: str | None,
+) -> Window[Project]:
+    account_id = view.account.id if view.account is not None else None
+    filters = {"status": status} if status else {}
+    found = await links.children(
+        ctx, PSA, "project", "crm_account_id", account_id, Project, **filters
+    )
+    return slice_window(sorted(found, key=lambda p: p.code), first, after, ctx.limits)
+
+
+async def invoices(
+    ctx: RequestContext,
+    view: ClientView,
+    first: int | None,
+    after: str | None,
+    status: str | None,
+) -> Window[Invoice]:
+    customers = await links.erp_customers(ctx, view)
+    filters = {"status": status} if status else {}
+    groups = await settle(
+        *(
+            links.children(ctx, ERP, "invoice", "customer_id", c.id, Invoice, **filters)
+            for c in customers
+        )
+    )
+    found = [invoice for group in groups for invoice in group]
+    return slice_window(_newest_first(found), first, after, ctx.limits)
+
+
+def _newest_first(invoices: list[Invoice]) -> list[Invoice]:
+    return sorted(
+        invoices, key=lambda i: (i.issue_date is not None, i.issue_date, i.id), reverse=True
+    )

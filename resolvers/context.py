@@ -1,0 +1,55 @@
+"""What every resolver of one request reaches through `info.context`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import GraphQLError
+
+from resolvers.authority import Authority
+from resolvers.errors import source_extensions
+from resolvers.freshness import Freshness
+from resolvers.limits import QueryLimits
+from resolvers.loaders import Loaders
+from resolvers.workflows import EventReader, WorkflowReader
+from sources.errors import SourceError
+
+Report = Callable[[SourceError], None]
+
+
+@dataclass
+class RequestContext:
+    """Built per request by the gateway (`gateway.app`), inside the running event loop.
+
+    Mutations and subscriptions add what they need as fields here (the store, the
+    event bus, the authenticated caller) and the gateway fills them in one place.
+    """
+
+    loaders: Loaders
+    authority: Authority
+    limits: QueryLimits
+    freshness: Freshness
+    workflows: WorkflowReader
+    events: EventReader
+    debug: bool = False
+    request: Any = None  # the HTTP request or WebSocket, for transport concerns
+    partial_errors: list[GraphQLError] = field(default_factory=list)
+
+    def reporter(self, path: list[str | int]) -> Report:
+        """For fields that return what they could and name the source that failed
+        (a list of references with one system missing): the error is added to the
+        response's `errors` at `path`, next to the partial value."""
+
+        def report(error: SourceError) -> None:
+            self.partial_errors.append(
+                GraphQLError(
+                    str(error),
+                    path=path,
+                    original_error=error,
+                    extensions=source_extensions(error),
+                )
+            )
+
+        return report

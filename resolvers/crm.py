@@ -1,0 +1,48 @@
+"""Opportunities, read from the CRM."""
+
+from __future__ import annotations
+
+from resolvers import links
+from resolvers.connections import Window, vendor_window
+from resolvers.context import RequestContext
+from resolvers.links import CRM, PSA, ClientView
+from sources.connector import Page
+from sources.records import Opportunity, Project, Record
+
+
+async def list_opportunities(
+    ctx: RequestContext, first: int | None, after: str | None, *, stage: str | None = None
+) -> Window[Opportunity]:
+    filters = {"stage": stage} if stage else {}
+
+    async def fetch(cursor: str | None, size: int) -> Page[Record]:
+        return await ctx.loaders.upstream.page(
+            CRM,
+            "opportunity",
+            filters,
+            page_size=size,
+            cursor=cursor,
+            observe=ctx.freshness.observe,
+        )
+
+    window = await vendor_window(fetch, first, after, ctx.limits)
+    loader = ctx.loaders.by_id(CRM, "opportunity")
+    for _, deal in window.edges:
+        loader.prime(deal.id, deal)
+    return window  # type: ignore[return-value]
+
+
+async def opportunity(ctx: RequestContext, opportunity_id: str | None) -> Opportunity | None:
+    return await links.by_id(ctx, CRM, "opportunity", opportunity_id, Opportunity)
+
+
+async def client(ctx: RequestContext, deal: Opportunity) -> ClientView | None:
+    return await links.client(ctx, deal.account_id)
+
+
+async def project(ctx: RequestContext, deal: Opportunity) -> Project | None:
+    """The PSA project made for this deal: PSA's own link, or the one written back."""
+    found = await links.children(ctx, PSA, "project", "crm_opportunity_id", deal.id, Project)
+    if found:
+        return links.first_by_id(found, deal.psa_project_id)
+    return await links.by_id(ctx, PSA, "project", deal.psa_project_id, Project)

@@ -1,0 +1,209 @@
+"""Following the references the systems keep to each other, through the request's loaders.
+
+- ERP customer.crm_account_id = CRM account id;
+- PSA project.crm_account_id / crm_opportunity_id / erp_job_id; ERP job.psa_project_id;
+- TIME project.code = PSA project.code;
+- PSA user.employee_number = HCM worker id; TIME users match people by work email.
+
+Every function reads through loaders, so calling it for each object of a level costs one
+batched read per source for the whole level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TypeVar, cast
+
+from resolvers.context import RequestContext
+from resolvers.loaders import normal_key
+from sources.errors import SourceDataError
+from sources.records import (
+    Account,
+    Customer,
+    Job,
+    Project,
+    PsaUser,
+    Record,
+    SourceSystem,
+    TimeProject,
+    TimeUser,
+    Worker,
+)
+
+CRM, PSA, HCM, ERP, TIME = (
+    SourceSystem.CRM,
+    SourceSystem.PSA,
+    SourceSystem.HCM,
+    SourceSystem.ERP,
+    SourceSystem.TIME,
+)
+R = TypeVar("R", bound=Record)
+
+PSA_PREFIX = "psa:"  # Resource keys of people PSA knows and HCM does not
+ERP_PREFIX = "erp:"  # Client keys of ERP customers no CRM account matches
+
+
+@dataclass(frozen=True)
+class ClientView:
+    """A client: built from its CRM account; from its ERP customer only when no CRM
+    account matches it (`key` then starts with "erp:")."""
+
+    key: str
+    account: Account | None
+    customer: Customer | None = None
+
+
+@dataclass(frozen=True)
+class ResourceView:
+    """A person: built from the HCM worker; from the PSA user when HCM has none
+    (`key` then starts with "psa:")."""
+
+    key: str
+    worker: Worker | None
+    psa_user: PsaUser | None = None
+
+
+async def by_id(
+    ctx: RequestContext, system: SourceSystem, entity: str, record_id: str | None, kind: type[R]
+) -> R | None:
+    if not record_id:
+        return None
+    return cast(R | None, await ctx.loaders.by_id(system, entity).load(record_id))
+
+
+async def children(
+    ctx: RequestContext,
+    system: SourceSystem,
+    entity: str,
+    key: str,
+    parent_id: str | None,
+    kind: type[R],
+    **filters: object,
+) -> list[R]:
+    if not parent_id:
+        return []
+    loader = ctx.loaders.by_key(system, entity, key, filters or None)
+    return cast(list[R], await loader.load(parent_id))
+
+
+def first_by_id(records: Sequence[R], preferred: str | None = None) -> R | None:
+    """The record with id `preferred` if present, else the lowest id: a stable pick when
+    a system holds duplicates."""
+    if not records:
+        return None
+    for record in records:
+        if record.id == preferred:
+            return record
+    return min(records, key=lambda r: (len(r.id), r.id))
+
+
+def dangling(system: SourceSystem, what: str) -> SourceDataError:
+    """A reference a system holds to a record it does not have."""
+    return SourceDataError(system, f"dangling reference: {what}")
+
+
+# --- clients ----------------------------------------------------------------------------
+
+
+async def client(ctx: RequestContext, account_id: str | None) -> ClientView | None:
+    account = await by_id(ctx, CRM, "account", account_id, Account)
+    return ClientView(account.id, account) if account is not None else None
+
+
+async def client_of_customer(ctx: RequestContext, customer_id: str | None) -> ClientView | None:
+    customer = await by_id(ctx, ERP, "customer", customer_id, Customer)
+    if customer is None:
+        return None
+    if customer.crm_account_id:
+        found = await client(ctx, customer.crm_account_id)
+        if found is not None:
+            return found
+    return ClientView(ERP_PREFIX + customer.id, None, customer)
+
+
+async def client_by_key(ctx: RequestContext, key: str) -> ClientView | None:
+    if key.startswith(ERP_PREFIX):
+        return await client_of_customer(ctx, key.removeprefix(ERP_PREFIX))
+    return await client(ctx, key)
+
+
+async def erp_customers(ctx: RequestContext, view: ClientView) -> list[Customer]:
+    """The client's ERP customers (more than one is a duplicate-customer defect)."""
+    if view.account is None:
+        return [view.customer] if view.customer is not None else []
+    found = await children(ctx, ERP, "customer", "crm_account_id", view.account.id, Customer)
+    return sorted(found, key=lambda c: (len(c.id), c.id))
+
+
+# --- projects ---------------------------------------------------------------------------
+
+
+async def erp_job(ctx: RequestContext, project: Project) -> Job | None:
+    jobs = await children(ctx, ERP, "job", "psa_project_id", project.id, Job)
+    return first_by_id(jobs, project.erp_job_id)
+
+
+async def project_by_code(ctx: RequestContext, code: str | None) -> Project | None:
+    found = await children(ctx, PSA, "project", "code", code, Project)
+    return first_by_id(found)
+
+
+async def time_project(ctx: RequestContext, code: str | None) -> TimeProject | None:
+    if not code:
+        return None
+    index = await ctx.loaders.index(TIME, "project", "code")
+    return cast(TimeProject | None, index.get(normal_key(code)))
+
+
+# --- people -----------------------------------------------------------------------------
+
+
+async def resource(ctx: RequestContext, worker_id: str | None) -> ResourceView | None:
+    worker = await by_id(ctx, HCM, "worker", worker_id, Worker)
+    return ResourceView(worker.id, worker) if worker is not None else None
+
+
+async def resource_of_psa_user(ctx: RequestContext, user_id: str | None) -> ResourceView | None:
+    user = await by_id(ctx, PSA, "user", user_id, PsaUser)
+    return await _resource_of(ctx, user)
+
+
+async def resource_of_time_user(ctx: RequestContext, user_id: str | None) -> ResourceView | None:
+    user = await by_id(ctx, TIME, "user", user_id, TimeUser)
+    if user is None or not user.email:
+        return None
+    index = await ctx.loaders.index(PSA, "user", "email")
+    return await _resource_of(ctx, cast(PsaUser | None, index.get(normal_key(user.email))))
+
+
+async def resource_by_key(ctx: RequestContext, key: str) -> ResourceView | None:
+    if key.startswith(PSA_PREFIX):
+        return await resource_of_psa_user(ctx, key.removeprefix(PSA_PREFIX))
+    return await resource(ctx, key)
+
+
+async def _resource_of(ctx: RequestContext, user: PsaUser | None) -> ResourceView | None:
+    if user is None:
+        return None
+    worker = await by_id(ctx, HCM, "worker", user.employee_number, Worker)
+    if worker is not None:
+        return ResourceView(worker.id, worker, user)
+    return ResourceView(PSA_PREFIX + user.id, None, user)
+
+
+async def psa_user(ctx: RequestContext, view: ResourceView) -> PsaUser | None:
+    if view.psa_user is not None or view.worker is None:
+        return view.psa_user
+    index = await ctx.loaders.index(PSA, "user", "employee_number")
+    return cast(PsaUser | None, index.get(normal_key(view.worker.id)))
+
+
+async def time_user(ctx: RequestContext, view: ResourceView) -> TimeUser | None:
+    email = view.worker.email if view.worker is not None else None
+    if not email and view.psa_user is not None:
+        email = view.psa_user.email
+    if not email:
+        return None
+    index = await ctx.loaders.index(TIME, "user", "email")
+    return cast(TimeUser | None, index.get(normal_key(email)))

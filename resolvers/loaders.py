@@ -1,0 +1,174 @@
+"""The data loaders of one request: one per (source, entity, key), built lazily inside
+the running event loop, so each level of a query costs one batched read per source.
+
+Batch functions return results aligned with their keys, with an exception instance in
+place of a key whose read failed, and fail loudly if an upstream answer does not line
+up with what was asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from aiodataloader import DataLoader
+
+from resolvers.cache import mark_retrieved
+from resolvers.freshness import Freshness
+from resolvers.upstream import Upstream, freeze
+from sources.errors import SourceError
+from sources.records import Record, SourceSystem
+
+T = TypeVar("T")
+
+
+class Loaders:
+    def __init__(self, upstream: Upstream, freshness: Freshness) -> None:
+        self.upstream = upstream
+        self.freshness = freshness
+        self._loop = asyncio.get_running_loop()
+        self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
+        self._once: dict[Hashable, asyncio.Future[Any]] = {}
+
+    def by_id(self, system: SourceSystem, entity: str) -> DataLoader[str, Record | None]:
+        """Records by their id in `system`; None where the source has no such record."""
+        existing = self._loaders.get(("id", system, entity))
+        if existing is not None:
+            return existing
+
+        async def batch(ids: list[str]) -> list[Any]:
+            results = await self.upstream.get_many(
+                system, entity, ids, observe=self.freshness.observe
+            )
+            return _aligned(ids, results, f"{system.value} {entity} by id")
+
+        return self.loader(("id", system, entity), batch)
+
+    def by_key(
+        self,
+        system: SourceSystem,
+        entity: str,
+        key: str,
+        filters: Mapping[str, Any] | None = None,
+        *,
+        batchable: bool = True,
+    ) -> DataLoader[str, list[Record]]:
+        """For each parent id, the `entity` records whose `key` is that id (children by a
+        foreign key), read for all parents of a level in one list-valued filter.
+        `batchable=False` for vendors whose filter takes one value: one read per parent."""
+
+        async def batch(parent_ids: list[str]) -> list[Any]:
+            results = await self.upstream.children(
+                system,
+                entity,
+                key,
+                parent_ids,
+                filters,
+                batchable=batchable,
+                observe=self.freshness.observe,
+            )
+            return _aligned(parent_ids, results, f"{system.value} {entity} by {key}")
+
+        return self.loader(("key", system, entity, key, freeze(filters), batchable), batch)
+
+    def aggregate_by_id(
+        self, system: SourceSystem, name: str, *, depends_on: frozenset[str]
+    ) -> DataLoader[str, Any]:
+        """A summary endpoint keyed by id (`receivables(customer_ids)`, ...)."""
+
+        async def batch(ids: list[str]) -> list[Any]:
+            results = await self.upstream.aggregate_by_id(
+                system, name, ids, depends_on=depends_on, observe=self.freshness.observe
+            )
+            return _aligned(ids, results, f"{system.value} {name}")
+
+        return self.loader(("aggregate", system, name), batch)
+
+    async def listing(
+        self, system: SourceSystem, entity: str, filters: Mapping[str, Any] | None = None
+    ) -> list[Record]:
+        """Every page of a listing, read at most once per request."""
+        return await self.once(
+            ("listing", system, entity, freeze(filters)),
+            lambda: self.upstream.listing(system, entity, filters, observe=self.freshness.observe),
+        )
+
+    async def index(self, system: SourceSystem, entity: str, field: str) -> Mapping[str, Record]:
+        """`listing(system, entity)` keyed by `field` (normalised: stripped, case-folded)."""
+
+        async def build() -> dict[str, Record]:
+            index: dict[str, Record] = {}
+            for record in await self.listing(system, entity):
+                value = getattr(record, field)
+                if value:
+                    index.setdefault(normal_key(str(value)), record)
+            return index
+
+        return await self.once(("index", system, entity, field), build)
+
+    async def aggregate(
+        self, system: SourceSystem, name: str, *args: Hashable, depends_on: frozenset[str]
+    ) -> Any:
+        return await self.once(
+            ("aggregate", system, name, args),
+            lambda: self.upstream.aggregate(
+                system, name, *args, depends_on=depends_on, observe=self.freshness.observe
+            ),
+        )
+
+    async def once(self, key: Hashable, make: Callable[[], Awaitable[T]]) -> T:
+        """`make()` at most once per request for `key`; concurrent callers share it."""
+        future = self._once.get(key)
+        if future is None:
+            future = asyncio.ensure_future(make())
+            future.add_done_callback(mark_retrieved)
+            self._once[key] = future
+        return await asyncio.shield(future)
+
+    def loader(
+        self, identity: Hashable, batch: Callable[[list[Any]], Awaitable[list[Any]]]
+    ) -> DataLoader[Any, Any]:
+        """The request's loader for `identity`, made with `batch` the first time: for
+        batched reads the standard loaders do not cover. `batch` must return results
+        aligned with its keys (an exception instance for a key that failed)."""
+
+        loader = self._loaders.get(identity)
+        if loader is None:
+
+            async def checked(keys: list[Any]) -> list[Any]:
+                return _aligned(keys, await batch(keys), repr(identity))
+
+            loader = DataLoader(checked, loop=self._loop)
+            self._loaders[identity] = loader
+        return loader
+
+
+def normal_key(value: str) -> str:
+    return value.strip().casefold()
+
+
+def _aligned(keys: Sequence[Any], results: Sequence[Any], what: str) -> list[Any]:
+    if len(results) != len(keys):
+        raise AssertionError(f"{what}: {len(results)} results for {len(keys)} keys")
+    return list(results)
+
+
+async def settle(*awaitables: Awaitable[Any]) -> list[Any]:
+    """Await all, then raise the first failure: unlike a bare gather, no sibling is left
+    running unobserved when one fails."""
+    results = await asyncio.gather(*awaitables, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
+
+
+async def settle_each(*awaitables: Awaitable[Any]) -> list[Any]:
+    """Await all; a `SourceError` stays in its slot for the caller to report, any other
+    failure is raised."""
+    results = await asyncio.gather(*awaitables, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(result, SourceError):
+            raise result
+    return results

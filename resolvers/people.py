@@ -1,0 +1,142 @@
+"""Resources: the HCM worker merged with the PSA user and the TIME user."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Any, cast
+
+from resolvers import derived, links
+from resolvers.authority import Conflict
+from resolvers.connections import Window, vendor_window
+from resolvers.context import Report, RequestContext
+from resolvers.errors import InvalidInput
+from resolvers.links import HCM, PSA, TIME, ResourceView
+from resolvers.loaders import settle, settle_each
+from resolvers.values import SystemRef, ref
+from sources.connector import Page
+from sources.errors import SourceError
+from sources.records import Assignment, Record, TimeEntry, Worker
+
+# Up to this many people, hours are read per person (Harvest filters by one user);
+# beyond it, one scan of the date range serves everyone.
+PER_PERSON_READS = 8
+
+
+async def list_resources(
+    ctx: RequestContext,
+    first: int | None,
+    after: str | None,
+    *,
+    practice: str | None = None,
+    skill: str | None = None,
+) -> Window[ResourceView]:
+    filters = {name: value for name, value in (("practice", practice), ("skill", skill)) if value}
+
+    async def fetch(cursor: str | None, size: int) -> Page[Record]:
+        return await ctx.loaders.upstream.page(
+            HCM,
+            "worker",
+            filters,
+            page_size=size,
+            cursor=cursor,
+            observe=ctx.freshness.observe,
+        )
+
+    window = await vendor_window(fetch, first, after, ctx.limits)
+    loader = ctx.loaders.by_id(HCM, "worker")
+    for _, worker in window.edges:
+        loader.prime(worker.id, worker)
+    return window.map(lambda worker: ResourceView(worker.id, cast(Worker, worker)))
+
+
+async def manager(ctx: RequestContext, view: ResourceView) -> ResourceView | None:
+    manager_id = view.worker.manager_id if view.worker is not None else None
+    return await links.resource(ctx, manager_id)
+
+
+async def assignments(ctx: RequestContext, view: ResourceView) -> list[Assignment]:
+    user = await links.psa_user(ctx, view)
+    found = await links.children(
+        ctx, PSA, "assignment", "user_id", user.id if user else None, Assignment
+    )
+    return sorted(found, key=lambda a: (a.start_date or date.min, a.id))
+
+
+async def utilization(
+    ctx: RequestContext, view: ResourceView, start: date, end: date
+) -> float | None:
+    """Billable approved hours in [start, end] over the worker's capacity."""
+    if end < start:
+        raise InvalidInput(f"utilization: to ({end}) is before from ({start})")
+    if view.worker is None:
+        return None
+    user = await links.time_user(ctx, view)
+    if user is None:
+        return 0.0
+    hours = await _billable_hours(ctx, start, end).load(user.id)
+    return derived.utilization(hours, view.worker.weekly_capacity_hours, start, end)
+
+
+def _billable_hours(ctx: RequestContext, start: date, end: date) -> Any:
+    window = {"from": start, "to": end}
+
+    async def batch(user_ids: list[str]) -> list[Any]:
+        by_user: dict[str, list[Record]] = defaultdict(list)
+        if len(user_ids) <= PER_PERSON_READS:
+            groups = await ctx.loaders.upstream.children(
+                TIME,
+                "time_entry",
+                "user_id",
+                user_ids,
+                window,
+                batchable=False,
+                observe=ctx.freshness.observe,
+            )
+            results: list[Any] = []
+            for group in groups:
+                results.append(group if isinstance(group, SourceError) else _billable(group))
+            return results
+        try:
+            entries = await ctx.loaders.listing(TIME, "time_entry", window)
+        except SourceError as error:
+            return [error for _ in user_ids]
+        for entry in entries:
+            by_user[entry.user_id].append(entry)  # type: ignore[attr-defined]
+        return [_billable(by_user.get(user_id, [])) for user_id in user_ids]
+
+    return ctx.loaders.loader(("billable_hours", start, end), batch)
+
+
+def _billable(entries: list[Record]) -> float:
+    return sum(
+        e.hours
+        for e in entries
+        if isinstance(e, TimeEntry) and e.billable and e.status in derived.BILLED_STATUSES
+    )
+
+
+async def system_refs(ctx: RequestContext, view: ResourceView, report: Report) -> list[SystemRef]:
+    refs = [ref(HCM, view.worker)] if view.worker is not None else []
+    found = await settle_each(links.psa_user(ctx, view), links.time_user(ctx, view))
+    for system, record in zip((PSA, TIME), found, strict=True):
+        if isinstance(record, SourceError):
+            report(record)
+        elif record is not None:
+            refs.append(ref(system, record))
+    return refs
+
+
+async def conflicts(ctx: RequestContext, view: ResourceView) -> list[Conflict]:
+    if view.worker is None:
+        return []
+    user, time_user = await settle(links.psa_user(ctx, view), links.time_user(ctx, view))
+    found: list[Conflict] = []
+    for field, attribute in (("name", "name"), ("email", "email")):
+        values: dict[Any, Any] = {HCM: getattr(view.worker, attribute)}
+        if user is not None:
+            values[PSA] = getattr(user, attribute)
+        if time_user is not None:
+            values[TIME] = getattr(time_user, attribute)
+        found.extend(ctx.authority.conflicts("resource", field, values))
+    return found

@@ -1,0 +1,183 @@
+"""Projects: the PSA workspace merged with its ERP job (the finance code)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from resolvers import links
+from resolvers.authority import Conflict
+from resolvers.connections import Window, slice_window, vendor_window
+from resolvers.context import Report, RequestContext
+from resolvers.links import CRM, ERP, PSA, TIME, ClientView, ResourceView
+from resolvers.loaders import settle_each
+from resolvers.values import SystemRef, ref
+from sources.connector import Page
+from sources.errors import SourceError
+from sources.records import (
+    Assignment,
+    Invoice,
+    Milestone,
+    Opportunity,
+    Project,
+    Record,
+    StaffingRequest,
+    TimeEntry,
+)
+
+
+async def list_projects(
+    ctx: RequestContext,
+    first: int | None,
+    after: str | None,
+    *,
+    status: str | None = None,
+    client_key: str | None = None,
+    practice: str | None = None,
+) -> Window[Project]:
+    filters: dict[str, Any] = {}
+    if status:
+        filters["status"] = status
+    if practice:
+        filters["practice"] = practice
+    if client_key is not None:
+        if client_key.startswith(links.ERP_PREFIX):  # no CRM account: PSA cannot know it
+            return Window([], False, False, 0)
+        filters["crm_account_id"] = [client_key]
+
+    async def fetch(cursor: str | None, size: int) -> Page[Record]:
+        return await ctx.loaders.upstream.page(
+            PSA,
+            "project",
+            filters,
+            page_size=size,
+            cursor=cursor,
+            observe=ctx.freshness.observe,
+        )
+
+    window = await vendor_window(fetch, first, after, ctx.limits)
+    loader = ctx.loaders.by_id(PSA, "project")
+    for _, project in window.edges:
+        loader.prime(project.id, project)
+    return window  # type: ignore[return-value]
+
+
+async def project(ctx: RequestContext, project_id: str | None) -> Project | None:
+    return await links.by_id(ctx, PSA, "project", project_id, Project)
+
+
+async def finance_code(ctx: RequestContext, project: Project) -> str | None:
+    """The ERP job id; whose word counts is `authority.project.financeCode`."""
+    if ctx.authority.owner("project", "financeCode") is PSA:
+        return project.erp_job_id
+    job = await links.erp_job(ctx, project)
+    return job.id if job is not None else None
+
+
+async def client(ctx: RequestContext, project: Project) -> ClientView | None:
+    account_id = project.crm_account_id
+    if not account_id and project.crm_opportunity_id:
+        deal = await opportunity(ctx, project)
+        account_id = deal.account_id if deal is not None else None
+    return await links.client(ctx, account_id)
+
+
+async def opportunity(ctx: RequestContext, project: Project) -> Opportunity | None:
+    return await links.by_id(ctx, CRM, "opportunity", project.crm_opportunity_id, Opportunity)
+
+
+async def manager(ctx: RequestContext, project: Project) -> ResourceView | None:
+    return await links.resource_of_psa_user(ctx, project.manager_user_id)
+
+
+async def milestones(ctx: RequestContext, project: Project) -> list[Milestone]:
+    found = await links.children(ctx, PSA, "milestone", "project_id", project.id, Milestone)
+    return sorted(found, key=lambda m: (m.due_date or date.max, m.id))
+
+
+async def assignments(ctx: RequestContext, project: Project) -> list[Assignment]:
+    found = await links.children(ctx, PSA, "assignment", "project_id", project.id, Assignment)
+    return sorted(found, key=lambda a: a.id)
+
+
+async def staffing_requests(ctx: RequestContext, project: Project) -> list[StaffingRequest]:
+    found = await links.children(
+        ctx, PSA, "staffing_request", "project_id", project.id, StaffingRequest
+    )
+    return sorted(found, key=lambda r: r.id)
+
+
+async def time_entries(
+    ctx: RequestContext,
+    project: Project,
+    first: int | None,
+    after: str | None,
+    *,
+    status: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> Window[TimeEntry]:
+    """The project's time, paged by TIME itself. Harvest filters by one project at a
+    time, so under a list of projects this is one request per project."""
+    time_project = await links.time_project(ctx, project.code)
+    if time_project is None:
+        return Window([], False, False, 0)
+    filters: dict[str, Any] = {"project_id": time_project.id}
+    if status:
+        filters["status"] = status
+    if date_from:
+        filters["from"] = date_from
+    if date_to:
+        filters["to"] = date_to
+
+    async def fetch(cursor: str | None, size: int) -> Page[Record]:
+        return await ctx.loaders.upstream.page(
+            TIME,
+            "time_entry",
+            filters,
+            page_size=size,
+            cursor=cursor,
+            observe=ctx.freshness.observe,
+        )
+
+    return await vendor_window(fetch, first, after, ctx.limits)  # type: ignore[return-value]
+
+
+async def invoices(
+    ctx: RequestContext,
+    project: Project,
+    first: int | None,
+    after: str | None,
+    status: str | None,
+) -> Window[Invoice]:
+    job = await links.erp_job(ctx, project)
+    filters = {"status": status} if status else {}
+    found = await links.children(
+        ctx, ERP, "invoice", "job_id", job.id if job else None, Invoice, **filters
+    )
+    found.sort(key=lambda i: (i.issue_date or date.min, i.id), reverse=True)
+    return slice_window(found, first, after, ctx.limits)
+
+
+async def system_refs(ctx: RequestContext, project: Project, report: Report) -> list[SystemRef]:
+    refs = [ref(PSA, project)]
+    job, time_project = await settle_each(
+        links.erp_job(ctx, project), links.time_project(ctx, project.code)
+    )
+    for system, found in ((ERP, job), (TIME, time_project)):
+        if isinstance(found, SourceError):
+            report(found)
+        elif found is not None:
+            refs.append(ref(system, found))
+    return refs
+
+
+async def conflicts(ctx: RequestContext, project: Project) -> list[Conflict]:
+    job = await links.erp_job(ctx, project)
+    found = ctx.authority.conflicts(
+        "project",
+        "financeCode",
+        {ERP: job.id if job else None, PSA: project.erp_job_id},
+        missing_disagrees=True,
+    )
+    return found

@@ -1,0 +1,73 @@
+"""Invoice, from the ERP."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from resolvers import billing as resolve
+from resolvers import ids
+from resolvers.links import ERP
+from resolvers.values import ref
+from schema.common import (
+    GatewayInfo,
+    InvoiceStatus,
+    Money,
+    Node,
+    SystemRef,
+    context,
+    described,
+    enum_value,
+)
+from sources.records import Invoice as InvoiceRecord
+
+if TYPE_CHECKING:
+    from schema.clients import Client
+    from schema.projects import Project
+
+ClientRef = Annotated["Client", strawberry.lazy("schema.clients")]
+ProjectRef = Annotated["Project", strawberry.lazy("schema.projects")]
+
+
+@strawberry.type
+class Invoice(Node):
+    number: str | None
+    status: InvoiceStatus
+    amount: Money
+    issue_date: date | None
+    due_date: date | None
+    paid_at: datetime | None
+    blocked_reason: str | None
+    system_refs: list[SystemRef]
+    record: strawberry.Private[InvoiceRecord]
+
+    @classmethod
+    def of(cls, invoice: InvoiceRecord) -> Invoice:
+        return cls(
+            id=strawberry.ID(ids.encode("Invoice", invoice.id)),
+            number=invoice.number,
+            status=enum_value(InvoiceStatus, invoice.status, ERP),
+            amount=Money(amount=invoice.amount, currency=invoice.currency),
+            issue_date=invoice.issue_date,
+            due_date=invoice.due_date,
+            paid_at=invoice.paid_at,
+            blocked_reason=invoice.blocked_reason,
+            system_refs=[SystemRef.of(ref(ERP, invoice))],
+            record=invoice,
+        )
+
+    @described("Null when the CRM cannot be reached.")
+    async def client(self, info: GatewayInfo) -> ClientRef | None:
+        from schema.clients import Client
+
+        view = await resolve.client(context(info), self.record)
+        return Client.of(view) if view is not None else None
+
+    @strawberry.field
+    async def project(self, info: GatewayInfo) -> ProjectRef | None:
+        from schema.projects import Project
+
+        found = await resolve.project(context(info), self.record)
+        return Project.of(found) if found is not None else None

@@ -1,0 +1,173 @@
+"""Client (CRM account + ERP customer) and Opportunity."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from resolvers import clients as resolve
+from resolvers import crm, ids
+from resolvers.links import CRM, ClientView, dangling
+from resolvers.values import ref
+from schema.common import (
+    Connection,
+    FieldConflict,
+    GatewayInfo,
+    InvoiceStatus,
+    Money,
+    Node,
+    OpportunityStage,
+    ProjectStatus,
+    SystemRef,
+    arg,
+    conflicts,
+    connection,
+    context,
+    described,
+    enum_value,
+    money,
+    refs,
+)
+from sources.records import Opportunity as OpportunityRecord
+
+if TYPE_CHECKING:
+    from schema.billing import Invoice
+    from schema.projects import Project
+
+ProjectRef = Annotated["Project", strawberry.lazy("schema.projects")]
+InvoiceRef = Annotated["Invoice", strawberry.lazy("schema.billing")]
+
+
+@strawberry.type(description="A client: the CRM account, with billing terms from the ERP.")
+class Client(Node):
+    name: str
+    industry: str | None
+    region: str | None
+    account_owner: str | None
+    view: strawberry.Private[ClientView]
+
+    @classmethod
+    def of(cls, view: ClientView) -> Client:
+        account, customer = view.account, view.customer
+        if account is not None:
+            return cls(
+                id=strawberry.ID(ids.encode("Client", view.key)),
+                name=account.name,
+                industry=account.industry,
+                region=account.region,
+                account_owner=account.owner,
+                view=view,
+            )
+        assert customer is not None  # a view has one or the other
+        return cls(
+            id=strawberry.ID(ids.encode("Client", view.key)),
+            name=customer.name,
+            industry=None,
+            region=None,
+            account_owner=None,
+            view=view,
+        )
+
+    @described("ERP-owned.")
+    async def payment_terms(self, info: GatewayInfo) -> str | None:
+        customer = await resolve.primary_customer(context(info), self.view)
+        return customer.payment_terms if customer is not None else None
+
+    @described("ERP-owned.")
+    async def credit_status(self, info: GatewayInfo) -> str | None:
+        customer = await resolve.primary_customer(context(info), self.view)
+        return customer.credit_status if customer is not None else None
+
+    @described(
+        "The client's id in each system; a system that cannot be reached is "
+        "left out and named in the response's errors."
+    )
+    async def system_refs(self, info: GatewayInfo) -> list[SystemRef]:
+        ctx = context(info)
+        found = await resolve.system_refs(ctx, self.view, ctx.reporter(info.path.as_list()))
+        return refs(found)
+
+    @described("Where the CRM and the ERP disagree about this client.")
+    async def conflicts(self, info: GatewayInfo) -> list[FieldConflict] | None:
+        return conflicts(await resolve.conflicts(context(info), self.view))
+
+    @strawberry.field
+    async def opportunities(
+        self, info: GatewayInfo, first: int | None = None, after: str | None = None
+    ) -> Connection[Opportunity] | None:
+        window = await resolve.opportunities(context(info), self.view, first, after)
+        return connection(window, Opportunity.of)
+
+    @strawberry.field
+    async def projects(
+        self,
+        info: GatewayInfo,
+        first: int | None = None,
+        after: str | None = None,
+        status: ProjectStatus | None = None,
+    ) -> Connection[ProjectRef] | None:
+        from schema.projects import Project
+
+        window = await resolve.projects(context(info), self.view, first, after, arg(status))
+        return connection(window, Project.of)
+
+    @strawberry.field
+    async def invoices(
+        self,
+        info: GatewayInfo,
+        first: int | None = None,
+        after: str | None = None,
+        status: InvoiceStatus | None = None,
+    ) -> Connection[InvoiceRef] | None:
+        from schema.billing import Invoice
+
+        window = await resolve.invoices(context(info), self.view, first, after, arg(status))
+        return connection(window, Invoice.of)
+
+    @described("Open AR balance from the ERP.")
+    async def receivables(self, info: GatewayInfo) -> Money | None:
+        return Money.of(await resolve.receivables(context(info), self.view))
+
+
+@strawberry.type
+class Opportunity(Node):
+    name: str
+    stage: OpportunityStage
+    amount: Money | None
+    close_date: date | None
+    practice: str | None
+    region: str | None
+    system_refs: list[SystemRef]
+    record: strawberry.Private[OpportunityRecord]
+
+    @classmethod
+    def of(cls, deal: OpportunityRecord) -> Opportunity:
+        return cls(
+            id=strawberry.ID(ids.encode("Opportunity", deal.id)),
+            name=deal.name,
+            stage=enum_value(OpportunityStage, deal.stage, CRM),
+            amount=money(deal.amount, deal.currency),
+            close_date=deal.close_date,
+            practice=deal.practice,
+            region=deal.region,
+            system_refs=[SystemRef.of(ref(CRM, deal))],
+            record=deal,
+        )
+
+    @strawberry.field
+    async def client(self, info: GatewayInfo) -> Client:
+        view = await crm.client(context(info), self.record)
+        if view is None:
+            raise dangling(
+                CRM, f"opportunity {self.record.id} names account {self.record.account_id}"
+            )
+        return Client.of(view)
+
+    @described("Null until a project exists for it.")
+    async def project(self, info: GatewayInfo) -> ProjectRef | None:
+        from schema.projects import Project
+
+        found = await crm.project(context(info), self.record)
+        return Project.of(found) if found is not None else None

@@ -1,0 +1,205 @@
+"""Types every part of the schema shares: Node, money, system references, conflicts,
+Relay connections, and the enums of the contract."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Generic, TypeVar, cast
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import values
+from resolvers.authority import Conflict
+from resolvers.connections import Window
+from resolvers.context import RequestContext
+from sources.errors import SourceDataError
+from sources.records import SourceSystem as System
+
+T = TypeVar("T")
+V = TypeVar("V")
+E = TypeVar("E", bound=Enum)
+F = TypeVar("F", bound=Callable[..., Any])
+
+GatewayInfo = Info[RequestContext, None]
+
+
+def context(info: GatewayInfo) -> RequestContext:
+    return info.context
+
+
+def described(description: str) -> Callable[[F], F]:
+    """`@described(...)`, typed for mypy."""
+    return cast(Callable[[F], F], strawberry.field(description=description))
+
+
+@strawberry.enum
+class SourceSystem(Enum):
+    CRM = "CRM"
+    PSA = "PSA"
+    HCM = "HCM"
+    ERP = "ERP"
+    TIME = "TIME"
+
+
+@strawberry.enum
+class OpportunityStage(Enum):
+    PROSPECTING = "PROSPECTING"
+    QUALIFICATION = "QUALIFICATION"
+    PROPOSAL = "PROPOSAL"
+    NEGOTIATION = "NEGOTIATION"
+    CLOSED_WON = "CLOSED_WON"
+    CLOSED_LOST = "CLOSED_LOST"
+
+
+@strawberry.enum
+class ProjectStatus(Enum):
+    PLANNED = "PLANNED"
+    ACTIVE = "ACTIVE"
+    ON_HOLD = "ON_HOLD"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+
+
+@strawberry.enum
+class MilestoneStatus(Enum):
+    OPEN = "OPEN"
+    COMPLETED = "COMPLETED"
+    BILLED = "BILLED"
+
+
+@strawberry.enum
+class StaffingRequestStatus(Enum):
+    OPEN = "OPEN"
+    FILLED = "FILLED"
+    CANCELLED = "CANCELLED"
+
+
+@strawberry.enum
+class TimeEntryStatus(Enum):
+    DRAFT = "DRAFT"
+    SUBMITTED = "SUBMITTED"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    INVOICED = "INVOICED"
+
+
+@strawberry.enum
+class InvoiceStatus(Enum):
+    DRAFT = "DRAFT"
+    POSTED = "POSTED"
+    PAID = "PAID"
+    VOID = "VOID"
+    BLOCKED = "BLOCKED"
+
+
+def enum_value(kind: type[E], value: str, system: System) -> E:
+    """The enum member for a source's status text; a value outside the contract is the
+    source's data error, not ours."""
+    try:
+        return kind(value)
+    except ValueError:
+        raise SourceDataError(system, f"unknown {kind.__name__} {value!r}") from None
+
+
+def arg(value: Enum | None) -> str | None:
+    """An enum argument's value as the sources spell it."""
+    return None if value is None else str(value.value)
+
+
+@strawberry.interface(description="An object with a stable, opaque global id.")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type
+class Money:
+    amount: Decimal
+    currency: str
+
+    @classmethod
+    def of(cls, money: values.Money | None) -> Money | None:
+        return None if money is None else cls(amount=money.amount, currency=money.currency)
+
+
+def money(amount: Decimal | None, currency: str) -> Money | None:
+    return None if amount is None else Money(amount=amount, currency=currency)
+
+
+@strawberry.type
+class SystemRef:
+    system: SourceSystem
+    id: str
+    url: str | None
+
+    @classmethod
+    def of(cls, ref: values.SystemRef) -> SystemRef:
+        return cls(system=SourceSystem(ref.system.value), id=ref.id, url=ref.url)
+
+
+@strawberry.type(
+    description="Two systems disagree on a field: the owner's value is the one served."
+)
+class FieldConflict:
+    field: str
+    owner: SourceSystem
+    owner_value: str | None
+    system: SourceSystem
+    value: str | None
+
+    @classmethod
+    def of(cls, conflict: Conflict) -> FieldConflict:
+        return cls(
+            field=conflict.field,
+            owner=SourceSystem(conflict.owner.value),
+            owner_value=conflict.owner_value,
+            system=SourceSystem(conflict.system.value),
+            value=conflict.value,
+        )
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    total_count: int | None = strawberry.field(
+        description="How many items the whole list has; null when the source cannot count."
+    )
+
+
+def connection(window: Window[V], convert: Callable[[V], T]) -> Connection[T]:
+    edges = [Edge(cursor=cursor, node=convert(item)) for cursor, item in window.edges]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=window.has_next_page,
+            has_previous_page=window.has_previous_page,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=window.total_count,
+    )
+
+
+def conflicts(found: list[Conflict]) -> list[FieldConflict]:
+    return [FieldConflict.of(c) for c in found]
+
+
+def refs(found: list[values.SystemRef]) -> list[SystemRef]:
+    return [SystemRef.of(r) for r in found]

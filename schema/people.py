@@ -1,0 +1,106 @@
+"""Resource: the HCM worker, with the PSA and TIME users that are the same person."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from resolvers import ids
+from resolvers import people as resolve
+from resolvers.links import ResourceView
+from schema.common import (
+    FieldConflict,
+    GatewayInfo,
+    Money,
+    Node,
+    SystemRef,
+    conflicts,
+    context,
+    described,
+    money,
+    refs,
+)
+
+if TYPE_CHECKING:
+    from schema.projects import Assignment
+
+AssignmentRef = Annotated["Assignment", strawberry.lazy("schema.projects")]
+
+
+@strawberry.type(description="A person: the HCM worker, matched to PSA and TIME users.")
+class Resource(Node):
+    name: str
+    email: str | None
+    title: str | None
+    practice: str | None
+    location: str | None
+    skills: list[str]
+    cost_rate: Money | None
+    bill_rate: Money | None
+    view: strawberry.Private[ResourceView]
+
+    @classmethod
+    def of(cls, view: ResourceView) -> Resource:
+        worker, user = view.worker, view.psa_user
+        global_id = strawberry.ID(ids.encode("Resource", view.key))
+        if worker is not None:
+            return cls(
+                id=global_id,
+                name=worker.name,
+                email=worker.email,
+                title=worker.title,
+                practice=worker.practice,
+                location=worker.location,
+                skills=list(worker.skills),
+                cost_rate=money(worker.cost_rate, worker.currency),
+                bill_rate=money(worker.bill_rate, worker.currency),
+                view=view,
+            )
+        assert user is not None  # a view has one or the other
+        return cls(
+            id=global_id,
+            name=user.name,
+            email=user.email,
+            title=None,
+            practice=None,
+            location=None,
+            skills=[],
+            cost_rate=None,
+            bill_rate=None,
+            view=view,
+        )
+
+    @strawberry.field
+    async def manager(self, info: GatewayInfo) -> Resource | None:
+        view = await resolve.manager(context(info), self.view)
+        return Resource.of(view) if view is not None else None
+
+    @described("Null when PSA cannot be reached.")
+    async def assignments(self, info: GatewayInfo) -> list[AssignmentRef] | None:
+        from schema.projects import Assignment
+
+        return [Assignment.of(a) for a in await resolve.assignments(context(info), self.view)]
+
+    @described("Billable approved hours over capacity in [from, to].")
+    async def utilization(
+        self,
+        info: GatewayInfo,
+        from_: Annotated[date, strawberry.argument(name="from")],
+        to: date,
+    ) -> float | None:
+        return await resolve.utilization(context(info), self.view, from_, to)
+
+    @described(
+        "The person's id in each system; a system that cannot be reached is "
+        "left out and named in the response's errors."
+    )
+    async def system_refs(self, info: GatewayInfo) -> list[SystemRef]:
+        ctx = context(info)
+        found = await resolve.system_refs(ctx, self.view, ctx.reporter(info.path.as_list()))
+        return refs(found)
+
+    @described("Where HCM, PSA and TIME disagree about this person.")
+    async def conflicts(self, info: GatewayInfo) -> list[FieldConflict] | None:
+        return conflicts(await resolve.conflicts(context(info), self.view))

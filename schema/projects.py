@@ -1,0 +1,315 @@
+"""Project (PSA workspace + ERP job), its health, milestones, assignments and staffing."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from resolvers import health, ids, links
+from resolvers import projects as resolve
+from resolvers.links import PSA
+from schema.common import (
+    Connection,
+    FieldConflict,
+    GatewayInfo,
+    InvoiceStatus,
+    MilestoneStatus,
+    Money,
+    Node,
+    ProjectStatus,
+    StaffingRequestStatus,
+    SystemRef,
+    TimeEntryStatus,
+    arg,
+    conflicts,
+    connection,
+    context,
+    described,
+    enum_value,
+    money,
+    refs,
+)
+from sources.records import Assignment as AssignmentRecord
+from sources.records import Milestone as MilestoneRecord
+from sources.records import Project as ProjectRecord
+from sources.records import StaffingRequest as StaffingRequestRecord
+
+if TYPE_CHECKING:
+    from schema.billing import Invoice
+    from schema.clients import Client, Opportunity
+    from schema.people import Resource
+    from schema.timesheets import TimeEntry
+
+ClientRef = Annotated["Client", strawberry.lazy("schema.clients")]
+OpportunityRef = Annotated["Opportunity", strawberry.lazy("schema.clients")]
+ResourceRef = Annotated["Resource", strawberry.lazy("schema.people")]
+TimeEntryRef = Annotated["TimeEntry", strawberry.lazy("schema.timesheets")]
+InvoiceRef = Annotated["Invoice", strawberry.lazy("schema.billing")]
+
+
+@strawberry.type(description="A project: the PSA workspace, with its finance code from the ERP.")
+class Project(Node):
+    code: str | None
+    name: str
+    status: ProjectStatus
+    practice: str | None
+    region: str | None
+    start_date: date | None
+    end_date: date | None
+    budget: Money | None
+    record: strawberry.Private[ProjectRecord]
+
+    @classmethod
+    def of(cls, project: ProjectRecord) -> Project:
+        return cls(
+            id=strawberry.ID(ids.encode("Project", project.id)),
+            code=project.code,
+            name=project.name,
+            status=enum_value(ProjectStatus, project.status, PSA),
+            practice=project.practice,
+            region=project.region,
+            start_date=project.start_date,
+            end_date=project.end_date,
+            budget=money(project.budget, project.currency),
+            record=project,
+        )
+
+    @described(
+        "The ERP project/job id; null is a business exception "
+        "(see health.risks MISSING_FINANCE_CODE)."
+    )
+    async def finance_code(self, info: GatewayInfo) -> str | None:
+        return await resolve.finance_code(context(info), self.record)
+
+    @described("Null when the CRM cannot be reached.")
+    async def client(self, info: GatewayInfo) -> ClientRef | None:
+        from schema.clients import Client
+
+        view = await resolve.client(context(info), self.record)
+        return Client.of(view) if view is not None else None
+
+    @strawberry.field
+    async def opportunity(self, info: GatewayInfo) -> OpportunityRef | None:
+        from schema.clients import Opportunity
+
+        deal = await resolve.opportunity(context(info), self.record)
+        return Opportunity.of(deal) if deal is not None else None
+
+    @strawberry.field
+    async def manager(self, info: GatewayInfo) -> ResourceRef | None:
+        from schema.people import Resource
+
+        view = await resolve.manager(context(info), self.record)
+        return Resource.of(view) if view is not None else None
+
+    @strawberry.field
+    async def milestones(self, info: GatewayInfo) -> list[Milestone]:
+        return [Milestone.of(m) for m in await resolve.milestones(context(info), self.record)]
+
+    @strawberry.field
+    async def assignments(self, info: GatewayInfo) -> list[Assignment]:
+        found = await resolve.assignments(context(info), self.record)
+        return [Assignment.of(a) for a in found]
+
+    @strawberry.field
+    async def staffing_requests(self, info: GatewayInfo) -> list[StaffingRequest]:
+        found = await resolve.staffing_requests(context(info), self.record)
+        return [StaffingRequest.of(r) for r in found]
+
+    @described(
+        "Paged by TIME, which filters one project at a time: under a list of "
+        "projects this costs one request per project."
+    )
+    async def time_entries(
+        self,
+        info: GatewayInfo,
+        first: int | None = None,
+        after: str | None = None,
+        status: TimeEntryStatus | None = None,
+        from_: Annotated[date | None, strawberry.argument(name="from")] = None,
+        to: date | None = None,
+    ) -> Connection[TimeEntryRef] | None:
+        from schema.timesheets import TimeEntry
+
+        window = await resolve.time_entries(
+            context(info),
+            self.record,
+            first,
+            after,
+            status=arg(status),
+            date_from=from_,
+            date_to=to,
+        )
+        return connection(window, TimeEntry.of)
+
+    @strawberry.field
+    async def invoices(
+        self,
+        info: GatewayInfo,
+        first: int | None = None,
+        after: str | None = None,
+        status: InvoiceStatus | None = None,
+    ) -> Connection[InvoiceRef] | None:
+        from schema.billing import Invoice
+
+        window = await resolve.invoices(context(info), self.record, first, after, arg(status))
+        return connection(window, Invoice.of)
+
+    @described("Derived across PSA, TIME, ERP and HCM.")
+    def health(self) -> ProjectHealth:
+        return ProjectHealth(record=self.record)
+
+    @described(
+        "The project's id in each system; a system that cannot be reached is "
+        "left out and named in the response's errors."
+    )
+    async def system_refs(self, info: GatewayInfo) -> list[SystemRef]:
+        ctx = context(info)
+        found = await resolve.system_refs(ctx, self.record, ctx.reporter(info.path.as_list()))
+        return refs(found)
+
+    @described("Where PSA and the ERP disagree about this project.")
+    async def conflicts(self, info: GatewayInfo) -> list[FieldConflict] | None:
+        return conflicts(await resolve.conflicts(context(info), self.record))
+
+
+@strawberry.type(
+    description="Each figure reads only the systems it needs: one that cannot be reached "
+    "nulls only the figures that depend on it."
+)
+class ProjectHealth:
+    record: strawberry.Private[ProjectRecord]
+
+    @described("Share of the budget consumed by billable time and expenses.")
+    async def budget_burn(self, info: GatewayInfo) -> float | None:
+        return await health.budget_burn(context(info), self.record)
+
+    @strawberry.field
+    async def hours_approved(self, info: GatewayInfo) -> float | None:
+        return await health.hours_approved(context(info), self.record)
+
+    @described("Approved, not yet invoiced.")
+    async def hours_unbilled(self, info: GatewayInfo) -> float | None:
+        return await health.hours_unbilled(context(info), self.record)
+
+    @strawberry.field
+    async def unbilled_amount(self, info: GatewayInfo) -> Money | None:
+        return Money.of(await health.unbilled_amount(context(info), self.record))
+
+    @strawberry.field
+    async def invoiced_amount(self, info: GatewayInfo) -> Money | None:
+        return Money.of(await health.invoiced_amount(context(info), self.record))
+
+    @described("Estimated from the team's blended cost rate.")
+    async def margin(self, info: GatewayInfo) -> float | None:
+        return await health.margin(context(info), self.record)
+
+    @strawberry.field
+    async def billing_ready(self, info: GatewayInfo) -> bool | None:
+        return await health.billing_ready(context(info), self.record)
+
+    @described(
+        "MISSING_FINANCE_CODE, NO_BILLING_SCHEDULE, FINANCE_CODE_MISMATCH, "
+        "OVER_BUDGET, UNBILLED_TIME_ON_CLOSED_PROJECT."
+    )
+    async def risks(self, info: GatewayInfo) -> list[str] | None:
+        return await health.risks(context(info), self.record)
+
+
+@strawberry.type
+class Milestone(Node):
+    name: str
+    due_date: date | None
+    status: MilestoneStatus
+    amount: Money | None
+    completed_at: datetime | None
+    record: strawberry.Private[MilestoneRecord]
+
+    @classmethod
+    def of(cls, milestone: MilestoneRecord) -> Milestone:
+        return cls(
+            id=strawberry.ID(ids.encode("Milestone", milestone.id)),
+            name=milestone.name,
+            due_date=milestone.due_date,
+            status=enum_value(MilestoneStatus, milestone.status, PSA),
+            amount=money(milestone.amount, milestone.currency),
+            completed_at=milestone.completed_at,
+            record=milestone,
+        )
+
+    @strawberry.field
+    async def project(self, info: GatewayInfo) -> Project:
+        return await _project(info, self.record.project_id, f"milestone {self.record.id}")
+
+
+@strawberry.type
+class Assignment(Node):
+    role: str | None
+    hours_per_week: float | None
+    start_date: date | None
+    end_date: date | None
+    record: strawberry.Private[AssignmentRecord]
+
+    @classmethod
+    def of(cls, assignment: AssignmentRecord) -> Assignment:
+        return cls(
+            id=strawberry.ID(ids.encode("Assignment", assignment.id)),
+            role=assignment.role,
+            hours_per_week=assignment.hours_per_week,
+            start_date=assignment.start_date,
+            end_date=assignment.end_date,
+            record=assignment,
+        )
+
+    @described("Null when HCM cannot be reached.")
+    async def resource(self, info: GatewayInfo) -> ResourceRef | None:
+        from schema.people import Resource
+
+        view = await links.resource_of_psa_user(context(info), self.record.user_id)
+        return Resource.of(view) if view is not None else None
+
+    @strawberry.field
+    async def project(self, info: GatewayInfo) -> Project:
+        return await _project(info, self.record.project_id, f"assignment {self.record.id}")
+
+
+@strawberry.type
+class StaffingRequest(Node):
+    role: str
+    skills: list[str]
+    hours_per_week: float | None
+    start_date: date | None
+    status: StaffingRequestStatus
+    record: strawberry.Private[StaffingRequestRecord]
+
+    @classmethod
+    def of(cls, request: StaffingRequestRecord) -> StaffingRequest:
+        return cls(
+            id=strawberry.ID(ids.encode("StaffingRequest", request.id)),
+            role=request.role,
+            skills=list(request.skills),
+            hours_per_week=request.hours_per_week,
+            start_date=request.start_date,
+            status=enum_value(StaffingRequestStatus, request.status, PSA),
+            record=request,
+        )
+
+    @strawberry.field
+    async def project(self, info: GatewayInfo) -> Project:
+        return await _project(info, self.record.project_id, f"staffing request {self.record.id}")
+
+    @strawberry.field
+    async def assigned_resource(self, info: GatewayInfo) -> ResourceRef | None:
+        from schema.people import Resource
+
+        view = await links.resource_of_psa_user(context(info), self.record.assigned_user_id)
+        return Resource.of(view) if view is not None else None
+
+
+async def _project(info: GatewayInfo, project_id: str, holder: str) -> Project:
+    found = await resolve.project(context(info), project_id)
+    if found is None:
+        raise links.dangling(PSA, f"{holder} names project {project_id}")
+    return Project.of(found)

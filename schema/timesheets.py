@@ -1,0 +1,68 @@
+"""TimeEntry, from TIME."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from resolvers import ids
+from resolvers import timesheets as resolve
+from resolvers.links import TIME
+from schema.common import GatewayInfo, Node, TimeEntryStatus, context, described, enum_value
+from sources.records import TimeEntry as TimeEntryRecord
+
+if TYPE_CHECKING:
+    from schema.billing import Invoice
+    from schema.people import Resource
+    from schema.projects import Project
+
+ResourceRef = Annotated["Resource", strawberry.lazy("schema.people")]
+ProjectRef = Annotated["Project", strawberry.lazy("schema.projects")]
+InvoiceRef = Annotated["Invoice", strawberry.lazy("schema.billing")]
+
+
+@strawberry.type
+class TimeEntry(Node):
+    date: dt.date
+    hours: float
+    billable: bool
+    status: TimeEntryStatus
+    notes: str | None
+    approved_at: dt.datetime | None
+    record: strawberry.Private[TimeEntryRecord]
+
+    @classmethod
+    def of(cls, entry: TimeEntryRecord) -> TimeEntry:
+        return cls(
+            id=strawberry.ID(ids.encode("TimeEntry", entry.id)),
+            date=entry.date,
+            hours=entry.hours,
+            billable=entry.billable,
+            status=enum_value(TimeEntryStatus, entry.status, TIME),
+            notes=entry.notes,
+            approved_at=entry.approved_at,
+            record=entry,
+        )
+
+    @described("Null when HCM or PSA cannot be reached.")
+    async def resource(self, info: GatewayInfo) -> ResourceRef | None:
+        from schema.people import Resource
+
+        view = await resolve.resource(context(info), self.record)
+        return Resource.of(view) if view is not None else None
+
+    @described("Null when PSA cannot be reached.")
+    async def project(self, info: GatewayInfo) -> ProjectRef | None:
+        from schema.projects import Project
+
+        found = await resolve.project(context(info), self.record)
+        return Project.of(found) if found is not None else None
+
+    @described("The ERP invoice that billed this time, if any.")
+    async def invoice(self, info: GatewayInfo) -> InvoiceRef | None:
+        from schema.billing import Invoice
+
+        found = await resolve.invoice(context(info), self.record)
+        return Invoice.of(found) if found is not None else None
