@@ -1,0 +1,179 @@
+"""The composition root: settings in, an ASGI app out.
+
+`create_app(settings)` builds one connector per enabled source, the shared cache in
+front of them, the schema and the GraphQL endpoint, and serves:
+
+- `/graphql`  queries (POST, or GET for queries only), GraphiQL for browsers;
+- `/healthz`  liveness, with what the gateway knows of each source;
+- `/readyz`   readiness: 503 when no source can be reached (`?probe=true` asks each one).
+
+The running `Gateway` is `app.state.gateway`; its `invalidate(system, entity, ids)` is
+the hook change events call to drop cached reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from gateway.graphql_http import GraphQLView
+from gateway.settings import Settings
+from resolvers.authority import Authority
+from resolvers.cache import CachePolicy, SourceCache
+from resolvers.context import RequestContext
+from resolvers.freshness import Freshness
+from resolvers.limits import QueryLimits
+from resolvers.loaders import Loaders
+from resolvers.upstream import Upstream
+from resolvers.workflows import EventReader, NoWorkflows, WorkflowReader
+from schema import GatewaySchema, build_schema
+from sources.connector import Connector
+from sources.records import SourceSystem
+from sources.registry import make_connector
+
+DEFAULT_CACHE = CachePolicy(maxsize=50_000, stale_if_error=300.0)
+PROBE_TIMEOUT = 10.0
+
+
+@dataclass
+class Gateway:
+    """Everything one running gateway shares across requests."""
+
+    settings: Settings
+    upstream: Upstream
+    authority: Authority
+    limits: QueryLimits
+    schema: GatewaySchema
+    workflows: WorkflowReader
+    events: EventReader
+
+    async def context(self, request: Request | WebSocket | None = None) -> RequestContext:
+        """A request's context; call it inside the event loop that serves the request."""
+        freshness = Freshness(self.upstream.clock)
+        return RequestContext(
+            loaders=Loaders(self.upstream, freshness),
+            authority=self.authority,
+            limits=self.limits,
+            freshness=freshness,
+            workflows=self.workflows,
+            events=self.events,
+            debug=self.settings.debug,
+            request=request,
+        )
+
+    def invalidate(
+        self, system: SourceSystem, entity: str, ids: Sequence[str] | None = None
+    ) -> int:
+        """Drop what the cache holds about `entity` records `ids` of `system` (all of
+        them when None), and every listing or aggregate built on that entity."""
+        return self.upstream.cache.invalidate(system, entity, ids)
+
+    def sources(self) -> dict[str, dict[str, Any]]:
+        return {system.value: state.as_dict() for system, state in self.upstream.states().items()}
+
+    async def probe(self) -> None:
+        """One small read per configured source, to learn its state now."""
+
+        await asyncio.wait_for(
+            asyncio.gather(*(self.upstream.probe(system) for system in self.upstream.connectors)),
+            timeout=PROBE_TIMEOUT,
+        )
+
+    async def aclose(self) -> None:
+        await self.upstream.aclose()
+
+
+def build_gateway(
+    settings: Settings,
+    *,
+    connectors: Mapping[SourceSystem, Connector] | None = None,
+    limits: QueryLimits | None = None,
+    cache: CachePolicy | None = None,
+    workflows: WorkflowReader | None = None,
+    events: EventReader | None = None,
+    mutation: type | None = None,
+    subscription: type | None = None,
+) -> Gateway:
+    """The gateway's parts, wired; `connectors` replaces the ones settings would make."""
+    enabled = {
+        SourceSystem(name.upper()): config
+        for name, config in settings.sources.items()
+        if config.enabled
+    }
+    if connectors is None:
+        connectors = {
+            system: make_connector(system.value.lower(), settings.source(system.value.lower()))
+            for system in enabled
+        }
+    source_cache = SourceCache(
+        {system: config.cache_ttl for system, config in enabled.items()}, cache or DEFAULT_CACHE
+    )
+    upstream = Upstream(
+        connectors,
+        source_cache,
+        batch_sizes={
+            system: config.batch_size for system, config in enabled.items() if config.batch_size
+        },
+    )
+    limits = limits or QueryLimits()
+    nothing = NoWorkflows()
+    return Gateway(
+        settings=settings,
+        upstream=upstream,
+        authority=Authority(settings.authority),
+        limits=limits,
+        schema=build_schema(mutation=mutation, subscription=subscription, limits=limits),
+        workflows=workflows or nothing,
+        events=events or nothing,
+    )
+
+
+def create_app(settings: Settings, **parts: Any) -> Starlette:
+    """The gateway's ASGI app; `parts` are passed to `build_gateway`."""
+    gateway = build_gateway(settings, **parts)
+    view = GraphQLView(gateway.schema, gateway.context)
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "sources": gateway.sources()})
+
+    async def readyz(request: Request) -> JSONResponse:
+        if request.query_params.get("probe") in ("1", "true", "yes"):
+            await gateway.probe()
+        sources = gateway.sources()
+        configured = [s for s in sources.values() if s["configured"]]
+        reachable = [s for s in configured if s["breaker"] != "open"]
+        degraded = any(s["breaker"] != "closed" or s["consecutiveFailures"] for s in configured)
+        ready = bool(reachable)
+        status = "degraded" if ready and degraded else ("ready" if ready else "unavailable")
+        return JSONResponse(
+            {"status": status, "sources": sources}, status_code=200 if ready else 503
+        )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await gateway.aclose()
+
+    app = Starlette(
+        debug=settings.debug,
+        routes=[
+            Route("/graphql", view, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", view),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.gateway = gateway
+    return app

@@ -1,0 +1,125 @@
+"""GraphQL over HTTP at /graphql, on strawberry's ASGI view.
+
+What this adds to strawberry's view:
+
+- the request's `RequestContext`, built per request inside the running event loop;
+- `application/graphql-response+json` when the client accepts it: then a request the
+  server could not execute (a parse, validation or variables error) is answered 400 with
+  no `data`; with `application/json` it stays 200, as older clients expect;
+- a mutation sent with GET is refused with 405 (only queries may be sent with GET);
+- GraphiQL for browsers (strawberry's own).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from cross_web import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema.base import BaseSchema
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
+
+from resolvers.context import RequestContext
+
+JSON = "application/json"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+MakeContext = Callable[[Request | WebSocket], Awaitable[RequestContext]]
+
+
+def negotiate(accept: str) -> str:
+    """The response media type for an Accept header: graphql-response+json when the client
+    ranks it at least as high as application/json, application/json otherwise (also for a
+    missing Accept or */*, as clients from before the spec expect)."""
+    ranks: dict[str, float] = {}
+    for part in accept.split(","):
+        media, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        ranks[media.strip().lower()] = max(quality, ranks.get(media.strip().lower(), 0.0))
+    wanted = ranks.get(GRAPHQL_RESPONSE, 0.0)
+    if wanted > 0 and wanted >= ranks.get(JSON, 0.0):
+        return GRAPHQL_RESPONSE
+    return JSON
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """The server did not execute the operation: it did not parse or validate, or its
+    variables did not fit."""
+    if isinstance(result, PreExecutionError):
+        return True
+    errors = result.errors or []
+    return result.data is None and bool(errors) and all(e.path is None for e in errors)
+
+
+class GraphQLView(GraphQL[RequestContext, None]):
+    def __init__(self, schema: BaseSchema, make_context: MakeContext) -> None:
+        super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
+        self._make_context = make_context
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as error:
+            response = PlainTextResponse(error.reason, status_code=error.status_code)
+            if error.status_code == 405:
+                response.headers["Allow"] = "POST" if request.method == "GET" else "GET, POST"
+        await response(scope, receive, send)
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> RequestContext:
+        return await self._make_context(request)
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        request.state.sub_response = sub_response
+        return sub_response
+
+    async def execute_single(self, *args: object, **kwargs: object) -> ExecutionResult:
+        try:
+            return await super().execute_single(*args, **kwargs)  # type: ignore[arg-type]
+        except HTTPException as error:
+            cause = error.__cause__
+            if isinstance(cause, InvalidOperationTypeError):
+                raise HTTPException(405, error.reason) from cause
+            raise
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        data = await super().process_result(request, result)
+        media_type = negotiate(request.headers.get("accept", ""))
+        sub_response: Response = request.state.sub_response
+        sub_response.media_type = media_type
+        if media_type == GRAPHQL_RESPONSE and is_request_error(result):
+            sub_response.status_code = 400
+            data.pop("data", None)
+        return data
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        media_type = sub_response.media_type or JSON
+        response.headers["content-type"] = f"{media_type}; charset=utf-8"
+        return response
