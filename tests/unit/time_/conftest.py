@@ -48,7 +48,7 @@ def settings(**overrides: Any) -> SourceSettings:
 
 @pytest.fixture(scope="session")
 def small_world() -> World:
-    return generate(seed=7, scale=0.05)
+    return generate(seed=7, scale=0.02)
 
 
 @pytest.fixture

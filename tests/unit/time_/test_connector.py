@@ -1,0 +1,346 @@
+"""The connector against the sandbox in-process: request costs, caching, paging, changes,
+reports and writes; and against scripted answers for what the sandbox never sends."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from sources.errors import SourceDataError, SourceRejected
+from sources.records import TimeEntry
+from sources.time.connector import TimeConnector
+from sources.time.sandbox import TimeSandbox
+from sources.world.model import World
+from tests.unit.time_.conftest import ACCOUNT, TOKEN, FakeClock, requests_made, settings
+
+
+def project_ids(world: World) -> list[str]:
+    return [p.time_project_id for p in world.projects]
+
+
+# --- reading by id -----------------------------------------------------------------
+
+
+async def test_projects_come_from_one_snapshot_kept_for_the_ttl(
+    connector: TimeConnector, sandbox: TimeSandbox, small_world: World, clock: FakeClock
+) -> None:
+    ids = project_ids(small_world)
+    wanted = [ids[3], "999999999", ids[1], ids[3]]
+
+    records = await connector.get_many("project", wanted)
+    first = requests_made(sandbox)
+    await connector.get_many("project", ids)
+    within_ttl = requests_made(sandbox) - first
+    clock.advance(301)
+    await connector.get_many("project", ids[:1])
+
+    assert [r.id if r else None for r in records] == [ids[3], None, ids[1], ids[3]]
+    assert first == 1
+    assert within_ttl == 0
+    assert requests_made(sandbox) == 2
+
+
+async def test_a_ttl_of_zero_reads_the_source_every_time(
+    sandbox: TimeSandbox, small_world: World
+) -> None:
+    transport = httpx.ASGITransport(app=sandbox.app())
+    async with TimeConnector(
+        settings(cache_ttl={"user": 0}), transport=transport, clock=FakeClock()
+    ) as connector:
+        user_ids = [p.time_user_id for p in small_world.people]
+        for _ in range(3):
+            await connector.get_many("user", user_ids)
+
+    assert sandbox.runtime.counts["GET /v2/users"] == 3
+
+
+async def test_time_entries_are_fanned_out_one_request_per_distinct_id(
+    connector: TimeConnector, sandbox: TimeSandbox, small_world: World
+) -> None:
+    ids = [e.time_id for e in small_world.time_entries[:6]]
+
+    records = await connector.get_many("time_entry", [*ids, "1", ids[0]])
+
+    assert [r.id if r else None for r in records] == [*ids, None, ids[0]]
+    assert sandbox.runtime.counts["GET /v2/time_entries/{id}"] == 7
+
+
+@pytest.mark.parametrize(
+    ("entity", "n_ids", "total", "bound"),
+    [
+        pytest.param("project", 500, 800, 1, id="projects-one-page"),
+        pytest.param("project", 500, 4001, 3, id="projects-three-pages"),
+        pytest.param("user", 2, 4001, 2, id="few-users-fan-out"),
+        pytest.param("time_entry", 500, 150_000, 500, id="entries-fan-out"),
+        pytest.param("expense", 0, 6000, 0, id="nothing-asked"),
+    ],
+)
+def test_the_request_bound_is_documented_arithmetic(
+    connector: TimeConnector, entity: str, n_ids: int, total: int, bound: int
+) -> None:
+    assert connector.request_bound(entity, n_ids, total) == bound
+    assert connector.batch_limit == 2000
+
+
+# --- listing and changes -----------------------------------------------------------
+
+
+async def test_listing_by_status_follows_links_next_to_the_end(
+    connector: TimeConnector, small_world: World
+) -> None:
+    expected = {e.time_id for e in small_world.time_entries if e.status == "APPROVED"}
+    seen: list[str] = []
+    cursor: str | None = None
+    totals: set[int | None] = set()
+    while True:
+        page = await connector.list(
+            "time_entry", {"status": "APPROVED"}, page_size=40, cursor=cursor
+        )
+        assert {r.status for r in page.items} <= {"APPROVED"}
+        seen.extend(r.id for r in page.items)
+        totals.add(page.total)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+
+    assert sorted(seen) == sorted(expected)
+    assert totals == {len(expected)}
+
+
+async def test_a_page_size_above_harvests_cap_is_rejected_by_the_source(
+    connector: TimeConnector,
+) -> None:
+    with pytest.raises(SourceRejected, match="2000") as raised:
+        await connector.list("expense", page_size=2001)
+
+    assert raised.value.status == 422
+
+
+async def test_bad_filters_cost_no_request(connector: TimeConnector, sandbox: TimeSandbox) -> None:
+    with pytest.raises(ValueError, match="cannot be filtered"):
+        await connector.list("user", {"project_id": "1"})
+
+    assert requests_made(sandbox) == 0
+
+
+async def test_changes_are_exactly_the_records_written_since_the_cursor(
+    connector: TimeConnector, sandbox: TimeSandbox, small_world: World
+) -> None:
+    start = await connector.changes("time_entry", None)
+    touched = [e.time_id for e in small_world.time_entries[10:13]]
+    sandbox.touch("time_entry", touched)
+
+    after = await connector.changes("time_entry", start.cursor)
+    sandbox.touch("time_entry", touched[:1])
+    again = await connector.changes("time_entry", after.cursor)
+    quiet = await connector.changes("time_entry", again.cursor)
+
+    assert start.records == []
+    assert sorted(r.id for r in after.records) == sorted(touched)
+    assert [r.id for r in again.records] == touched[:1]
+    assert quiet.records == []
+
+
+async def test_changes_see_every_reference_entity(
+    connector: TimeConnector, sandbox: TimeSandbox, small_world: World
+) -> None:
+    starts = {e: (await connector.changes(e, None)).cursor for e in ("user", "project", "expense")}
+    sandbox.touch("user", [small_world.people[2].time_user_id])
+    sandbox.touch("project", [small_world.projects[2].time_project_id])
+    sandbox.touch("expense", [small_world.expenses[2].time_id])
+
+    changed = {
+        entity: [r.id for r in (await connector.changes(entity, cursor)).records]
+        for entity, cursor in starts.items()
+    }
+
+    assert changed == {
+        "user": [small_world.people[2].time_user_id],
+        "project": [small_world.projects[2].time_project_id],
+        "expense": [small_world.expenses[2].time_id],
+    }
+
+
+# --- aggregates --------------------------------------------------------------------
+
+
+async def test_project_summaries_cost_two_requests_and_match_the_entries(
+    connector: TimeConnector, sandbox: TimeSandbox, small_world: World
+) -> None:
+    first, last = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
+
+    summaries = await connector.project_summaries(first, last)
+
+    assert requests_made(sandbox) == 2
+    project = small_world.projects[small_world.time_entries[0].project_key]
+    entries = [e for e in small_world.time_entries if e.project_key == project.key]
+    summary = summaries[project.time_project_id]
+    assert math.isclose(summary.total_hours, sum(e.hours for e in entries))
+    assert math.isclose(summary.billable_hours, sum(e.hours for e in entries if e.billable))
+    assert summary.approved_hours is not None
+    assert math.isclose(
+        summary.approved_hours,
+        sum(e.hours for e in entries if e.status in ("APPROVED", "INVOICED")),
+    )
+    assert math.isclose(
+        summary.uninvoiced_hours,
+        sum(e.hours for e in entries if e.billable and e.status != "INVOICED"),
+    )
+    assert summary.currency == project.currency
+
+
+# --- writes ------------------------------------------------------------------------
+
+
+def active_project(world: World) -> str:
+    return next(p.time_project_id for p in world.projects if p.status == "ACTIVE")
+
+
+async def test_creating_twice_with_one_reference_makes_one_entry(
+    connector: TimeConnector, sandbox: TimeSandbox, small_world: World
+) -> None:
+    args = (small_world.people[0].time_user_id, active_project(small_world))
+
+    first = await connector.create_time_entry(
+        *args, dt.date(2026, 2, 2), 1.25, True, "Kickoff", external_reference="wf-42:step-1"
+    )
+    second = await connector.create_time_entry(
+        *args, dt.date(2026, 2, 2), 1.25, True, "Kickoff", external_reference="wf-42:step-1"
+    )
+
+    assert second == first
+    assert (first.status, first.external_reference, first.hours) == ("DRAFT", "wf-42:step-1", 1.25)
+    assert sandbox.runtime.counts["POST /v2/time_entries"] == 1
+
+
+async def test_approve_then_bill_is_idempotent(
+    connector: TimeConnector, small_world: World
+) -> None:
+    entry = await connector.create_time_entry(
+        small_world.people[0].time_user_id,
+        active_project(small_world),
+        dt.date(2026, 2, 3),
+        2.0,
+        True,
+        None,
+        external_reference="wf-43",
+    )
+
+    approved = await connector.approve([entry.id, entry.id])
+    approved_again = await connector.approve([entry.id])
+    billed = await connector.mark_billed([entry.id], "600001", "INV-600001")
+    billed_again = await connector.mark_billed([entry.id], "600001", "INV-600001")
+    still = await connector.approve([entry.id])
+
+    assert [e.status for e in approved] == ["APPROVED", "APPROVED"]
+    assert approved_again == approved[:1]
+    assert billed[0].status == "INVOICED"
+    assert billed_again == billed
+    assert still == billed
+
+
+async def test_billing_an_unapproved_entry_is_rejected_with_harvests_message(
+    connector: TimeConnector, small_world: World
+) -> None:
+    entry = await connector.create_time_entry(
+        small_world.people[0].time_user_id,
+        active_project(small_world),
+        dt.date(2026, 2, 4),
+        2.0,
+        True,
+        None,
+        external_reference="wf-44",
+    )
+
+    with pytest.raises(SourceRejected, match="only approved"):
+        await connector.mark_billed([entry.id], "600001", "INV-600001")
+
+
+# --- against scripted answers ------------------------------------------------------
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def scripted(handler: Handler) -> TimeConnector:
+    return TimeConnector(settings(), transport=httpx.MockTransport(handler))
+
+
+async def test_every_request_carries_harvests_headers() -> None:
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"users": [], "links": {"next": None}})
+
+    async with scripted(handle) as connector:
+        await connector.list("user")
+
+    headers = seen[0].headers
+    assert headers["Authorization"] == f"Bearer {TOKEN}"
+    assert headers["Harvest-Account-Id"] == ACCOUNT
+    assert headers["User-Agent"] == settings().user_agent
+    assert seen[0].url.path == "/v2/users"
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        pytest.param(200, "<html>proxy error", id="not-json"),
+        pytest.param(200, [], id="not-an-object"),
+        pytest.param(200, {"projects": "none"}, id="no-list"),
+        pytest.param(200, {"projects": [{"id": 1}]}, id="malformed-project"),
+        pytest.param(200, {"projects": [], "links": {"next": 7}}, id="bad-next-link"),
+    ],
+)
+async def test_answers_that_are_not_harvests_are_data_errors(status: int, body: Any) -> None:
+    def handle(request: httpx.Request) -> httpx.Response:
+        if isinstance(body, str):
+            return httpx.Response(status, text=body)
+        return httpx.Response(status, json=body)
+
+    async with scripted(handle) as connector:
+        with pytest.raises(SourceDataError):
+            await connector.list("project")
+
+
+async def test_a_next_link_that_repeats_stops_the_scan() -> None:
+    def handle(request: httpx.Request) -> httpx.Response:
+        body = {"users": [], "links": {"next": "https://h/v2/users?cursor=same"}}
+        return httpx.Response(200, json=body)
+
+    async with scripted(handle) as connector:
+        with pytest.raises(SourceDataError, match="loop"):
+            await connector.get_many("user", ["1"])
+
+
+async def test_an_approval_the_source_ignores_is_not_reported_as_done() -> None:
+    entry = {
+        "id": 5,
+        "spent_date": "2026-01-01",
+        "hours": 1.0,
+        "billable": True,
+        "is_billed": False,
+        "approval_status": "submitted",
+        "user": {"id": 1},
+        "project": {"id": 2, "code": "PRJ-1"},
+        "updated_at": "2026-01-01T00:00:00Z",
+    }
+
+    async with scripted(lambda request: httpx.Response(200, json=entry)) as connector:
+        with pytest.raises(SourceRejected, match="not approved"):
+            await connector.approve(["5"])
+
+
+def test_credentials_are_required() -> None:
+    with pytest.raises(ValueError, match="needs credentials"):
+        TimeConnector(settings(credentials={"token": "t"}))
+
+
+def test_the_entities_map_to_canonical_records() -> None:
+    assert TimeConnector.entities["time_entry"] is TimeEntry
+    assert set(TimeConnector.entities) == {"time_entry", "expense", "user", "project"}
