@@ -100,6 +100,9 @@ class TimeConnector(Connector):
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    async def __aenter__(self) -> TimeConnector:
+        return self
+
     # --- reads ------------------------------------------------------------------------
 
     def request_bound(self, entity: str, n_ids: int, total: int) -> int:

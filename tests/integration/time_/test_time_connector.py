@@ -158,7 +158,8 @@ async def test_changes_are_exactly_what_was_written_or_touched(
 
     assert start.records == []
     assert [r.id for r in after_create.records] == [created.id]
-    assert [(r.id, r.status) for r in after_approve.records] == [(created.id, "APPROVED")]
+    assert [r.id for r in after_approve.records] == [created.id]
+    assert [r.status for r in after_approve.records if isinstance(r, TimeEntry)] == ["APPROVED"]
     assert answer == {"touched": 4}
     assert sorted(r.id for r in after_touch.records) == sorted(touched)
     assert quiet.records == []

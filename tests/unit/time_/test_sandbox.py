@@ -284,10 +284,13 @@ async def test_only_approved_entries_are_billed_and_only_on_one_invoice(
 
 
 async def test_writes_and_touches_notify_with_the_changed_fields(
-    sandbox: TimeSandbox, harvest: httpx.AsyncClient, small_world: World
+    sandbox: TimeSandbox,
+    harvest: httpx.AsyncClient,
+    small_world: World,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     notified: list[tuple[str, dict[str, Any]]] = []
-    sandbox.changed = lambda kind, data: notified.append((kind, data))  # type: ignore[method-assign]
+    monkeypatch.setattr(sandbox, "changed", lambda kind, data: notified.append((kind, data)))
     entry = await new_entry(harvest, small_world)
     await harvest.patch(f"/v2/time_entries/{entry['id']}", json={"hours": 2, "notes": "x"})
     user_id = small_world.people[1].time_user_id
