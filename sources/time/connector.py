@@ -59,7 +59,8 @@ class TimeConnector(Connector):
     idempotent PATCHes.
 
     Harvest allows 100 requests per 15 s per token (its reports API, 100 per 15 min);
-    a 429's Retry-After is waited out by the source client.
+    the source client waits out a 429's Retry-After within its retry policy and the
+    call's total timeout.
     """
 
     system: ClassVar[SourceSystem] = SourceSystem.TIME

@@ -59,7 +59,12 @@ from sources.time.sandbox_rows import (
     render_user,
 )
 from sources.time.sandbox_table import Table
-from sources.time.sandbox_writes import apply_changes, entry_changes, new_time_entry
+from sources.time.sandbox_writes import (
+    EDITABLE_FIELDS,
+    apply_changes,
+    entry_changes,
+    new_time_entry,
+)
 from sources.world.model import World
 
 Handler = Callable[["TimeSandbox", Request], Awaitable[Response]]
@@ -223,7 +228,8 @@ class TimeSandbox(Sandbox):
         self._next_id += 1
         self._next_seq += 1
         self.time_entries.add(row)
-        self.changed("time_entry.created", {"id": row.id, "changed_fields": sorted(body)})
+        fields = sorted(EDITABLE_FIELDS & body.keys())
+        self.changed("time_entry.created", {"id": row.id, "changed_fields": fields})
         return JSONResponse(self._entry(row), status_code=201)
 
     @_harvest

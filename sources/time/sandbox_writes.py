@@ -70,6 +70,8 @@ _CONTENT: dict[str, Callable[[Any], Any]] = {
     "external_reference": _external_reference,
 }
 
+EDITABLE_FIELDS = frozenset(_CONTENT)
+
 
 def _invoice(value: Any) -> InvoiceRef | None:
     if value is None:
