@@ -41,6 +41,48 @@ class SandboxConfig(BaseModel):
     tokens: dict[str, str] = Field(default_factory=dict)  # sandbox secrets, not real ones
 
 
+def _default_poll() -> dict[str, dict[str, float]]:
+    return {
+        "crm": {"opportunity": 10.0},
+        "psa": {"project": 5.0, "milestone": 5.0, "staffing_request": 10.0},
+        "time": {"time_entry": 5.0},
+        "erp": {"invoice": 10.0, "time_posting": 15.0},
+        "hcm": {"worker": 300.0},
+    }
+
+
+class ForwardTarget(BaseModel):
+    """A downstream that receives every matching domain event as a signed webhook."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    url: str
+    secret_env: str  # environment variable holding its "whsec_..." secret
+    types: list[str] = Field(default_factory=list)  # empty: every type
+
+
+class EventsConfig(BaseModel):
+    """Change capture, the event log's consumers and live subscriptions."""
+
+    model_config = ConfigDict(frozen=True)
+
+    capture: bool = True  # run the pollers (webhooks are received either way)
+    bus_prefix: str = "psgraph:"  # channel prefix on a shared Redis
+    # system -> entity -> seconds between change scans; only configured sources are polled
+    poll: dict[str, dict[str, float]] = Field(default_factory=_default_poll)
+    # system -> entities whose statuses are learned, without events, on the first scan
+    baseline: dict[str, list[str]] = Field(default_factory=lambda: {"psa": ["project"]})
+    # system -> environment variable holding its webhook secrets (space-separated: rotation)
+    webhook_secrets_env: dict[str, str] = Field(default_factory=dict)
+    auto_start_quote_to_project: bool = False
+    subscriber_buffer: int = 1000  # events queued per subscriber before it is ended
+    delivery_attempts: int = 3  # tries of a trigger or a push before it is dead-lettered
+    delivery_backoff_s: float = 0.5
+    log_poll_s: float = 1.0  # how often the log is re-read in case a notification was lost
+    forward: list[ForwardTarget] = Field(default_factory=list)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PSGRAPH_", env_nested_delimiter="__", extra="forbid"
@@ -55,6 +97,7 @@ class Settings(BaseSettings):
     # entity -> field -> owning system; entity -> owning system under "*"
     authority: dict[str, dict[str, str]] = Field(default_factory=dict)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    events: EventsConfig = Field(default_factory=EventsConfig)
 
     def source(self, name: str) -> SourceSettings:
         """The source's settings with its credentials read from the environment."""
@@ -68,6 +111,14 @@ class Settings(BaseSettings):
             return config
         merged = {**config.credentials.model_dump(exclude_none=True), **from_env}
         return config.model_copy(update={"credentials": Credentials(**merged)})
+
+    def webhook_secrets(self, system: str) -> list[str]:
+        """The secrets `system`'s pushes may be signed with (several while rotating)."""
+        var = self.events.webhook_secrets_env.get(system)
+        return os.environ.get(var, "").split() if var else []
+
+    def forward_secret(self, target: ForwardTarget) -> str | None:
+        return os.environ.get(target.secret_env) or None
 
 
 def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:

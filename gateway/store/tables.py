@@ -176,3 +176,16 @@ dead_letters = Table(
     Column("replayed_at", UTCDateTime, nullable=True),
     Index(None, "kind", "replayed_at"),
 )
+
+# What change capture last saw of each source record: the status to compare the next
+# sighting with, and its modification time so an older read never overwrites a newer one.
+record_states = Table(
+    "record_states",
+    metadata,
+    Column("system", String(20), primary_key=True),
+    Column("entity", String(50), primary_key=True),
+    Column("native_id", String(255), primary_key=True),
+    Column("status", String(50), nullable=True),
+    Column("modified_at", UTCDateTime, nullable=True),
+    Column("seen_at", UTCDateTime, nullable=False),
+)
