@@ -1,18 +1,45 @@
 """Store and engine fixtures shared by the unit suite (SQLite) and the integration suite
-(the same tests on SQLite and PostgreSQL). Each suite's conftest provides `store_url`."""
+(the same tests on SQLite and PostgreSQL). Each suite's conftest provides `store_url`,
+the URL of an already migrated database."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import delete
 
-from gateway.store import Store
+from gateway.store import Store, migrate
 from gateway.store.tables import metadata
 from gateway.workflows import Engine, WorkflowDefinition
+
+_T = TypeVar("_T")
+
+
+def run_in_own_loop(coroutine: Coroutine[Any, Any, _T]) -> _T:
+    """Run async set-up from a sync fixture, away from the loops tests run in."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database, made once; tests get copies (migrating is the slow part)."""
+    path = tmp_path_factory.mktemp("store") / "migrated.db"
+    run_in_own_loop(migrate(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+def sqlite_copy_url(migrated: Path, directory: Path) -> str:
+    target = directory / "store.db"
+    shutil.copyfile(migrated, target)
+    return f"sqlite+aiosqlite:///{target}"
 
 
 class Clock:
@@ -37,7 +64,7 @@ async def empty(store: Store) -> None:
 
 @pytest.fixture
 async def store(store_url: str) -> AsyncIterator[Store]:
-    opened = await Store.open(store_url)
+    opened = await Store.open(store_url, migrate=False)
     await empty(opened)
     yield opened
     await opened.close()
@@ -49,7 +76,7 @@ async def open_store(store_url: str) -> AsyncIterator[Callable[[], Awaitable[Sto
     opened: list[Store] = []
 
     async def open_another() -> Store:
-        another = await Store.open(store_url)
+        another = await Store.open(store_url, migrate=False)
         opened.append(another)
         return another
 
