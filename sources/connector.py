@@ -18,6 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
+import httpx
+
+from sources.config import SourceSettings
 from sources.records import Record, SourceSystem
 
 R = TypeVar("R", bound=Record)
@@ -41,6 +44,12 @@ class Connector(ABC):
     system: ClassVar[SourceSystem]
     entities: ClassVar[Mapping[str, type[Record]]]  # entity name -> record type
     batch_limit: ClassVar[int]  # ids per request the vendor allows
+
+    @abstractmethod
+    def __init__(
+        self, settings: SourceSettings, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        """`transport` replaces the network, for tests."""
 
     @abstractmethod
     async def get_many(self, entity: str, ids: Sequence[str]) -> list[Record | None]: ...

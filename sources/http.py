@@ -135,8 +135,8 @@ class SourceClient:
         policy = self.settings.retry
         if isinstance(error, RateLimited) and error.retry_after is not None:
             return min(error.retry_after, policy.max_retry_after)
-        base = min(policy.backoff_max, policy.backoff_initial * 2 ** (attempt - 1))
-        return base + random.uniform(0, policy.jitter)
+        base = min(policy.backoff_max, policy.backoff_initial * 2.0 ** (attempt - 1))
+        return float(base + random.uniform(0, policy.jitter))
 
     async def _send_once(
         self,

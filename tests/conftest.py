@@ -46,5 +46,5 @@ def source_settings(
     """The demo settings for `name`, pointed at the test cluster's port."""
     base = demo.source(name)
     return SourceSettings(
-        **{**base.model_dump(), "base_url": cluster[name].url, **overrides}  # type: ignore[arg-type]
+        **{**base.model_dump(), "base_url": cluster[name].url, **overrides}
     )
