@@ -1,0 +1,143 @@
+"""What the ERP connector sends, request by request, against the in-process sandbox."""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+
+import pytest
+
+from sources.erp.connector import ErpConnector, InvoiceLine
+from sources.erp.sandbox import ErpSandbox
+from sources.errors import SourceDataError, SourceRejected
+from sources.records import BillingSchedule, BillingScheduleLine, Invoice, TimePosting
+from sources.world.model import World
+from tests.unit.erp.conftest import RecordingTransport
+
+
+def posted_time_ids(world: World) -> list[str]:
+    return [e.erp_posting_id for e in world.time_entries if e.erp_posting_id]
+
+
+async def test_get_many_sends_one_suiteql_request_per_1000_ids(
+    connector: ErpConnector, transport: RecordingTransport, small_world: World
+) -> None:
+    ids = posted_time_ids(small_world)[:1500]
+    wanted = [ids[0], "not-an-id", *ids[1:], "999999999"]
+
+    records = await connector.get_many("time_posting", wanted)
+
+    assert [r.id if r else None for r in records] == [ids[0], None, *ids[1:], None]
+    assert len(transport.requests) == 2
+    for request in transport.requests:
+        assert request.url.path == "/services/rest/query/v1/suiteql"
+        assert request.headers["Prefer"] == "transient"
+        assert request.headers["Authorization"] == "Bearer unit-erp-token"
+        statement = json.loads(request.content)["q"]
+        in_list = re.search(r"WHERE id IN \(([^)]*)\)", statement)
+        assert in_list is not None
+        assert len(in_list.group(1).split(",")) <= 1000
+        assert "not-an-id" not in statement
+
+
+async def test_ids_that_cannot_exist_cost_no_request(
+    connector: ErpConnector, transport: RecordingTransport
+) -> None:
+    assert await connector.get_many("invoice", ["abc", "1 OR 1=1"]) == [None, None]
+    assert await connector.get_many("invoice", []) == []
+    assert transport.requests == []
+
+
+async def test_billing_schedules_come_with_their_lines(
+    connector: ErpConnector, transport: RecordingTransport, small_world: World
+) -> None:
+    schedules = small_world.billing_schedules[:5]
+    records = await connector.get_many("billing_schedule", [s.erp_id for s in schedules])
+    assert [len(r.lines) for r in records if isinstance(r, BillingSchedule)] == [
+        len(s.lines) for s in schedules
+    ]
+    assert len(transport.requests) == 2  # the schedules, then their lines
+
+
+async def test_an_unknown_entity_or_filter_is_a_programming_error(
+    connector: ErpConnector,
+) -> None:
+    with pytest.raises(ValueError, match="no entity"):
+        await connector.get_many("spaceship", ["1"])
+    with pytest.raises(ValueError, match="cannot be filtered"):
+        await connector.list("invoice", {"owner": ["x"]})
+
+
+async def test_garbage_from_the_source_is_a_data_error(
+    connector: ErpConnector, sandbox: ErpSandbox, small_world: World
+) -> None:
+    sandbox.runtime.faults.garbage = True
+    with pytest.raises(SourceDataError):
+        await connector.get_many("invoice", [small_world.invoices[0].erp_id])
+
+
+async def test_post_time_writes_dimensions_by_name(
+    connector: ErpConnector, transport: RecordingTransport, small_world: World
+) -> None:
+    project = next(p for p in small_world.projects if p.status == "ACTIVE" and p.erp_job_id)
+    assert project.erp_job_id is not None
+    fields = {
+        "job_id": project.erp_job_id,
+        "hours": 6.5,
+        "rate": Decimal("200.00"),
+        "work_date": small_world.today,
+        "practice": project.practice,
+        "region": project.region,
+    }
+    posting = await connector.post_time("T-900", fields)
+    assert isinstance(posting, TimePosting)
+    assert (posting.time_entry_id, posting.practice, posting.region) == (
+        "T-900",
+        project.practice,
+        project.region,
+    )
+    assert posting.amount == Decimal("1300.00")
+    assert posting.customer_id == small_world.clients[project.client_key].erp_id
+    puts = [r for r in transport.requests if r.method == "PUT"]
+    assert [r.url.path for r in puts] == ["/services/rest/record/v1/timebill/eid:T-900"]
+
+    with pytest.raises(SourceRejected) as rejected:
+        await connector.post_time("T-901", {**fields, "practice": "Astrology"})
+    assert rejected.value.vendor_code == "INVALID_KEY_OR_REF"
+
+
+async def test_invoice_creation_carries_the_idempotency_key(
+    connector: ErpConnector, transport: RecordingTransport, small_world: World
+) -> None:
+    project = next(p for p in small_world.projects if p.status == "ACTIVE" and p.erp_job_id)
+    assert project.erp_job_id is not None
+    customer_id = small_world.clients[project.client_key].erp_id
+    lines = [InvoiceLine(amount=Decimal("10.00"), description="Setup")]
+
+    invoice = await connector.create_invoice(
+        project.erp_job_id, customer_id, lines, idempotency_key="key-1"
+    )
+
+    assert isinstance(invoice, Invoice)
+    assert (invoice.status, invoice.amount, invoice.job_id) == (
+        "POSTED",
+        Decimal("10.00"),
+        project.erp_job_id,
+    )
+    post = next(r for r in transport.requests if r.method == "POST" and "record" in r.url.path)
+    assert post.headers["X-NetSuite-Idempotency-Key"] == "key-1"
+
+
+async def test_a_billing_schedule_upsert_replaces_the_jobs_schedule(
+    connector: ErpConnector, small_world: World
+) -> None:
+    seeded = small_world.billing_schedules[0]
+    job_id = small_world.projects[seeded.project_key].erp_job_id
+    assert job_id is not None
+    lines = [BillingScheduleLine(amount=Decimal("5000"), milestone_id="5000001")]
+
+    schedule = await connector.upsert_billing_schedule(job_id, "MILESTONE", lines)
+
+    assert schedule.id == seeded.erp_id
+    assert (schedule.kind, schedule.lines) == ("MILESTONE", lines)
