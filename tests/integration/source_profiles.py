@@ -36,6 +36,10 @@ def _snapshot_or_fan_out(connector: Connector, n: int, total: int) -> int:
     return min(n, math.ceil(total / connector.batch_limit))
 
 
+def _time_ids_of_project(world: World, project_key: int) -> set[str]:
+    return {e.time_id for e in world.time_entries if e.project_key == project_key}
+
+
 def _first_project_with_time(world: World) -> int:
     counts = Counter(entry.project_key for entry in world.time_entries)
     return counts.most_common(1)[0][0]
@@ -96,9 +100,7 @@ PROFILES = [
         bulk_ids=lambda w: [p.time_project_id for p in w.projects],
         cost=_snapshot_or_fan_out,
         page_entity="time_entry",
-        page_ids=lambda w: {
-            e.time_id for e in w.time_entries if e.project_key == _first_project_with_time(w)
-        },
+        page_ids=lambda w: _time_ids_of_project(w, _first_project_with_time(w)),
         change_entity="time_entry",
         change_ids=lambda w: [e.time_id for e in w.time_entries[5:8]],
     ),
