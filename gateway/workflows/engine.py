@@ -56,6 +56,7 @@ class Engine:
         lease_seconds: float = 30.0,
         poll_interval: float = 1.0,
         max_inline_delay: float = 5.0,
+        max_claims: int = 20,
         publish: Publish | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
@@ -63,8 +64,10 @@ class Engine:
         `concurrency` bounds the workflows this worker drives at once. A worker that dies
         loses its workflows for `lease_seconds` at most; a live one renews every third of
         it. Retry waits up to `max_inline_delay` seconds happen in place; longer ones give
-        the workflow back with a due time. `publish` receives every outbox message after
-        its transaction commits (at least once, in order per relay).
+        the workflow back with a due time. A workflow claimed `max_claims` times without
+        settling (its worker keeps dying on it) is parked rather than claimed forever.
+        `publish` receives every outbox message after its transaction commits (at least
+        once, in order per relay).
         """
         self._store = store
         self._definitions = {d.kind: d for d in definitions}
@@ -73,6 +76,7 @@ class Engine:
         self._lease_seconds = lease_seconds
         self._poll_interval = poll_interval
         self._max_inline_delay = max_inline_delay
+        self._max_claims = max_claims
         self._publish = publish
         self._clock = clock
         self._wake = asyncio.Event()
@@ -259,7 +263,7 @@ class Engine:
             while True:
                 free = self._concurrency - len(active)
                 if free > 0 and not self._stopping:
-                    claimed = await self._claim(free)
+                    claimed = await self._claim_or_wait(free, until_idle=until_idle)
                     for workflow in claimed:
                         active.add(asyncio.create_task(self._drive(workflow), name=workflow.id))
                     claims += len(claimed)
@@ -295,6 +299,17 @@ class Engine:
         # A worker outlives one workflow's trouble: its lease runs out and it is retried.
         logger.error("driving workflow %s failed", task.get_name(), exc_info=error)
 
+    async def _claim_or_wait(self, limit: int, *, until_idle: bool) -> list[WorkflowRecord]:
+        if until_idle:
+            return await self._claim(limit)
+        try:
+            return await self._claim(limit)
+        except (SQLAlchemyError, OSError):
+            # The database is away; a long-running worker waits for it to come back.
+            logger.warning("claiming workflows failed; retrying", exc_info=True)
+            await asyncio.sleep(self._poll_interval)
+            return []
+
     async def _claim(self, limit: int) -> list[WorkflowRecord]:
         now = self._clock()
         until = now + dt.timedelta(seconds=self._lease_seconds)
@@ -321,6 +336,13 @@ class Engine:
             clock=self._clock,
             committed=self._committed,
         )
+        if workflow.attempts > self._max_claims:
+            await journal.settle(
+                WorkflowStatus.NEEDS_ATTENTION,
+                error=f"claimed {workflow.attempts} times without settling; "
+                "its workers may be crashing on it",
+            )
+            return
         execution = Execution(
             self._store, definition, journal, max_inline_delay=self._max_inline_delay
         )

@@ -19,6 +19,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from gateway.store import StepRecord, Store, StoreError, WorkflowStatus
 from gateway.store.errors import LeaseLost
 from gateway.store.records import Phase
@@ -163,8 +165,8 @@ class Execution:
                 )
             except LeaseLost:
                 raise
-            except StoreError as error:
-                # Its crosswalk or audit write was refused (a conflicting link, say).
+            except (StoreError, IntegrityError) as error:
+                # A write it asked for was refused (a conflicting crosswalk link, say).
                 described = _describe(error)
                 self._steps[step.name] = await self._journal.step_failed(step.name, described)
                 return Failed(described)

@@ -267,6 +267,30 @@ async def test_a_worker_that_lost_its_lease_cannot_overwrite_the_new_owner(
     assert steps[0].output == {"by": "new"}
 
 
+async def test_a_workflow_its_workers_keep_dying_on_is_parked(
+    store: Store, make_engine: MakeEngine, clock: Clock
+):
+    script = Script()
+    reached, never = asyncio.Event(), asyncio.Event()
+    deadly = WorkflowDefinition("one", [Step("a", script.step("a", hold=never, started=reached))])
+    engine = make_engine(deadly, lease_seconds=30, max_claims=1)
+    workflow = await engine.start("one", {})
+    dying = asyncio.create_task(engine.run_until_idle())
+    await within(reached.wait())
+    dying.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await dying
+
+    clock.advance(31)
+    await engine.run_until_idle()
+
+    parked = await store.workflows.get(workflow.id)
+    assert parked is not None
+    assert parked.status is S.NEEDS_ATTENTION
+    assert "claimed 2 times" in (parked.error or "")
+    assert script.runs("a") == 1
+
+
 async def test_retriable_failures_are_retried_until_the_step_succeeds(
     store: Store, make_engine: MakeEngine
 ):
