@@ -84,7 +84,9 @@ async def test_filters_pick_types_and_a_subject(event_log: EventLog, feed: LiveF
         [event(1), event(2, "TimeSubmitted"), event(3, key="9"), event(4, "TimeSubmitted", "9")]
     )
 
-    by_type = await take(feed.stream(after=0, wants=EventFilter(types=frozenset({"TimeSubmitted"}))), 2)
+    by_type = await take(
+        feed.stream(after=0, wants=EventFilter(types=frozenset({"TimeSubmitted"}))), 2
+    )
     by_subject = await take(feed.stream(after=0, wants=EventFilter(subject_id="TimeEntry:9")), 2)
 
     assert [r.data["n"] for r in by_type] == [2, 4]
