@@ -1,0 +1,154 @@
+"""The events process API, assembled: one object the gateway starts, mounts and stops.
+
+service = EventsService(settings, store, connectors, subject_id=ids.encode,
+                        invalidate=cache.invalidate,
+                        start_quote_to_project=start_from_opportunity)
+await service.start()               # bus, live feed, pollers, consumers
+routes = service.routes()           # POST /webhooks/{system}
+engine = Engine(store, ..., publish=service.publish_outbox)
+async for event in service.feed.stream(after=0): ...
+await service.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from contextlib import suppress
+
+import httpx
+from starlette.routing import Route
+
+from gateway.events.bus import Broadcast, SlowConsumer
+from gateway.events.capture import Capture, Poller, SourceHealth, poll_plans
+from gateway.events.deliveries import Consumer, Deliveries
+from gateway.events.domain import IdEncoder
+from gateway.events.forward import forward_consumer
+from gateway.events.ingest import INVALIDATIONS, Ingest, Invalidate
+from gateway.events.live import LiveFeed
+from gateway.events.log import EventLog
+from gateway.events.progress import WorkflowProgress
+from gateway.events.receiver import WebhookReceiver
+from gateway.events.triggers import StartQuoteToProject, quote_to_project_trigger
+from gateway.settings import Settings
+from gateway.store import OutboxMessage, Store
+from sources.connector import Connector
+from sources.records import SourceSystem
+
+log = logging.getLogger(__name__)
+
+
+class EventsService:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        connectors: Mapping[SourceSystem, Connector],
+        *,
+        subject_id: IdEncoder,
+        invalidate: Invalidate | None = None,
+        start_quote_to_project: StartQuoteToProject | None = None,
+        bus: Broadcast | None = None,
+    ) -> None:
+        """`subject_id(type, key)` makes global ids; `invalidate(system, entity, ids)` is
+        the read cache's hook; `start_quote_to_project(opportunity_id, idempotency_key)`
+        is called for closed-won deals when `events.auto_start_quote_to_project` is on;
+        `bus` is one the caller owns (otherwise one is made from `settings.bus_url`)."""
+        config = settings.events
+        self.settings = settings
+        self.store = store
+        self._own_bus = bus is None
+        self.bus = bus or Broadcast(
+            settings.bus_url, prefix=config.bus_prefix, buffer=config.subscriber_buffer
+        )
+        self.log = EventLog(store, self.bus, subject_id=subject_id)
+        self.feed = LiveFeed(
+            self.log, self.bus, buffer=config.subscriber_buffer, poll_s=config.log_poll_s
+        )
+        self.ingest = Ingest(self.log, subject_id=subject_id, invalidate=invalidate, bus=self.bus)
+        self._invalidate = invalidate
+        health = SourceHealth(self.log)
+        pollers = [
+            Poller(plan, connectors[plan.system], self.ingest, store, health)
+            for plan in poll_plans(config, connectors)
+        ]
+        self.capture = Capture(pollers)
+        self.receiver = WebhookReceiver(
+            connectors, lambda system: settings.webhook_secrets(system.value.lower()), self.ingest
+        )
+        self._http = httpx.AsyncClient(timeout=10.0)
+        self.deliveries = Deliveries(
+            store,
+            self.feed,
+            self._consumers(start_quote_to_project),
+            attempts=config.delivery_attempts,
+            backoff_s=config.delivery_backoff_s,
+        )
+        self._progress = WorkflowProgress(self.log)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def publish_outbox(self, message: OutboxMessage) -> None:
+        """The workflow engine's `publish` hook: progress into the log."""
+        await self._progress.publish(message)
+
+    def routes(self) -> list[Route]:
+        return self.receiver.routes()
+
+    async def start(self) -> None:
+        if self._own_bus:
+            await self.bus.connect()
+        await self.feed.start()
+        if self._invalidate is not None:
+            ready = asyncio.Event()
+            self._tasks.append(asyncio.create_task(self._follow_invalidations(ready)))
+            await ready.wait()
+        await self.deliveries.start()
+        if self.settings.events.capture:
+            self.capture.start()
+
+    async def stop(self) -> None:
+        await self.capture.stop()
+        await self.deliveries.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.feed.stop()
+        await self._http.aclose()
+        if self._own_bus:
+            await self.bus.disconnect()
+
+    def _consumers(self, start_quote_to_project: StartQuoteToProject | None) -> list[Consumer]:
+        config = self.settings.events
+        consumers = []
+        if config.auto_start_quote_to_project:
+            if start_quote_to_project is None:
+                raise ValueError(
+                    "events.auto_start_quote_to_project is on but no quote-to-project starter "
+                    "was given"
+                )
+            consumers.append(quote_to_project_trigger(start_quote_to_project))
+        for target in config.forward:
+            secret = self.settings.forward_secret(target)
+            if secret is None:
+                raise ValueError(f"events.forward {target.name}: ${target.secret_env} is not set")
+            consumers.append(
+                forward_consumer(
+                    target.name, target.url, secret, self._http, frozenset(target.types)
+                )
+            )
+        return consumers
+
+    async def _follow_invalidations(self, ready: asyncio.Event) -> None:
+        while True:
+            try:
+                async with self.bus.subscribe(INVALIDATIONS) as invalidations:
+                    ready.set()
+                    async for message in invalidations:
+                        self.ingest.invalidated_elsewhere(message.payload)
+                    return  # the bus disconnected
+            except SlowConsumer:
+                log.warning("cache invalidations fell behind; some entries live out their TTL")

@@ -1,0 +1,192 @@
+"""Log consumers: closed-won deals start quote-to-project by themselves, once per deal;
+deliveries that keep failing are dead-lettered and can be replayed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from gateway.events.deliveries import (
+    AlreadyReplayed,
+    Consumer,
+    Deliveries,
+    DeliveryFailed,
+    UnknownDeadLetter,
+)
+from gateway.events.domain import DomainEvent, Subject
+from gateway.events.live import LiveFeed
+from gateway.events.log import EventLog
+from gateway.events.triggers import QUOTE_TO_PROJECT, quote_to_project_trigger
+from gateway.store import EventRecord, Store
+from sources.records import SourceSystem
+
+
+def closed_won(opportunity_id: str, version: str = "v1") -> DomainEvent:
+    return DomainEvent(
+        type="OpportunityClosedWon",
+        source=SourceSystem.CRM,
+        subject=Subject("Opportunity", opportunity_id),
+        data={"id": opportunity_id},
+        dedup_key=f"OpportunityClosedWon:{opportunity_id}:{version}",
+    )
+
+
+class Starter:
+    """Stands in for the quote-to-project workflow: idempotent on its key, may fail."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.calls: list[tuple[str, str]] = []
+        self.started: dict[str, str] = {}
+
+    async def __call__(self, opportunity_id: str, idempotency_key: str) -> str:
+        self.calls.append((opportunity_id, idempotency_key))
+        if self.failures:
+            self.failures -= 1
+            raise DeliveryFailed("the CRM is down")
+        return self.started.setdefault(idempotency_key, f"wf-{len(self.started) + 1}")
+
+
+async def until(condition: Callable[[], object]) -> None:
+    async with asyncio.timeout(5):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+def make_deliveries(store: Store, feed: LiveFeed) -> Callable[..., AsyncIterator[Deliveries]]:
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def make(*consumers: Consumer, attempts: int = 3) -> AsyncIterator[Deliveries]:
+        deliveries = Deliveries(store, feed, consumers, attempts=attempts, backoff_s=0.01)
+        await deliveries.start()
+        try:
+            yield deliveries
+        finally:
+            await deliveries.stop()
+
+    return make  # type: ignore[return-value]
+
+
+async def test_a_closed_won_deal_starts_quote_to_project_once(event_log: EventLog, make_deliveries):
+    starter = Starter()
+    async with make_deliveries(quote_to_project_trigger(starter)):
+        await event_log.append([closed_won("006A"), closed_won("006A", "v2")])
+        await until(lambda: len(starter.calls) == 2)
+
+    assert starter.calls == [
+        ("Opportunity:006A", "auto-quote-to-project:Opportunity:006A"),
+        ("Opportunity:006A", "auto-quote-to-project:Opportunity:006A"),
+    ]
+    assert starter.started == {"auto-quote-to-project:Opportunity:006A": "wf-1"}
+
+
+async def test_a_trigger_resumes_after_a_restart_without_repeating_or_missing(
+    event_log: EventLog, make_deliveries
+):
+    starter = Starter()
+    async with make_deliveries(quote_to_project_trigger(starter)):
+        await event_log.append([closed_won("1")])
+        await until(lambda: len(starter.calls) == 1)
+    await event_log.append([closed_won("2")])  # while no consumer runs
+
+    async with make_deliveries(quote_to_project_trigger(starter)):
+        await until(lambda: len(starter.calls) == 2)
+
+    assert [opportunity for opportunity, _ in starter.calls] == [
+        "Opportunity:1",
+        "Opportunity:2",
+    ]
+
+
+async def test_a_failure_is_retried_before_it_counts(event_log: EventLog, make_deliveries, store):
+    starter = Starter(failures=2)
+    async with make_deliveries(quote_to_project_trigger(starter), attempts=3):
+        await event_log.append([closed_won("1")])
+        await until(lambda: starter.started)
+
+    assert len(starter.calls) == 3
+    assert await store.dead_letters.find() == []
+
+
+async def test_a_delivery_that_keeps_failing_is_dead_lettered_and_the_next_goes_on(
+    event_log: EventLog, make_deliveries, store: Store
+):
+    starter = Starter(failures=3)
+    async with make_deliveries(quote_to_project_trigger(starter), attempts=3) as deliveries:
+        await event_log.append([closed_won("1"), closed_won("2")])
+        await until(lambda: "auto-quote-to-project:Opportunity:2" in starter.started)
+        [letter] = await deliveries.dead_letters()
+
+    assert letter.kind == QUOTE_TO_PROJECT
+    assert letter.attempts == 3
+    assert letter.error == "DeliveryFailed: the CRM is down"
+    assert letter.payload["event"]["subject_id"] == "Opportunity:1"
+
+
+async def test_a_dead_letter_replayed_is_delivered_and_marked(
+    event_log: EventLog, make_deliveries, store: Store
+):
+    starter = Starter(failures=3)
+    async with make_deliveries(quote_to_project_trigger(starter), attempts=3) as deliveries:
+        await event_log.append([closed_won("1")])
+        await until(lambda: len(starter.calls) == 3)
+        [letter] = await _letters(deliveries)
+
+        replayed = await deliveries.replay(letter.id)
+        with pytest.raises(AlreadyReplayed):
+            await deliveries.replay(letter.id)
+
+    assert replayed.replayed_at is not None
+    assert starter.started == {"auto-quote-to-project:Opportunity:1": "wf-1"}
+    assert await deliveries.dead_letters() == []
+
+
+async def test_a_replay_that_fails_again_keeps_the_letter(
+    event_log: EventLog, make_deliveries, store: Store
+):
+    starter = Starter(failures=4)
+    async with make_deliveries(quote_to_project_trigger(starter), attempts=3) as deliveries:
+        await event_log.append([closed_won("1")])
+        [letter] = await _letters(deliveries)
+
+        with pytest.raises(DeliveryFailed):
+            await deliveries.replay(letter.id)
+
+        assert [d.id for d in await deliveries.dead_letters()] == [letter.id]
+
+
+async def test_replaying_an_unknown_letter_is_a_clear_error(make_deliveries):
+    async with make_deliveries() as deliveries:
+        with pytest.raises(UnknownDeadLetter):
+            await deliveries.replay(404)
+
+
+async def test_history_before_the_first_start_is_not_delivered(
+    event_log: EventLog, make_deliveries
+):
+    await event_log.append([closed_won("old")])
+    starter = Starter()
+    async with make_deliveries(quote_to_project_trigger(starter)):
+        await event_log.append([closed_won("new")])
+        await until(lambda: starter.calls)
+
+    assert [opportunity for opportunity, _ in starter.calls] == ["Opportunity:new"]
+
+
+async def _letters(deliveries: Deliveries) -> list:
+    async with asyncio.timeout(5):
+        while not (found := await deliveries.dead_letters()):
+            await asyncio.sleep(0.01)
+    return found
+
+
+def test_a_consumer_name_must_fit_its_offset_key():
+    async def ignore(_: EventRecord) -> None:
+        pass
+
+    with pytest.raises(ValueError, match="1 to 50 characters"):
+        Consumer("x" * 51, ignore)
