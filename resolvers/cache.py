@@ -140,7 +140,10 @@ class SourceCache:
                 missing.append(index)
         if missing:
             wanted = [items[i] for i in missing]
-            task = asyncio.ensure_future(self._load(namespace, wanted, load_missing, ttl))
+            generation = self._generation(namespace)  # now, before any await
+            task = asyncio.ensure_future(
+                self._load(namespace, wanted, load_missing, ttl, generation)
+            )
             task.add_done_callback(mark_retrieved)
             for position, item in enumerate(wanted):
                 self._inflight[(namespace, item)] = (task, position)
@@ -163,8 +166,8 @@ class SourceCache:
         items: list[Hashable],
         load_missing: Callable[[Sequence[Hashable]], Awaitable[Sequence[T | SourceError]]],
         ttl: float,
+        generation: int,
     ) -> list[Cached[T] | SourceError]:
-        generation = self._generation(namespace)
         try:
             values = list(await load_missing(items))
         finally:

@@ -43,8 +43,8 @@ def present(error: GraphQLError, *, debug: bool) -> GraphQLError:
     """The error as the caller sees it: a machine code in `extensions.code`, the source
     in `extensions.source`, and no internals unless `debug`."""
     original = error.original_error
-    if original is None:  # parse and validation errors: already about the query text
-        return error
+    if original is None or isinstance(original, GraphQLError):
+        return error  # parse, validation and variable errors: about the request itself
     if isinstance(original, SourceError):
         extensions = source_extensions(original)
         message = (

@@ -55,7 +55,7 @@ def log_errors(errors: list[GraphQLError]) -> None:
             log.warning("%s at %s: %s", original.code, error.path, original)
         elif isinstance(original, InvalidInput):
             log.info("bad input at %s: %s", error.path, original)
-        elif original is None:
-            log.info("rejected query: %s", error.message)
+        elif original is None or isinstance(original, GraphQLError):
+            log.info("rejected request: %s", error.message)
         else:
             log.error("error at %s", error.path, exc_info=original)
