@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote as quote_path
 
 import httpx
@@ -79,6 +79,9 @@ class CrmConnector(Connector):
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    async def __aenter__(self) -> Self:  # typed as the CRM connector, writes included
+        return self
 
     # --- reads ---------------------------------------------------------------------------
 

@@ -193,14 +193,11 @@ class Org:
 
     def touch(self, sobject: SObjectType, record_ids: Iterable[str]) -> list[str]:
         """Mark the records modified now; return the 18-char ids found."""
-        found = []
-        for record_id in record_ids:
-            row = self.get(sobject, record_id)
-            if row is not None:
-                now = self._now()
-                row.update(LastModifiedDate=now, SystemModstamp=now)
-                found.append(str(row["Id"]))
-        return found
+        rows = [row for row in map(lambda i: self.get(sobject, i), record_ids) if row is not None]
+        now = self._now()  # one stamp for the whole batch, like one transaction
+        for row in rows:
+            row.update(LastModifiedDate=now, SystemModstamp=now)
+        return [str(row["Id"]) for row in rows]
 
     def _applied(
         self, sobject: SObjectType, current: Row, body: Mapping[str, Any], *, creating: bool

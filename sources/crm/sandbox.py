@@ -14,7 +14,10 @@ Vendor routes (under /services/data/v62.0 unless noted):
     PATCH /sobjects/{type}/{extIdField}/{value}  upsert by external id (201 / 200 / 300)
 
 Every vendor response carries `Sforce-Limit-Info`; when the daily quota is spent, calls
-get 403 REQUEST_LIMIT_EXCEEDED. Admin extras: `POST /_sandbox/quota {"limit", "used"}` and
+get 403 REQUEST_LIMIT_EXCEEDED, as on a real org. (The generic per-second rate-limit fault
+answers 429 with Retry-After, in the same error-array shape.)
+
+Admin extras: `POST /_sandbox/quota {"limit", "used"}` (the daily quota) and
 `POST /_sandbox/sessions {"lifetime_s", "expire"}` (token lifetime; expire every session).
 """
 
@@ -127,12 +130,6 @@ class CrmSandbox(Sandbox):
                 403, "TotalRequests Limit exceeded.", "REQUEST_LIMIT_EXCEEDED"
             )
         return None
-
-    def rate_limited_response(self) -> Response:
-        # Salesforce signals quota with 403 and no Retry-After, never with 429.
-        return self.error_response(
-            403, "ConcurrentPerOrgLongTxn Limit exceeded.", "REQUEST_LIMIT_EXCEEDED"
-        )
 
     def public_paths(self) -> frozenset[str]:
         return frozenset({TOKEN_PATH})
