@@ -52,7 +52,7 @@ from sources.crm.access import (
 from sources.crm.formats import API_PATH, TOKEN_PATH, format_datetime, parse_datetime
 from sources.crm.org import ApiError, MultipleMatches, Org, QueryResult, Row, record_url
 from sources.crm.seed import seed_org
-from sources.crm.sobjects import Field, SObjectType, sobject_type
+from sources.crm.sobjects import ACCOUNT, CONTACT, OPPORTUNITY, Field, SObjectType, sobject_type
 from sources.crm.soql import SoqlError, parse
 from sources.records import SourceSystem
 from sources.sandbox.base import Sandbox
@@ -63,7 +63,7 @@ BATCH_SIZES = (200, 2000)  # the smallest and largest (and default) query batch
 UPDATED_WINDOW = timedelta(days=30)
 MAX_OPEN_CURSORS = 100
 
-_ENTITIES = {"account": "Account", "contact": "Contact", "opportunity": "Opportunity"}
+_ENTITIES = {"account": ACCOUNT, "contact": CONTACT, "opportunity": OPPORTUNITY}
 _BASE_CODES = {
     "INVALID_AUTH": "INVALID_SESSION_ID",
     "UNAVAILABLE": "SERVER_UNAVAILABLE",
@@ -114,9 +114,7 @@ class CrmSandbox(Sandbox):
         return JSONResponse(body, status_code=status)
 
     def touch(self, entity: str, ids: Sequence[str]) -> int:
-        sobject = sobject_type(_ENTITIES[entity])
-        assert sobject is not None
-        found = self.org.touch(sobject, ids)
+        found = self.org.touch(_ENTITIES[entity], ids)
         for record_id in found:
             self.changed(f"{entity}.updated", {"id": record_id, "changed_fields": []})
         return len(found)
