@@ -1,0 +1,281 @@
+"""Time to billing: time is submitted to TIME, approved there, and the approved hours are
+posted to the ERP against the project's finance code with client, project, practice and
+region dimensions.
+
+    approve (TIME) ── post (ERP) ── exceptions (ERP)
+
+`approve` is idempotent in Harvest; `post` upserts one ERP timebill per TIME entry id, so
+a repeat overwrites rather than duplicates. Time on a project without a finance code (or
+that the ERP refuses, as on a closed project) is not dropped: `exceptions` leaves a
+data-quality record and parks the workflow as NEEDS_ATTENTION naming the entries. Once
+someone fixes the project, retrying the workflow posts them.
+
+`submit_time` is not a workflow: one write to one system, made idempotent by the
+client's key carried as the entry's external reference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from gateway.store import Store
+from gateway.workflows.business import BusinessException, record_data_quality
+from gateway.workflows.context import StepContext
+from gateway.workflows.definition import OnFailure, Step, WorkflowDefinition
+from gateway.workflows.engine import request_hash
+from gateway.workflows.lookups import (
+    NotFound,
+    bill_rates,
+    jobs_by_id,
+    projects_by_code,
+    time_project,
+    time_user,
+)
+from gateway.workflows.retry import RetryPolicy
+from gateway.workflows.systems import Systems
+from gateway.workflows.values import date_of, decimal_of, iso, money
+from sources.errors import SourceRejected
+from sources.records import (
+    Project,
+    TimeEntry,
+)
+
+KIND = "approve_time"
+SUBMIT_SCOPE = "submit_time"
+ALREADY_BILLED = frozenset({"INVOICED"})
+MISSING_FINANCE_CODE = "MISSING_FINANCE_CODE"
+POSTING_REFUSED = "POSTING_REFUSED"
+UNKNOWN_PROJECT = "UNKNOWN_PROJECT"
+
+
+def approve_input(time_entry_ids: Sequence[str]) -> dict[str, Any]:
+    return {"time_entry_ids": sorted(dict.fromkeys(time_entry_ids))}
+
+
+# --- submitting -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubmitTime:
+    """Time for a PSA project (its workspace id) by an HCM worker (their worker id)."""
+
+    project_id: str
+    resource_id: str
+    date: dt.date
+    hours: float
+    billable: bool
+    notes: str | None
+    idempotency_key: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "project_id": self.project_id,
+            "resource_id": self.resource_id,
+            "date": self.date.isoformat(),
+            "hours": self.hours,
+            "billable": self.billable,
+            "notes": self.notes,
+        }
+
+
+async def submit_time(
+    systems: Systems, store: Store, command: SubmitTime, *, principal: str
+) -> TimeEntry:
+    """The TIME entry for this key: created once, the same entry for every repeat.
+
+    The key is claimed in the store with the request's hash first, so the same key with
+    different details is refused (IdempotencyConflict) before anything is written.
+    """
+    claimed, _ = await store.idempotency.claim(
+        SUBMIT_SCOPE, command.idempotency_key, request_hash(SUBMIT_SCOPE, command.as_json())
+    )
+    if isinstance(claimed.response, dict) and claimed.response.get("time_entry_id"):
+        entry = (await systems.time.get_many("time_entry", [claimed.response["time_entry_id"]]))[0]
+        if isinstance(entry, TimeEntry):
+            return entry
+    project = (await systems.psa.get_many("project", [command.project_id]))[0]
+    if not isinstance(project, Project):
+        raise NotFound(UNKNOWN_PROJECT, f"PSA has no project {command.project_id}")
+    in_time = await time_project(systems, project.code, active=True)
+    user = await time_user(systems, command.resource_id)
+    entry = await systems.time.create_time_entry(
+        user.id,
+        in_time.id,
+        command.date,
+        command.hours,
+        command.billable,
+        command.notes,
+        external_reference=f"psgraph:{command.idempotency_key}",
+    )
+    async with store.transaction() as tx:
+        await tx.idempotency.complete(
+            SUBMIT_SCOPE, command.idempotency_key, {"time_entry_id": entry.id}
+        )
+        await tx.audit.record(
+            principal,
+            "time.entry.create",
+            "TIME",
+            "TimeEntry",
+            entry.id,
+            None,
+            {**command.as_json(), "time_project_id": in_time.id, "user_id": user.id},
+        )
+    return entry
+
+
+# --- approving and posting ------------------------------------------------------------
+
+
+async def approve(systems: Systems, ctx: StepContext) -> dict[str, Any]:
+    ids = list(ctx.input["time_entry_ids"])
+    found = await systems.time.get_many("time_entry", ids)
+    before = [entry for entry in found if isinstance(entry, TimeEntry)]
+    if len(before) != len(ids):
+        missing = [i for i, entry in zip(ids, found, strict=True) if entry is None]
+        raise BusinessException("UNKNOWN_TIME_ENTRY", f"TIME has no entries {missing}")
+    approved = await systems.time.approve(ids)
+    for old, new in zip(before, approved, strict=True):
+        if old.status != new.status:
+            ctx.audit(
+                "time.entry.approve",
+                "TIME",
+                "TimeEntry",
+                new.id,
+                {"status": old.status},
+                {
+                    "status": new.status,
+                    "approvedAt": new.approved_at.isoformat() if new.approved_at else None,
+                },
+            )
+    return {"entries": [_entry_json(entry) for entry in approved]}
+
+
+def _entry_json(entry: TimeEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "user_id": entry.user_id,
+        "project_code": entry.project_code,
+        "date": iso(entry.date),
+        "hours": entry.hours,
+        "billable": entry.billable,
+        "notes": entry.notes,
+        "status": entry.status,
+    }
+
+
+async def post(systems: Systems, ctx: StepContext) -> dict[str, Any]:
+    entries = [e for e in ctx.outputs["approve"]["entries"] if e["status"] not in ALREADY_BILLED]
+    posted, unposted = await post_entries(systems, ctx, entries)
+    return {"posted": posted, "unposted": unposted}
+
+
+async def exceptions(systems: Systems, ctx: StepContext) -> dict[str, Any]:
+    """Post what was held back if its project has been fixed; park on what still is not."""
+    held = ctx.outputs["post"]["unposted"]
+    if not held:
+        return {"posted": []}
+    posted, still = await post_entries(systems, ctx, [item["entry"] for item in held])
+    if not still:
+        return {"posted": posted}
+    for item in still:
+        await record_data_quality(
+            ctx.store,
+            code=item["code"],
+            system="ERP",
+            object_type="TimeEntry",
+            object_id=item["entry"]["id"],
+            details={"project": item["entry"]["project_code"], "reason": item["reason"]},
+            workflow_id=ctx.workflow_id,
+            principal=ctx.principal,
+        )
+    codes = sorted({item["code"] for item in still})
+    reasons = "; ".join(f"{item['entry']['id']}: {item['reason']}" for item in still[:10])
+    raise BusinessException(
+        codes[0] if len(codes) == 1 else "TIME_NOT_POSTED",
+        f"{len(still)} approved time entries were not posted to the ERP ({reasons})",
+    )
+
+
+async def post_entries(
+    systems: Systems, ctx: StepContext, entries: Sequence[Mapping[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Post each entry whose project has a finance code; the others come back with why."""
+    projects = await projects_by_code(systems, {e["project_code"] for e in entries})
+    jobs = await jobs_by_id(systems, {p.erp_job_id for p in projects.values() if p.erp_job_id})
+    rates = await bill_rates(systems, {e["user_id"] for e in entries})
+
+    async def one(entry: Mapping[str, Any]) -> dict[str, Any]:
+        project = projects.get(entry["project_code"])
+        if project is None:
+            return _held(entry, UNKNOWN_PROJECT, f"PSA has no project {entry['project_code']}")
+        job = jobs.get(project.erp_job_id or "")
+        if job is None:
+            return _held(entry, MISSING_FINANCE_CODE, f"project {project.code} has no finance code")
+        fields = {
+            "job_id": job.id,
+            "customer_id": job.customer_id,
+            "hours": entry["hours"],
+            "rate": decimal_of(rates.get(entry["user_id"])),
+            "work_date": date_of(entry["date"]),
+            "currency": project.currency,
+            "practice": project.practice,
+            "region": project.region,
+            "notes": entry["notes"],
+            "billable": entry["billable"],
+        }
+        try:
+            posting = await systems.erp.post_time(entry["id"], fields)
+        except SourceRejected as error:  # e.g. time on a closed project
+            return _held(entry, POSTING_REFUSED, str(error))
+        ctx.audit(
+            "erp.time.post",
+            "ERP",
+            "TimePosting",
+            posting.id,
+            None,
+            {
+                "timeEntry": entry["id"],
+                "job": job.id,
+                "customer": job.customer_id,
+                "hours": posting.hours,
+                "amount": money(posting.amount),
+                "practice": posting.practice,
+                "region": posting.region,
+            },
+        )
+        return {
+            "posted": {"time_entry_id": entry["id"], "posting_id": posting.id, "job_id": job.id}
+        }
+
+    results = await asyncio.gather(*(one(entry) for entry in entries))
+    posted = [r["posted"] for r in results if "posted" in r]
+    held = [r["held"] for r in results if "held" in r]
+    return posted, held
+
+
+def _held(entry: Mapping[str, Any], code: str, reason: str) -> dict[str, Any]:
+    return {"held": {"entry": dict(entry), "code": code, "reason": reason}}
+
+
+def definition(systems: Systems, retry: RetryPolicy) -> WorkflowDefinition:
+    return WorkflowDefinition(
+        KIND,
+        steps=[
+            Step("approve", partial(approve, systems), system="TIME", retry=retry),
+            Step("post", partial(post, systems), after=["approve"], system="ERP", retry=retry),
+            # Business exceptions are not retried; a source outage here still is.
+            Step(
+                "exceptions",
+                partial(exceptions, systems),
+                after=["post"],
+                system="ERP",
+                retry=retry,
+            ),
+        ],
+        on_failure=OnFailure.PARK,
+    )
