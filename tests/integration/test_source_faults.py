@@ -61,7 +61,11 @@ async def _warm_up(connector: Connector, profile: Profile, world: World) -> None
 async def test_retries_recover_from_a_30_percent_error_rate(
     profile: Profile, sandboxes: SandboxCluster, demo_settings: Settings, world: World, faults: Any
 ) -> None:
-    async with connector_for(profile, sandboxes, demo_settings, retry=FAST_RETRIES) as connector:
+    # A breaker that tolerates the run of failures a 30% error rate produces now and then.
+    tolerant = BreakerPolicy(failure_threshold=50)
+    async with connector_for(
+        profile, sandboxes, demo_settings, retry=FAST_RETRIES, breaker=tolerant
+    ) as connector:
         await _warm_up(connector, profile, world)
         faults(error_rate=0.3, status=503)
         for offset in range(15):
