@@ -24,7 +24,7 @@ class RedisBackend(BusBackend):
 
     async def disconnect(self) -> None:
         if self._pubsub is not None:
-            await self._pubsub.aclose()
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
         if self._redis is not None:
             await self._redis.aclose()
 
