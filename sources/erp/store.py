@@ -53,6 +53,7 @@ class RecordStore:
         self._max_id: dict[str, int] = {name: 0 for name in types}
         self._unsorted: set[str] = set()
         self._tables: dict[str, dict[str, Table]] = {}  # per record type, its tables
+        self._row_cache: dict[str, dict[str, _RecordRow]] = {}  # per record type, by id
         self._table_owner = {
             f"{name}{sub}".lower(): name
             for name, record_type in types.items()
@@ -151,6 +152,7 @@ class RecordStore:
             return False
         if record.get("externalId") is not None:
             self._external[type_name].pop(record["externalId"], None)
+        self._row_cache.get(type_name, {}).pop(record_id, None)
         self.changed(type_name)
         return True
 
@@ -291,8 +293,16 @@ class RecordStore:
         plain = {n: s for n, s in record_type.fields.items() if s.kind != "sublist"}
         columns = {"id": ("id", _ID), **{n.lower(): (n, s) for n, s in plain.items()}}
         records = self.all(type_name)
-        rows = [_RecordRow(self, record, columns) for record in records]
-        yield type_name, _indexed(Table(type_name, tuple(columns), rows, "id"), columns)
+        # Rows of records that did not change since the last build are reused.
+        cache = self._row_cache.setdefault(type_name, {})
+        rows = []
+        for record in records:
+            row = cache.get(record["id"])
+            if row is None or not row.shows(record):
+                row = cache[record["id"]] = _RecordRow(self, record, columns)
+            rows.append(row)
+        table = Table(type_name, tuple(columns), rows, "id")
+        yield type_name, self._with_key_lookups(type_name, _indexed(table, columns))
         for sub_name, spec in record_type.sublists().items():
             table_name = f"{type_name}{sub_name}".lower()
             sub_columns = {
@@ -306,6 +316,26 @@ class RecordStore:
                 for i, line in enumerate(record.get(sub_name) or (), start=1)
             ]
             yield table_name, _indexed(Table(table_name, tuple(sub_columns), sub_rows), sub_columns)
+
+    def _with_key_lookups(self, type_name: str, table: Table) -> Table:
+        """Answer `id IN` and `externalid IN` from the store's own maps, no index build."""
+        cache, fallback = self._row_cache[type_name], table.lookup
+        assert fallback is not None
+
+        def lookup(column: str, values: Sequence[Any]) -> Sequence[Row] | None:
+            if column == "id":
+                keys = [_index_key(v) for v in values]
+                if any(k is None for k in keys):
+                    return None
+                ids = {str(k) for k in keys}
+            elif column == "externalid" and all(isinstance(v, str) for v in values):
+                external = self._external[type_name]
+                ids = {found for v in values if (found := external.get(v)) is not None}
+            else:
+                return fallback(column, values)
+            return [cache[i] for i in sorted(ids, key=_sort_id) if i in cache]
+
+        return Table(table.name, table.columns, table.rows, table.ordered_by, lookup)
 
 
 _ID = FieldSpec("id")
@@ -351,6 +381,9 @@ class _RecordRow:
         self._store = store
         self._record = record
         self._columns = columns
+
+    def shows(self, record: Record) -> bool:
+        return self._record is record
 
     def get(self, column: str) -> Any:
         name, spec = self._columns[column]

@@ -21,6 +21,7 @@ supplies, so this module knows nothing about records or HTTP.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -497,16 +498,17 @@ def execute(query: Query, tables: Tables, *, offset: int = 0, limit: int | None 
     end = None if limit is None else offset + limit
     if query.aggregated:
         results = _grouped(query, rows)
-        _sort(results, query.order_by, lambda result, name: result.get(name))
+        _sort(results, query.order_by, lambda name: lambda result: result.get(name))
     else:
         aliases = {item.name: item.expr for item in query.items}
+        total = len(rows)
         if not _presorted(query, table, aliases):
-            _sort(
-                rows, query.order_by, lambda row, name: _value(aliases.get(name, Column(name)), row)
-            )
+            first = None if query.distinct else end
+            get = lambda name: _getter(aliases.get(name, Column(name)))  # noqa: E731
+            _sort(rows, query.order_by, get, first)
         if not query.distinct:  # project only the page
             page = [_project(query, table, row) for row in rows[offset:end]]
-            return Result(page, len(rows))
+            return Result(page, total)
         results = [_project(query, table, row) for row in rows]
     if query.distinct:
         unique: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -650,16 +652,48 @@ def _aggregate(call: Call, rows: list[Row]) -> Any:
         return pick(values, key=_sort_key)
 
 
-def _sort(items: list[Any], keys: Sequence[OrderKey], value: Callable[[Any, str], Any]) -> None:
-    # Stable sorts from the last key to the first give a multi-key order with mixed
-    # directions; NULLs go last ascending and first descending, as in Oracle.
-    for key in reversed(keys):
-        items.sort(
-            key=lambda item, name=key.name: (  # type: ignore[misc]
-                (1, (0,)) if (v := value(item, name)) is None else (0, _sort_key(v))
-            ),
-            reverse=key.descending,
-        )
+def _sort(
+    items: list[Any],
+    keys: Sequence[OrderKey],
+    getter: Callable[[str], Callable[[Any], Any]],
+    first: int | None = None,
+) -> None:
+    """Order `items` in place; with `first`, only the first `first` are kept, in order.
+
+    NULLs go last ascending and first descending, as in Oracle. Keys that share a
+    direction sort in one pass; a change of direction needs a stable pass of its own,
+    from the last group of keys to the first.
+    """
+    groups: list[list[OrderKey]] = []
+    for key in keys:
+        if groups and groups[-1][0].descending == key.descending:
+            groups[-1].append(key)
+        else:
+            groups.append([key])
+    for group in reversed(groups):
+        getters = [getter(key.name) for key in group]
+
+        def order(item: Any, getters: list[Callable[[Any], Any]] = getters) -> tuple[Any, ...]:
+            return tuple(_null_last(get(item)) for get in getters)
+
+        descending = group[0].descending
+        if len(groups) == 1 and first is not None and first * 4 < len(items):
+            # A small page of a big table (a "latest change" probe): no full sort needed.
+            pick = heapq.nlargest if descending else heapq.nsmallest
+            items[:] = pick(first, items, key=order)
+            return
+        items.sort(key=order, reverse=descending)
+
+
+def _getter(expr: Operand) -> Callable[[Row], Any]:
+    if isinstance(expr, Column):
+        name = expr.name
+        return lambda row: row.get(name)
+    return lambda row: _value(expr, row)
+
+
+def _null_last(value: Any) -> tuple[Any, ...]:
+    return (1, (0,)) if value is None else (0, _sort_key(value))
 
 
 def _sort_key(value: Any) -> tuple[Any, ...]:
