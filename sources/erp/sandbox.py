@@ -18,8 +18,13 @@ cursor compares with `lastmodifieddate > TO_TIMESTAMP('2024-05-01 13:45:00.250',
 
 `X-NetSuite-Idempotency-Key` is honoured on POST and PUT: the same key with the same
 request answers the first outcome again (same Location, no second record); the same key
-with another request is 400 "Conflict", o:errorCode IDEMPOTENCY_ERROR. NetSuite documents
-the key for asynchronous requests; here the synchronous ones honour it too.
+with another request is 400 "Conflict", o:errorCode IDEMPOTENCY_ERROR (with the earlier
+async job's Location, if there was one). NetSuite documents the key for asynchronous
+requests; here the synchronous ones honour it too. `Prefer: respond-async` on those writes
+answers 202 + `Location: .../async/v1/job/{id}`; the job has always finished by then:
+
+    GET    /async/v1/job/{id}                       {id, completed, progress, task: {links}}
+    GET    /async/v1/job/{id}/task/{id}/result      the synchronous answer (204 + Location)
 
 Like an account's concurrency governance, at most `concurrency_limit` vendor requests (5 by
 default; `POST /_sandbox/concurrency {"limit": n}`) are served at once; the rest get 429
@@ -30,7 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -71,10 +76,14 @@ _ERROR_TYPES = {
 _ENTITY_OF_TYPE = {type_name: entity for entity, type_name in ENTITY_TYPES.items()}
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Outcome:
+    """What a keyed write did, to answer its repeats (and its async job) with."""
+
     fingerprint: str
-    location: str
+    location: str | None = None  # of the record written
+    error: RecordError | None = None
+    job: str | None = None  # the async job that reported it, once there is one
 
 
 class ErpSandbox(Sandbox):
@@ -93,11 +102,18 @@ class ErpSandbox(Sandbox):
         self.store: RecordStore = seed_store(world)
         self.ledger = Ledger(self.store, self.clock)
         self._idempotency: dict[str, _Outcome] = {}
+        self._jobs: dict[str, _Outcome] = {}
         self.concurrency_limit = DEFAULT_CONCURRENCY
 
     def vendor_routes(self) -> Sequence[BaseRoute]:
         return [
             Route(f"{REST}/query/v1/suiteql", self.suiteql, methods=["POST"]),
+            Route(f"{REST}/async/v1/job/{{job}}", self.async_job, methods=["GET"]),
+            Route(
+                f"{REST}/async/v1/job/{{job}}/task/{{task}}/result",
+                self.async_result,
+                methods=["GET"],
+            ),
             Route(f"{REST}/record/v1/{{type}}", self.collection, methods=["GET", "POST"]),
             Route(
                 f"{REST}/record/v1/{{type}}/{{key}}",
@@ -201,30 +217,81 @@ class ErpSandbox(Sandbox):
             body = {k: v for k, v in body.items() if k in keep}
         return JSONResponse(body)
 
-    def _idempotent(self, request: Request, body: Any, write: Any) -> Response:
-        """Run `write` (returning the record id) once per idempotency key."""
+    def _idempotent(self, request: Request, body: Any, write: Callable[[], str]) -> Response:
+        """Run `write` (returning the record id) once per idempotency key, synchronously or
+        (with `Prefer: respond-async`) as an already finished async job."""
         key = request.headers.get(IDEMPOTENCY_HEADER)
+        is_async = "respond-async" in request.headers.get("prefer", "").lower()
         fingerprint = hashlib.sha256(
             json.dumps([request.method, request.url.path, body], sort_keys=True).encode()
         ).hexdigest()
-        if key is not None and key in self._idempotency:
-            outcome = self._idempotency[key]
-            if outcome.fingerprint != fingerprint:
-                return self.error_response(
-                    400,
-                    f"The idempotency key {key} was already used for a different request.",
-                    "IDEMPOTENCY_ERROR",
-                )
-            return Response(status_code=204, headers={"Location": outcome.location})
+        outcome = None if key is None else self._idempotency.get(key)
+        if outcome is not None and outcome.fingerprint != fingerprint:
+            conflict = self.error_response(
+                400,
+                f"The idempotency key {key} was already used for a different request.",
+                "IDEMPOTENCY_ERROR",
+            )
+            if outcome.job is not None:
+                conflict.headers["Location"] = self._job_url(request, outcome.job)
+            return conflict
+        if outcome is None:
+            outcome = self._run(request, fingerprint, write)
+            if key is not None:
+                self._idempotency[key] = outcome
+        if not is_async:
+            return self._replay(outcome)
+        if outcome.job is None:
+            outcome.job = str(len(self._jobs) + 1)
+            self._jobs[outcome.job] = outcome
+        headers = {
+            "Location": self._job_url(request, outcome.job),
+            "Preference-Applied": "respond-async",
+        }
+        return Response(status_code=202, headers=headers)
+
+    def _run(self, request: Request, fingerprint: str, write: Callable[[], str]) -> _Outcome:
         type_name = request.path_params["type"]
         try:
             record_id = write()
+        except RecordError as error:
+            return _Outcome(fingerprint, error=error)
         finally:
             self._publish()
-        location = f"{self._base(request)}/record/v1/{type_name}/{record_id}"
-        if key is not None:
-            self._idempotency[key] = _Outcome(fingerprint, location)
-        return Response(status_code=204, headers={"Location": location})
+        return _Outcome(fingerprint, f"{self._base(request)}/record/v1/{type_name}/{record_id}")
+
+    def _replay(self, outcome: _Outcome) -> Response:
+        if outcome.error is not None:
+            return self._error(outcome.error)
+        return Response(status_code=204, headers={"Location": outcome.location or ""})
+
+    def _job_url(self, request: Request, job_id: str) -> str:
+        return f"{self._base(request)}/async/v1/job/{job_id}"
+
+    async def async_job(self, request: Request) -> Response:
+        """Async job: its state (every job here has finished when it is first answered)."""
+        job_id = request.path_params["job"]
+        outcome = self._jobs.get(job_id)
+        if outcome is None:
+            return self.error_response(404, f"No async job {job_id}.", "NONEXISTENT_ID")
+        url = self._job_url(request, job_id)
+        return JSONResponse(
+            {
+                "links": [{"rel": "self", "href": url}],
+                "id": job_id,
+                "completed": True,
+                "progress": "failed" if outcome.error is not None else "succeeded",
+                "task": {"links": [{"rel": "related", "href": f"{url}/task/{job_id}"}]},
+            }
+        )
+
+    async def async_result(self, request: Request) -> Response:
+        """Async job result: the answer the request would have had synchronously."""
+        job_id, task_id = request.path_params["job"], request.path_params["task"]
+        outcome = self._jobs.get(job_id)
+        if outcome is None or task_id != job_id:
+            return self.error_response(404, f"No async task {task_id}.", "NONEXISTENT_ID")
+        return self._replay(outcome)
 
     def _no_content(self, request: Request, type_name: str, record_id: str) -> Response:
         self._publish()

@@ -219,6 +219,34 @@ async def test_an_idempotency_key_replays_the_first_outcome_and_refuses_another_
     assert error_code(other) == "IDEMPOTENCY_ERROR"
 
 
+async def test_async_writes_answer_with_a_finished_job_and_keep_their_key(
+    vendor: httpx.AsyncClient,
+) -> None:
+    headers = {"Prefer": "respond-async", "X-NetSuite-Idempotency-Key": "async-key-1"}
+    accepted = await vendor.post(
+        "/record/v1/customer", json={"companyName": "Async"}, headers=headers
+    )
+    assert accepted.status_code == 202
+    assert accepted.headers["Preference-Applied"] == "respond-async"
+    job_url = accepted.headers["Location"]
+    assert "/async/v1/job/" in job_url
+
+    job = (await vendor.get(job_url)).json()
+    assert (job["completed"], job["progress"]) == (True, "succeeded")
+    result = await vendor.get(job["task"]["links"][0]["href"] + "/result")
+    assert result.status_code == 204
+    assert "/record/v1/customer/" in result.headers["Location"]
+
+    repeat = await vendor.post(
+        "/record/v1/customer", json={"companyName": "Async"}, headers=headers
+    )
+    assert repeat.headers["Location"] == job_url
+    other = await vendor.post("/record/v1/customer", json={"companyName": "Other"}, headers=headers)
+    assert other.status_code == 400
+    assert error_code(other) == "IDEMPOTENCY_ERROR"
+    assert other.headers["Location"] == job_url
+
+
 async def test_writes_bump_last_modified_and_a_no_op_is_not_a_change(
     vendor: httpx.AsyncClient, small_world: World
 ) -> None:
