@@ -34,7 +34,7 @@ from sources.connector import ChangeSet, Connector, Page
 from sources.erp import mapping, queries
 from sources.erp.client import NetSuiteBearerAuth, classify, parse_body
 from sources.erp.cursors import EPOCH, ChangePosition, decode_offset
-from sources.erp.mapping import InvoiceLine, MalformedRow, Row
+from sources.erp.mapping import InvoiceLine, Row
 from sources.erp.queries import EntityQuery, NoMatch, entity_query
 from sources.errors import SourceDataError, SourceRejected
 from sources.http import SourceClient
@@ -317,7 +317,7 @@ class ErpConnector(Connector):
         for row in rows:
             try:
                 record = read(row, lines.get(str(row.get("id")), []), self._ui)
-            except (MalformedRow, ValueError) as error:
+            except ValueError as error:  # MalformedRow, or a record its model refuses
                 raise SourceDataError(self.system, f"{entity}: {error}") from error
             if record is not None:
                 records.append(record)
@@ -328,7 +328,7 @@ class ErpConnector(Connector):
             return ChangePosition(
                 mapping.parse_moment(str(row["lastmodifieddate"])), str(row["id"])
             )
-        except (KeyError, MalformedRow) as error:
+        except (KeyError, mapping.MalformedRow) as error:
             raise SourceDataError(
                 self.system, f"a change row without a position: {row!r}"
             ) from error

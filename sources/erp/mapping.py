@@ -9,7 +9,8 @@ NetSuite values this account uses, in one place: invoice status ids (A Open, B P
 Full, D Pending Approval, E Rejected, V Voided; a Pending Approval invoice with a blocked
 reason is BLOCKED), project status names, billing schedule types, and the custom fields
 `custentity_credit_status`, `custbody_blocked_reason`, `custbody_paid_at`,
-`custbody_milestone`.
+`custbody_milestone`. Currencies are read by their display name, which this account keeps
+as the ISO code.
 """
 
 from __future__ import annotations
