@@ -56,7 +56,8 @@ def present(error: GraphQLError, *, debug: bool) -> GraphQLError:
         )
         return _rebuild(error, message, extensions)
     if isinstance(original, InvalidInput):
-        return _rebuild(error, str(original), {"code": BAD_USER_INPUT})
+        # a subclass may carry a more precise code (IDEMPOTENCY_CONFLICT, NOT_FOUND, ...)
+        return _rebuild(error, str(original), {"code": original.code})
     return _rebuild(error, error.message if debug else MASKED_MESSAGE, {"code": INTERNAL})
 
 
