@@ -6,7 +6,10 @@ unbilled milestones up to a date; the invoiced time is then marked billed in TIM
 The invoice is created under an idempotency key stable across attempts (the workflow's
 own), so a repeat after a lost answer returns the same invoice. Milestones billed before
 (by completeMilestone, whose ERP invoice carries the milestone's external id) are left
-out, so nothing is billed twice. Nothing to bill ends the workflow with no invoice.
+out, so nothing is billed twice. What is billed follows the job's billing schedule:
+time-and-materials jobs bill time, milestone jobs bill milestones, and fixed-fee jobs
+bill by their schedule in the ERP itself (nothing here). Nothing to bill ends the
+workflow with no invoice.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 from gateway.workflows.business import BusinessException, record_data_quality
 from gateway.workflows.context import StepContext
 from gateway.workflows.definition import OnFailure, Step, WorkflowDefinition
-from gateway.workflows.lookups import time_project
+from gateway.workflows.lookups import billing_kind, time_project
 from gateway.workflows.retry import RetryPolicy
 from gateway.workflows.systems import Systems
 from gateway.workflows.values import date_of, decimal_of, money
@@ -30,6 +33,8 @@ from sources.erp.mapping import milestone_invoice_external_id
 from sources.records import Job, Milestone, Project, TimeEntry, TimePosting
 
 KIND = "generate_invoice"
+TIME_AND_MATERIALS = "TIME_AND_MATERIALS"
+MILESTONE = "MILESTONE"
 PAGE = 1000
 
 
@@ -61,15 +66,33 @@ async def collect(systems: Systems, ctx: StepContext) -> dict[str, Any]:
     job = (await systems.erp.get_many("job", [project.erp_job_id]))[0]
     if not isinstance(job, Job):
         raise BusinessException("UNKNOWN_JOB", f"the ERP has no job {project.erp_job_id}")
-    postings, billable, milestones = await asyncio.gather(
-        _unbilled_postings(systems, job.id, through),
-        _billable_entries(systems, project.code),
-        _unbilled_milestones(systems, project.id, through),
-    )
-    # The ERP refuses non-billable time on an invoice; TIME says which entries are.
-    postings = [p for p in postings if p.time_entry_id in billable]
+    try:
+        kind = await billing_kind(systems, job.id)
+    except BusinessException as error:
+        await record_data_quality(
+            ctx.store,
+            code=error.code,
+            system="ERP",
+            object_type="Project",
+            object_id=project.id,
+            details={"job": job.id},
+            workflow_id=ctx.workflow_id,
+            principal=ctx.principal,
+        )
+        raise
+    postings: list[TimePosting] = []
+    milestones: list[Milestone] = []
+    if kind == TIME_AND_MATERIALS:
+        found, billable = await asyncio.gather(
+            _unbilled_postings(systems, job.id, through), _billable_entries(systems, project.code)
+        )
+        # The ERP refuses non-billable time on an invoice; TIME says which entries are.
+        postings = [p for p in found if p.time_entry_id in billable]
+    elif kind == MILESTONE:
+        milestones = await _unbilled_milestones(systems, project.id, through)
     return {
         "project_code": project.code,
+        "billing": kind,
         "job_id": job.id,
         "customer_id": job.customer_id,
         "postings": [

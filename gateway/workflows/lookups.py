@@ -11,7 +11,7 @@ from typing import Any
 
 from gateway.workflows.business import BusinessException
 from gateway.workflows.systems import Systems
-from sources.records import Job, Project, TimeProject, TimeUser, Worker
+from sources.records import BillingSchedule, Job, Project, TimeProject, TimeUser, Worker
 
 
 class NotFound(BusinessException):
@@ -90,3 +90,13 @@ async def bill_rates(systems: Systems, user_ids: Iterable[str]) -> dict[str, str
 
     found = await asyncio.gather(*(rate(user) for user in users))
     return {user_id: str(value) for user_id, value in found if value is not None}
+
+
+async def billing_kind(systems: Systems, job_id: str) -> str:
+    """How the job bills (its billing schedule's kind); a job without one is a business
+    exception, as nobody can tell what to invoice."""
+    page = await systems.erp.list("billing_schedule", {"job_id": job_id}, page_size=10)
+    kinds = sorted({s.kind for s in page.items if isinstance(s, BillingSchedule)})
+    if not kinds:
+        raise BusinessException("NO_BILLING_SCHEDULE", f"job {job_id} has no billing schedule")
+    return kinds[0]

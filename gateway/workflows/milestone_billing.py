@@ -4,8 +4,10 @@
 
 PSA returns a completed milestone unchanged, and the ERP upserts the milestone's invoice
 under an external id derived from the milestone, so the milestone is billed once however
-often the workflow runs. A milestone on a project without a finance code parks the
-workflow as a business exception.
+often the workflow runs. Only projects billed by milestone (their ERP billing schedule
+says so) are billed here; the others bill their budget by time or by schedule. A
+milestone on a project without a finance code or billing schedule parks the workflow as
+a business exception.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from typing import Any
 from gateway.workflows.business import BusinessException, record_data_quality
 from gateway.workflows.context import StepContext
 from gateway.workflows.definition import OnFailure, Step, WorkflowDefinition
+from gateway.workflows.lookups import billing_kind
 from gateway.workflows.retry import RetryPolicy
 from gateway.workflows.systems import Systems
 from gateway.workflows.values import decimal_of, money
 from sources.records import Milestone, Project
 
 KIND = "complete_milestone"
+MILESTONE = "MILESTONE"
 
 
 def milestone_input(milestone_id: str) -> dict[str, Any]:
@@ -64,21 +68,20 @@ async def bill(systems: Systems, ctx: StepContext) -> dict[str, Any]:
     if not isinstance(project, Project):
         raise BusinessException("UNKNOWN_PROJECT", f"PSA has no project {done['project_id']}")
     if not project.erp_job_id:
-        await record_data_quality(
-            ctx.store,
-            code="MISSING_FINANCE_CODE",
-            system="PSA",
-            object_type="Project",
-            object_id=project.id,
-            details={"milestone": done["milestone_id"], "amount": done["amount"]},
-            workflow_id=ctx.workflow_id,
-            principal=ctx.principal,
-        )
+        await _missing(ctx, "MISSING_FINANCE_CODE", project, done)
         raise BusinessException(
             "MISSING_FINANCE_CODE",
             f"project {project.code} has no finance code; milestone "
             f"{done['milestone_id']} cannot be billed",
         )
+    try:
+        kind = await billing_kind(systems, project.erp_job_id)
+    except BusinessException as error:
+        await _missing(ctx, error.code, project, done)
+        raise
+    if kind != MILESTONE:
+        # Its budget is billed by time or by schedule: billing the milestone would bill twice.
+        return {"invoice_id": None, "skipped": f"the project bills {kind}"}
     invoice = await systems.erp.record_milestone_billing(
         project.erp_job_id, done["milestone_id"], amount
     )
@@ -92,6 +95,19 @@ async def bill(systems: Systems, ctx: StepContext) -> dict[str, Any]:
     )
     ctx.link("MilestoneInvoice", done["milestone_id"], "ERP", invoice.id)
     return {"invoice_id": invoice.id, "amount": money(invoice.amount)}
+
+
+async def _missing(ctx: StepContext, code: str, project: Project, done: Mapping[str, Any]) -> None:
+    await record_data_quality(
+        ctx.store,
+        code=code,
+        system="ERP",
+        object_type="Project",
+        object_id=project.id,
+        details={"milestone": done["milestone_id"], "amount": done["amount"]},
+        workflow_id=ctx.workflow_id,
+        principal=ctx.principal,
+    )
 
 
 def _result(outputs: Mapping[str, Any]) -> dict[str, str] | None:
