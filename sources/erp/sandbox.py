@@ -50,7 +50,8 @@ from sources.erp.catalog import ENTITY_TYPES
 from sources.erp.ledger import Ledger
 from sources.erp.seed import seed_store
 from sources.erp.store import Record, RecordError, RecordStore, render_sql_value
-from sources.erp.suiteql import SuiteQLError, execute, parse
+from sources.erp.suiteql import SuiteQLError, parse
+from sources.erp.suiteql_engine import execute
 from sources.records import SourceSystem
 from sources.sandbox.base import Sandbox
 from sources.world.model import World

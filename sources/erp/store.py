@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sources.erp.catalog import RECORD_TYPES, FieldSpec, RecordType
-from sources.erp.suiteql import Row, Table
+from sources.erp.suiteql_engine import Row, Table
 
 Record = dict[str, Any]
 
