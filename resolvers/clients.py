@@ -58,21 +58,23 @@ async def receivables(ctx: RequestContext, view: ClientView) -> Money | None:
 
 
 async def conflicts(ctx: RequestContext, view: ClientView) -> list[Conflict]:
-    """Where the client's ERP customers disagree with its CRM account, and duplicate
-    ERP customers (reported on the field `customerId`)."""
+    """Where the client's ERP customers disagree with its CRM account, and duplicate ERP
+    customers (on the field `customerId`): a second customer linked to the same account,
+    or one with no link to the CRM under the same company name."""
     if view.account is None:
         return []
-    customers = await links.erp_customers(ctx, view)
+    customers, unlinked = await settle(
+        links.erp_customers(ctx, view), links.unlinked_namesakes(ctx, view.account.name)
+    )
     found: list[Conflict] = []
     for customer in customers:
         found.extend(
             ctx.authority.conflicts("client", "name", {CRM: view.account.name, ERP: customer.name})
         )
-    if len(customers) > 1:
-        keep = customers[0]
-        found.extend(
-            Conflict("customerId", ERP, keep.id, ERP, duplicate.id) for duplicate in customers[1:]
-        )
+    duplicates = customers[1:] + unlinked
+    if duplicates:
+        keep = customers[0].id if customers else None
+        found.extend(Conflict("customerId", ERP, keep, ERP, d.id) for d in duplicates)
     return found
 
 

@@ -136,6 +136,47 @@ async def erp_customers(ctx: RequestContext, view: ClientView) -> list[Customer]
     return sorted(found, key=lambda c: (len(c.id), c.id))
 
 
+async def unlinked_namesakes(ctx: RequestContext, company: str) -> list[Customer]:
+    """ERP customers without a CRM link whose name is `company` written another way: the
+    duplicates someone keyed in by hand."""
+    wanted = company_key(company)
+    return [
+        customer
+        for customer in cast(list[Customer], await ctx.loaders.listing(ERP, "customer"))
+        if not customer.crm_account_id and company_key(customer.name) == wanted
+    ]
+
+
+LEGAL_FORMS = frozenset(
+    {
+        "inc",
+        "ltd",
+        "llc",
+        "plc",
+        "ag",
+        "gmbh",
+        "sa",
+        "bv",
+        "co",
+        "corp",
+        "corporation",
+        "limited",
+        "group",
+        "holdings",
+        "partners",
+    }
+)
+
+
+def company_key(name: str) -> str:
+    """A company name without case, punctuation or its legal form: "Apex Bank, Inc" and
+    "Apex Bank Inc." are the same company."""
+    words = "".join(c if c.isalnum() else " " for c in name.casefold()).split()
+    while len(words) > 1 and words[-1] in LEGAL_FORMS:
+        words.pop()
+    return " ".join(words)
+
+
 # --- projects ---------------------------------------------------------------------------
 
 
