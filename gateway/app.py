@@ -5,7 +5,14 @@ front of them, the schema and the GraphQL endpoint, and serves:
 
 - `/graphql`  queries (POST, or GET for queries only), GraphiQL for browsers;
 - `/healthz`  liveness, with what the gateway knows of each source;
-- `/readyz`   readiness: 503 when no source can be reached (`?probe=true` asks each one).
+- `/readyz`   readiness: 503 when no source can be reached (`?probe=true` asks each one);
+- `/graphql` subscriptions over WebSocket (graphql-transport-ws, graphql-ws) and over
+  SSE (any request accepting text/event-stream);
+- `/webhooks/{system}`  pushed change notifications (gateway.events.receiver).
+
+The events process API (`gateway.events.service.EventsService`: change capture, the event
+log, live streams, triggers, dead letters) runs for the app's lifespan on the store at
+`settings.store_url`.
 
 The running `Gateway` is `app.state.gateway`; its `invalidate(system, entity, ids)` is
 the hook change events call to drop cached reads.
@@ -17,25 +24,36 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
+from strawberry.tools import merge_types
 
+from gateway.events.service import EventsService
+from gateway.events.triggers import StartQuoteToProject
 from gateway.graphql_http import GraphQLView
+from gateway.graphql_sse import GraphQLOverSSE
 from gateway.settings import Settings
+from gateway.store import Store
+from resolvers import ids
 from resolvers.authority import Authority
 from resolvers.cache import CachePolicy, SourceCache
 from resolvers.context import RequestContext
+from resolvers.events import LogEvents
 from resolvers.freshness import Freshness
 from resolvers.limits import QueryLimits
 from resolvers.loaders import Loaders
 from resolvers.upstream import Upstream
 from resolvers.workflows import EventReader, NoWorkflows, WorkflowReader
 from schema import GatewaySchema, build_schema
+from schema.events import EventsMutation, EventsQuery, Subscription
+from schema.query import Query
 from sources.connector import Connector
 from sources.records import SourceSystem
 from sources.registry import make_connector
@@ -55,6 +73,8 @@ class Gateway:
     schema: GatewaySchema
     workflows: WorkflowReader
     events: EventReader
+    store: Store | None = None  # open while the app runs
+    live: EventsService | None = None  # running while the app runs
 
     async def context(self, request: Request | WebSocket | None = None) -> RequestContext:
         """A request's context; call it inside the event loop that serves the request."""
@@ -68,6 +88,7 @@ class Gateway:
             events=self.events,
             debug=self.settings.debug,
             request=request,
+            live=self.live,
         )
 
     def invalidate(
@@ -131,16 +152,71 @@ def build_gateway(
         upstream=upstream,
         authority=Authority(settings.authority),
         limits=limits,
-        schema=build_schema(mutation=mutation, subscription=subscription, limits=limits),
+        schema=build_schema(
+            query=merge_types("Query", (Query, EventsQuery)),
+            mutation=merge_types(
+                "Mutation", (mutation, EventsMutation) if mutation else (EventsMutation,)
+            ),
+            subscription=subscription or Subscription,
+            limits=limits,
+        ),
         workflows=workflows or nothing,
         events=events or nothing,
     )
 
 
-def create_app(settings: Settings, **parts: Any) -> Starlette:
-    """The gateway's ASGI app; `parts` are passed to `build_gateway`."""
+@asynccontextmanager
+async def events_running(
+    gateway: Gateway, start_quote_to_project: StartQuoteToProject | None = None
+) -> AsyncIterator[EventsService]:
+    """The store opened and the events service started, for the life of the block."""
+    store = gateway.store or await _open_store(gateway.settings.store_url)
+    service = EventsService(
+        gateway.settings,
+        store,
+        gateway.upstream.connectors,
+        subject_id=ids.encode,
+        invalidate=gateway.invalidate,
+        start_quote_to_project=start_quote_to_project,
+    )
+    await service.start()
+    owned = gateway.store is None
+    gateway.store, gateway.live, before = store, service, gateway.events
+    gateway.events = LogEvents(service.log)
+    try:
+        yield service
+    finally:
+        gateway.live, gateway.events = None, before
+        await service.stop()
+        if owned:
+            gateway.store = None
+            await store.close()
+
+
+async def _open_store(url: str) -> Store:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)  # a fresh checkout
+    return await Store.open(url)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    start_quote_to_project: StartQuoteToProject | None = None,
+    **parts: Any,
+) -> Starlette:
+    """The gateway's ASGI app; `parts` are passed to `build_gateway`;
+    `start_quote_to_project(opportunity_id, key)` is what `events.auto_start_quote_to_project`
+    calls for each closed-won deal."""
     gateway = build_gateway(settings, **parts)
     view = GraphQLView(gateway.schema, gateway.context)
+    streams = GraphQLOverSSE(gateway.schema, gateway.context, view)
+
+    async def webhooks(request: Request) -> Response:
+        if gateway.live is None:
+            return JSONResponse({"error": "not started"}, status_code=503)
+        return await gateway.live.receiver.receive(request)
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "sources": gateway.sources()})
@@ -161,17 +237,19 @@ def create_app(settings: Settings, **parts: Any) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
-            yield
+            async with events_running(gateway, start_quote_to_project):
+                yield
         finally:
             await gateway.aclose()
 
     app = Starlette(
         debug=settings.debug,
         routes=[
-            Route("/graphql", view, methods=["GET", "POST"]),
+            Route("/graphql", streams, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/webhooks/{system}", webhooks, methods=["POST"]),
         ],
         lifespan=lifespan,
     )

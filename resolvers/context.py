@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError
 
@@ -15,6 +15,9 @@ from resolvers.limits import QueryLimits
 from resolvers.loaders import Loaders
 from resolvers.workflows import EventReader, WorkflowReader
 from sources.errors import SourceError
+
+if TYPE_CHECKING:
+    from gateway.events.service import EventsService
 
 Report = Callable[[SourceError], None]
 
@@ -35,6 +38,7 @@ class RequestContext:
     events: EventReader
     debug: bool = False
     request: Any = None  # the HTTP request or WebSocket, for transport concerns
+    live: EventsService | None = None  # event streams and dead letters, when running
     partial_errors: list[GraphQLError] = field(default_factory=list)
 
     def reporter(self, path: list[str | int]) -> Report:

@@ -58,13 +58,15 @@ class GatewaySchema(strawberry.Schema):
 
 def build_schema(
     *,
+    query: type = Query,
     mutation: type | None = None,
     subscription: type | None = None,
     limits: QueryLimits | None = None,
     types: Sequence[type] = (),
     extensions: Sequence[Callable[[], SchemaExtension]] = (),
 ) -> GatewaySchema:
-    """The schema with the query-safety and error extensions; `types` adds concrete
+    """The schema with the query-safety and error extensions; `query` replaces the read
+    side's root (with more fields merged in, say); `types` adds concrete
     types only reachable through an interface, `extensions` adds schema extensions
     (as factories: strawberry builds one per operation)."""
     limits = limits or QueryLimits()
@@ -79,7 +81,7 @@ def build_schema(
     ]
     factories: list[Any] = [*safety, *extensions]
     return GatewaySchema(
-        query=Query,
+        query=query,
         mutation=mutation,
         subscription=subscription,
         types=[*NODE_TYPES, *types],
