@@ -67,7 +67,9 @@ class EventsConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    capture: bool = True  # run the pollers (webhooks are received either way)
+    # Run the pollers (webhooks are received either way). Off unless asked for: a gateway
+    # that polls adds its own traffic to every source it is pointed at.
+    capture: bool = False
     bus_prefix: str = "psgraph:"  # channel prefix on a shared Redis
     # system -> entity -> seconds between change scans; only configured sources are polled
     poll: dict[str, dict[str, float]] = Field(default_factory=_default_poll)

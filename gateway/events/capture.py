@@ -47,7 +47,8 @@ class PollPlan:
 def poll_plans(
     config: EventsConfig, connectors: Mapping[SourceSystem, Connector]
 ) -> list[PollPlan]:
-    """The (system, entity) pairs to poll: those configured whose source is connected."""
+    """The (system, entity) pairs to poll: those configured whose source is connected and
+    has that entity."""
     plans = []
     for name, entities in config.poll.items():
         system = SourceSystem(name.upper())
@@ -57,7 +58,8 @@ def poll_plans(
         learned = set(config.baseline.get(name, ()))
         for entity, interval in entities.items():
             if entity not in connector.entities:
-                raise ValueError(f"events.poll: {name} has no entity {entity!r}")
+                log.warning("events.poll: %s has no entity %r; not polled", name, entity)
+                continue
             plans.append(PollPlan(system, entity, interval, baseline=entity in learned))
     return plans
 

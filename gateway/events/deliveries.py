@@ -144,9 +144,10 @@ class Deliveries:
             offset = await self._store.cursors.get(OFFSETS, consumer.name)
             after = int(offset) if offset is not None else self._feed.position
             try:
-                async for record in self._feed.stream(
+                stream = await self._feed.stream(
                     after=after, wants=EventFilter(types=consumer.types)
-                ):
+                )
+                async for record in stream:
                     await self._deliver(consumer, record)
                     await self._store.cursors.set(OFFSETS, consumer.name, str(record.cursor))
             except SlowConsumer:

@@ -12,6 +12,7 @@ log's growth is announced.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import logging
 import uuid
@@ -145,7 +146,7 @@ class Ingest:
         before = await states.get_many(system, seen.entity, [r.id for r in seen.records])
         events: list[DomainEvent] = []
         now: dict[str, RecordState] = {}
-        for record in seen.records:
+        for record in _in_order_of_change(seen.records):
             prior = before.get(record.id)
             if prior is not None and _older(record, prior):
                 continue  # a read that raced a newer one: it says nothing new
@@ -179,3 +180,11 @@ def _older(record: Record, prior: RecordState) -> bool:
         and prior.modified_at is not None
         and record.modified_at < prior.modified_at
     )
+
+
+def _in_order_of_change(records: Sequence[Record]) -> list[Record]:
+    # Vendors list newest first, or by their own keys; the log keeps the order things
+    # happened in (records without a modification time keep their place at the end).
+    stamped = [r for r in records if r.modified_at is not None]
+    stamped.sort(key=lambda r: r.modified_at or dt.datetime.min)
+    return stamped + [r for r in records if r.modified_at is None]

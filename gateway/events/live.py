@@ -11,7 +11,7 @@ A subscriber's `stream(after=...)`:
 1. registers its watch first: from then on every event past the feed's position P is
    queued for it;
 2. replays from the log after `after` (events up to P, and perhaps some past it), or,
-   without `after`, reads the log's head H, which it will not repeat;
+   without `after`, reads the log's head H: what was there before it subscribed;
 3. streams its queue, skipping any cursor it has already sent (or at most H).
 
 Events up to P are in the log when the replay reads it (P was read from it), events past
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
 from dataclasses import dataclass
 
@@ -150,28 +150,23 @@ class LiveFeed:
         after: int | None = None,
         wants: EventFilter | None = None,
         buffer: int | None = None,
-    ) -> AsyncIterator[EventRecord]:
+    ) -> EventStream:
         """Events after `after` from the log, then live ones as they are appended; with
-        `after` None, only events appended from now on. Ends with `SlowConsumer` if this
+        `after` None, only events appended once this returns. The stream is registered
+        before this returns, so nothing appended later is missed; iterate it, and
+        `aclose` it (or use `async with`) when done. It ends with `SlowConsumer` if this
         subscriber falls more than `buffer` events behind."""
-        wants = wants or EventFilter()
-        watch = Watch(wants, buffer or self.buffer)
+        watch = Watch(wants or EventFilter(), buffer or self.buffer)
         self._watches.add(watch)
         try:
-            if after is None:
-                last = await self._log.head()  # what was committed before now is not news
-            else:
-                last = after
-                async for record in self._replay(after, wants):
-                    yield record
-                    last = record.cursor
-            while True:
-                record = await watch.get()
-                if record.cursor > last:
-                    yield record
-                    last = record.cursor
-        finally:
+            head = await self._log.head() if after is None else None
+        except BaseException:
             self._watches.discard(watch)
+            raise
+        return EventStream(self, watch, after, head)
+
+    def _forget(self, watch: Watch) -> None:
+        self._watches.discard(watch)
 
     async def _replay(self, after: int, wants: EventFilter) -> AsyncIterator[EventRecord]:
         position = after
@@ -225,5 +220,48 @@ class LiveFeed:
                 return
 
 
-def type_filter(types: Collection[str] | None) -> frozenset[str]:
-    return frozenset(types or ())
+class EventStream:
+    """One subscriber's view of the log: replay, then live (see the module docstring)."""
+
+    def __init__(self, feed: LiveFeed, watch: Watch, after: int | None, head: int | None) -> None:
+        self._feed = feed
+        self._watch = watch
+        self._last = after if after is not None else head or 0
+        self._replay: AsyncIterator[EventRecord] | None = (
+            feed._replay(after, watch.wants) if after is not None else None
+        )
+        self._closed = False
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    async def __anext__(self) -> EventRecord:
+        if self._closed:
+            raise StopAsyncIteration
+        try:
+            return await self._next()
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def _next(self) -> EventRecord:
+        if self._replay is not None:
+            async for record in self._replay:
+                self._last = record.cursor
+                return record
+            self._replay = None
+        while True:
+            record = await self._watch.get()
+            if record.cursor > self._last:
+                self._last = record.cursor
+                return record
+
+    async def aclose(self) -> None:
+        self._closed = True
+        self._feed._forget(self._watch)
+
+    async def __aenter__(self) -> EventStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

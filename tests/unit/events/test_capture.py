@@ -128,8 +128,9 @@ def test_poll_plans_cover_the_configured_entities_of_connected_sources():
     ]
 
 
-def test_poll_plans_refuse_an_entity_the_connector_does_not_have():
-    config = EventsConfig(poll={"psa": {"invoice": 5}})
+def test_poll_plans_skip_an_entity_the_connector_does_not_have():
+    config = EventsConfig(poll={"psa": {"invoice": 5, "project": 5}})
 
-    with pytest.raises(ValueError, match="psa has no entity 'invoice'"):
-        poll_plans(config, {PSA: FakeConnector(PSA)})
+    plans = poll_plans(config, {PSA: FakeConnector(PSA)})
+
+    assert [plan.entity for plan in plans] == ["project"]

@@ -119,3 +119,12 @@ async def test_invalidations_from_another_process_reach_this_cache(
     ingest.invalidated_elsewhere("not json")
 
     assert invalidations.calls == [("CRM", "opportunity", ["006A"])]
+
+
+async def test_changes_seen_together_are_logged_in_the_order_they_happened(ingest: Ingest):
+    later = time_entry("2", "APPROVED").model_copy(update={"modified_at": at(20)})
+    earlier = time_entry("1", "APPROVED").model_copy(update={"modified_at": at(10)})
+
+    applied = await ingest.apply(Sighting(TIME, "time_entry", [later, earlier]))
+
+    assert [e.subject_id for e in applied.events] == ["TimeEntry:1", "TimeEntry:2"]

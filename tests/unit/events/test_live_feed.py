@@ -40,9 +40,8 @@ async def test_without_a_cursor_a_subscriber_sees_only_what_comes_next(
     event_log: EventLog, feed: LiveFeed
 ):
     await event_log.append([event(1)])
-    stream = feed.stream()
+    stream = await feed.stream()
     first = asyncio.ensure_future(take(stream, 1))
-    await asyncio.sleep(0)  # the subscriber registers before the next append
 
     await event_log.append([event(2)])
 
@@ -53,7 +52,7 @@ async def test_a_cursor_replays_what_was_missed_then_streams_live_ones(
     event_log: EventLog, feed: LiveFeed
 ):
     seen = await event_log.append([event(1), event(2), event(3)])
-    stream = feed.stream(after=seen[0].cursor)
+    stream = await feed.stream(after=seen[0].cursor)
 
     replayed = await take(stream, 2)
     await event_log.append([event(4)])
@@ -73,7 +72,7 @@ async def test_events_appended_during_the_replay_arrive_once_and_in_order(
             await asyncio.sleep(0)
 
     writer = asyncio.create_task(keep_appending())
-    got = await take(feed.stream(after=0, buffer=1000), 40)
+    got = await take(await feed.stream(after=0, buffer=1000), 40)
     await writer
 
     assert [r.data["n"] for r in got] == list(range(1, 41))
@@ -85,9 +84,11 @@ async def test_filters_pick_types_and_a_subject(event_log: EventLog, feed: LiveF
     )
 
     by_type = await take(
-        feed.stream(after=0, wants=EventFilter(types=frozenset({"TimeSubmitted"}))), 2
+        await feed.stream(after=0, wants=EventFilter(types=frozenset({"TimeSubmitted"}))), 2
     )
-    by_subject = await take(feed.stream(after=0, wants=EventFilter(subject_id="TimeEntry:9")), 2)
+    by_subject = await take(
+        await feed.stream(after=0, wants=EventFilter(subject_id="TimeEntry:9")), 2
+    )
 
     assert [r.data["n"] for r in by_type] == [2, 4]
     assert [r.data["n"] for r in by_subject] == [3, 4]
@@ -97,7 +98,7 @@ async def test_a_subject_filter_can_also_follow_related_events(event_log: EventL
     await event_log.append([event(1, key="1"), event(2, key="2")])
     wants = EventFilter(subject_id="TimeEntry:1", also=lambda r: r.data.get("n") == 2)
 
-    got = await take(feed.stream(after=0, wants=wants), 2)
+    got = await take(await feed.stream(after=0, wants=wants), 2)
 
     assert [r.data["n"] for r in got] == [1, 2]
 
@@ -105,11 +106,10 @@ async def test_a_subject_filter_can_also_follow_related_events(event_log: EventL
 async def test_a_slow_subscriber_is_ended_with_a_clear_error_and_the_others_carry_on(
     event_log: EventLog, feed: LiveFeed
 ):
-    slow = feed.stream(buffer=3)
-    fast = feed.stream(buffer=100)
+    slow = await feed.stream(buffer=3)
+    fast = await feed.stream(buffer=100)
     slow_first = asyncio.ensure_future(take(slow, 1))
     fast_all = asyncio.ensure_future(take(fast, 10))
-    await asyncio.sleep(0)
     await event_log.append([event(1)])
     await slow_first  # it took one, then stops reading
 
@@ -122,8 +122,7 @@ async def test_a_slow_subscriber_is_ended_with_a_clear_error_and_the_others_carr
 
 
 async def test_a_lost_notification_only_delays_delivery(event_log: EventLog, feed: LiveFeed):
-    waiting = asyncio.ensure_future(take(feed.stream(), 1))
-    await asyncio.sleep(0)
+    waiting = asyncio.ensure_future(take(await feed.stream(), 1))
 
     # Written straight to the store: no notification goes out on the bus.
     await event_log.store.events.append("TimeApproved", {"n": 1}, dedup_key="quiet")
