@@ -19,8 +19,11 @@ from tests.integration.gateway.conftest import QUICK, gateway_settings
 
 
 @pytest.fixture(scope="module")
-def running_gateway(demo_settings, sandboxes: SandboxCluster) -> Iterator[RunningGateway]:
-    running = serve(gateway_settings(demo_settings, sandboxes))
+def running_gateway(
+    demo_settings, sandboxes: SandboxCluster, tmp_path_factory
+) -> Iterator[RunningGateway]:
+    store = tmp_path_factory.mktemp("gateway") / "store.db"
+    running = serve(gateway_settings(demo_settings, sandboxes, store=store))
     yield running
     running.stop()
 

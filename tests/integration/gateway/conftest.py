@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,16 +32,20 @@ def gateway_settings(
     *,
     debug: bool = False,
     overrides: dict[str, dict[str, Any]] | None = None,
+    store: Path | None = None,
 ) -> Settings:
     """The demo settings, each source pointed at the cluster, with `overrides[name]` fields
-    replaced for that source."""
+    replaced for that source, and the gateway's store in the file `store` if given."""
     overrides = overrides or {}
     sources = {
         name: config.model_copy(update={"base_url": cluster[name].url, **overrides.get(name, {})})
         for name, config in demo.sources.items()
         if name in {running.name for running in cluster.running}
     }
-    return demo.model_copy(update={"sources": sources, "debug": debug})
+    update: dict[str, Any] = {"sources": sources, "debug": debug}
+    if store is not None:
+        update["store_url"] = f"sqlite+aiosqlite:///{store}"
+    return demo.model_copy(update=update)
 
 
 class Gateway:
@@ -60,14 +65,22 @@ class Gateway:
 
 
 @pytest.fixture
-def open_gateway(demo_settings: Settings, sandboxes: SandboxCluster) -> Callable[..., Any]:
+def open_gateway(
+    demo_settings: Settings, sandboxes: SandboxCluster, tmp_path: Path
+) -> Callable[..., Any]:
     """`async with open_gateway(overrides={"erp": QUICK}) as gateway: ...`"""
 
     @asynccontextmanager
     async def open_(
         *, debug: bool = False, overrides: dict[str, dict[str, Any]] | None = None
     ) -> AsyncIterator[Gateway]:
-        settings = gateway_settings(demo_settings, sandboxes, debug=debug, overrides=overrides)
+        settings = gateway_settings(
+            demo_settings,
+            sandboxes,
+            debug=debug,
+            overrides=overrides,
+            store=tmp_path / "gateway.db",
+        )
         app = create_app(settings)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)

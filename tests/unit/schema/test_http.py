@@ -24,10 +24,14 @@ def sources():
     return firm(4)
 
 
+def settings(tmp_path, **values) -> Settings:
+    return Settings(store_url=f"sqlite+aiosqlite:///{tmp_path / 'store.db'}", **values)
+
+
 @pytest.fixture
-async def client(sources) -> AsyncIterator[httpx.AsyncClient]:
+async def client(sources, tmp_path) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(
-        Settings(authority=AUTHORITY),
+        settings(tmp_path, authority=AUTHORITY),
         connectors=sources.connectors,
         limits=QueryLimits(max_depth=6, max_aliases=3, max_tokens=200),
     )
@@ -160,8 +164,8 @@ async def test_readyz_is_ready_while_a_source_answers_and_names_the_ones_failing
     assert body["sources"]["CRM"]["consecutiveFailures"] == 0
 
 
-async def test_readyz_is_503_when_no_source_is_configured():
-    app = create_app(Settings(), connectors={})
+async def test_readyz_is_503_when_no_source_is_configured(tmp_path):
+    app = create_app(settings(tmp_path), connectors={})
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
         response = await http.get("/readyz")
@@ -170,8 +174,8 @@ async def test_readyz_is_503_when_no_source_is_configured():
     assert response.json()["status"] == "unavailable"
 
 
-async def test_shutting_down_closes_the_connectors(sources):
-    app = create_app(Settings(authority=AUTHORITY), connectors=sources.connectors)
+async def test_shutting_down_closes_the_connectors(sources, tmp_path):
+    app = create_app(settings(tmp_path, authority=AUTHORITY), connectors=sources.connectors)
     async with app.router.lifespan_context(app):
         pass
 
