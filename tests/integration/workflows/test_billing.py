@@ -22,10 +22,7 @@ def _billed_by(world: World, kind: str) -> list[WorldProject]:
     return [
         p
         for p in world.projects
-        if p.status == "ACTIVE"
-        and p.erp_job_id
-        and p.key in scheduled
-        and p.contract_type == kind
+        if p.status == "ACTIVE" and p.erp_job_id and p.key in scheduled and p.contract_type == kind
     ]
 
 
@@ -118,9 +115,7 @@ async def test_submitted_time_is_one_entry_per_key(
     assert first.user_id == person.time_user_id
     with pytest.raises(IdempotencyConflict):
         await workflows.submit_time(
-            SubmitTime(
-                project.psa_id, person.hcm_id, dt.date(2026, 11, 2), 7.0, True, None, "ts-1"
-            )
+            SubmitTime(project.psa_id, person.hcm_id, dt.date(2026, 11, 2), 7.0, True, None, "ts-1")
         )
 
 
@@ -132,12 +127,8 @@ async def test_a_completed_milestone_is_billed_once(
         m for m in world.milestones if m.project_key == project.key and m.status == "OPEN"
     )
 
-    first = await workflows.engine.wait(
-        (await workflows.complete_milestone(milestone.psa_id)).id
-    )
-    second = await workflows.engine.wait(
-        (await workflows.complete_milestone(milestone.psa_id)).id
-    )
+    first = await workflows.engine.wait((await workflows.complete_milestone(milestone.psa_id)).id)
+    second = await workflows.engine.wait((await workflows.complete_milestone(milestone.psa_id)).id)
 
     assert first.status is WorkflowStatus.SUCCEEDED, first.error
     assert second.status is WorkflowStatus.SUCCEEDED, second.error

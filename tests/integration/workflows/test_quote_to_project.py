@@ -104,9 +104,7 @@ async def test_twenty_deals_at_once_through_a_flaky_erp_each_make_one_project(
         started = await asyncio.gather(
             *(workflows.start_project(deal, f"flaky-{deal}") for deal in deals)
         )
-        done = await asyncio.gather(
-            *(workflows.engine.wait(s.id, timeout=90) for s in started)
-        )
+        done = await asyncio.gather(*(workflows.engine.wait(s.id, timeout=90) for s in started))
     finally:
         clear_faults(sandboxes, "erp")
 
@@ -124,9 +122,7 @@ async def test_an_erp_outage_parks_the_workflow_and_a_retry_finishes_it(
     set_faults(sandboxes, "erp", outage=True)
     try:
         async with running(bootstrap(store, systems.connectors, retry=impatient)) as workflows:
-            parked = await workflows.engine.wait(
-                (await workflows.start_project(deal, "outage")).id
-            )
+            parked = await workflows.engine.wait((await workflows.start_project(deal, "outage")).id)
             assert parked.status is WorkflowStatus.NEEDS_ATTENTION
             assert parked.error is not None
             assert "ERP" in parked.error
