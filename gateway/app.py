@@ -41,6 +41,7 @@ from gateway.graphql_http import GraphQLView
 from gateway.graphql_sse import GraphQLOverSSE
 from gateway.settings import Settings
 from gateway.store import Store
+from gateway.workflows.bootstrap import Workflows, bootstrap, running
 from resolvers import ids
 from resolvers.authority import Authority
 from resolvers.cache import CachePolicy, SourceCache
@@ -50,9 +51,11 @@ from resolvers.freshness import Freshness
 from resolvers.limits import QueryLimits
 from resolvers.loaders import Loaders
 from resolvers.upstream import Upstream
+from resolvers.workflow_store import StoreWorkflowReader
 from resolvers.workflows import EventReader, NoWorkflows, WorkflowReader
 from schema import GatewaySchema, build_schema
 from schema.events import EventsMutation, EventsQuery, Subscription
+from schema.mutations import Mutation as WorkflowMutation
 from schema.query import Query
 from sources.connector import Connector
 from sources.records import SourceSystem
@@ -75,6 +78,7 @@ class Gateway:
     events: EventReader
     store: Store | None = None  # open while the app runs
     live: EventsService | None = None  # running while the app runs
+    commands: Workflows | None = None  # the workflow engine, running while the app runs
 
     async def context(self, request: Request | WebSocket | None = None) -> RequestContext:
         """A request's context; call it inside the event loop that serves the request."""
@@ -89,6 +93,16 @@ class Gateway:
             debug=self.settings.debug,
             request=request,
             live=self.live,
+            commands=self.commands,
+        )
+
+    async def start_quote_to_project(self, opportunity_id: str, idempotency_key: str) -> object:
+        """The closed-won trigger's hook: `opportunity_id` is the opportunity's global id."""
+        if self.commands is None:
+            raise RuntimeError("the workflow engine is not running")
+        opportunity = ids.decode(opportunity_id, "Opportunity").key
+        return await self.commands.start_project(
+            opportunity, idempotency_key, principal="trigger:quote_to_project"
         )
 
     def invalidate(
@@ -125,6 +139,7 @@ def build_gateway(
     subscription: type | None = None,
 ) -> Gateway:
     """The gateway's parts, wired; `connectors` replaces the ones settings would make."""
+    mutation = mutation or WorkflowMutation
     enabled = {
         SourceSystem(name.upper()): config
         for name, config in settings.sources.items()
@@ -193,6 +208,25 @@ async def events_running(
             await store.close()
 
 
+@asynccontextmanager
+async def workflows_running(gateway: Gateway) -> AsyncIterator[Workflows]:
+    """The workflow engine on the gateway's open store, one worker running, its progress
+    published through the events service when that runs."""
+    if gateway.store is None:
+        raise RuntimeError("open the store first (events_running)")
+    publish = gateway.live.publish_outbox if gateway.live is not None else None
+    workflows = bootstrap(gateway.store, gateway.upstream.connectors, publish=publish)
+    reader = gateway.workflows
+    async with running(workflows):
+        gateway.commands = workflows
+        if isinstance(reader, NoWorkflows):
+            gateway.workflows = StoreWorkflowReader(gateway.store)
+        try:
+            yield workflows
+        finally:
+            gateway.commands, gateway.workflows = None, reader
+
+
 async def _open_store(url: str) -> Store:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
@@ -237,7 +271,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
-            async with events_running(gateway, start_quote_to_project):
+            trigger = start_quote_to_project or gateway.start_quote_to_project
+            async with events_running(gateway, trigger), workflows_running(gateway):
                 yield
         finally:
             await gateway.aclose()

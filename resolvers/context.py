@@ -18,6 +18,7 @@ from sources.errors import SourceError
 
 if TYPE_CHECKING:
     from gateway.events.service import EventsService
+    from gateway.workflows.bootstrap import Workflows
 
 Report = Callable[[SourceError], None]
 
@@ -39,6 +40,7 @@ class RequestContext:
     debug: bool = False
     request: Any = None  # the HTTP request or WebSocket, for transport concerns
     live: EventsService | None = None  # event streams and dead letters, when running
+    commands: Workflows | None = None  # the workflow engine's write side, when running
     partial_errors: list[GraphQLError] = field(default_factory=list)
 
     def reporter(self, path: list[str | int]) -> Report:
