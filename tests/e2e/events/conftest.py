@@ -181,6 +181,19 @@ class Collector:
                 await self._arrived.wait()
         return self.items[:n]
 
+    async def until_true(
+        self, done: Callable[[list[dict[str, Any]]], bool], timeout: float = WAIT_S
+    ) -> list[dict[str, Any]]:
+        """Everything so far, once `done(everything)` holds."""
+        async with asyncio.timeout(timeout):
+            while not (self.items and done(self.items)):
+                if self.task.done():
+                    self.task.result()
+                    raise AssertionError(f"the subscription ended after {len(self.items)}")
+                self._arrived.clear()
+                await self._arrived.wait()
+        return list(self.items)
+
     async def stop(self) -> None:
         self.task.cancel()
         with suppress(asyncio.CancelledError, Exception):  # how it ended is not the point
