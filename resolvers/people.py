@@ -82,7 +82,6 @@ def _billable_hours(ctx: RequestContext, start: date, end: date) -> Any:
     window = {"from": start, "to": end}
 
     async def batch(user_ids: list[str]) -> list[Any]:
-        by_user: dict[str, list[Record]] = defaultdict(list)
         if len(user_ids) <= PER_PERSON_READS:
             groups = await ctx.loaders.upstream.children(
                 TIME,
@@ -93,16 +92,21 @@ def _billable_hours(ctx: RequestContext, start: date, end: date) -> Any:
                 batchable=False,
                 observe=ctx.freshness.observe,
             )
-            results: list[Any] = []
-            for group in groups:
-                results.append(group if isinstance(group, SourceError) else _billable(group))
-            return results
+            return [g if isinstance(g, SourceError) else _billable(g) for g in groups]
+        # Approved time, billed or not: Harvest filters one status at a time, so two scans
+        # of the range, side by side.
         try:
-            entries = await ctx.loaders.listing(TIME, "time_entry", window)
+            scans = await settle(
+                *(
+                    ctx.loaders.listing(TIME, "time_entry", {**window, "status": status})
+                    for status in sorted(derived.BILLED_STATUSES)
+                )
+            )
         except SourceError as error:
             return [error for _ in user_ids]
-        for entry in entries:
-            by_user[entry.user_id].append(entry)  # type: ignore[attr-defined]
+        by_user: dict[str, list[Record]] = defaultdict(list)
+        for entry in (entry for scan in scans for entry in scan):
+            by_user[cast(TimeEntry, entry).user_id].append(entry)
         return [_billable(by_user.get(user_id, [])) for user_id in user_ids]
 
     return ctx.loaders.loader(("billable_hours", start, end), batch)

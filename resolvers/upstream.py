@@ -36,7 +36,15 @@ T = TypeVar("T")
 Observe = Callable[[SourceSystem, float, bool], None]  # system, fetched_at, stale
 FrozenFilters = tuple[tuple[str, Hashable], ...]
 
-LISTING_PAGE = 1000  # asked of connectors when reading everything; they clamp to the vendor's cap
+# The most records each vendor returns in one page (Salesforce batchSize, Kantata per_page,
+# Workday limit, NetSuite limit, Harvest per_page); some refuse a request for more.
+VENDOR_PAGE_MAX = {
+    SourceSystem.CRM: 2000,
+    SourceSystem.PSA: 200,
+    SourceSystem.HCM: 100,
+    SourceSystem.ERP: 1000,
+    SourceSystem.TIME: 2000,
+}
 
 
 def _ignore(_system: SourceSystem, _fetched_at: float, _stale: bool) -> None:
@@ -255,6 +263,7 @@ class Upstream:
         observe: Observe = _ignore,
     ) -> Page[Record]:
         namespace = Namespace(system, entity, "page")
+        page_size = min(page_size, VENDOR_PAGE_MAX[system])
         item = (freeze(filters), page_size, cursor)
 
         async def load() -> Page[Record]:
@@ -358,6 +367,7 @@ class Upstream:
         self, system: SourceSystem, entity: str, filters: Mapping[str, Any], size: int
     ) -> list[Record]:
         connector = self.connector(system)
+        size_cap = VENDOR_PAGE_MAX[system]
         records: list[Record] = []
         cursor: str | None = None
         while True:
@@ -366,7 +376,7 @@ class Upstream:
                 entity,
                 "list",
                 size,
-                partial(connector.list, entity, filters, page_size=LISTING_PAGE, cursor=cursor),
+                partial(connector.list, entity, filters, page_size=size_cap, cursor=cursor),
             )
             records.extend(page.items)
             if page.next_cursor is None or not page.items:

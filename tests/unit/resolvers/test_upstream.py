@@ -121,3 +121,25 @@ async def test_listeners_see_each_connector_call():
 def test_filters_freeze_to_the_same_key_in_any_order():
     assert freeze({"b": [2, 1], "a": "x"}) == freeze({"a": "x", "b": (1, 2)})
     assert freeze({"a": None}) == freeze({})
+
+
+class PageSizes(FakeConnector):
+    asked: list[int]
+
+    async def list(self, entity, filters=None, *, page_size=100, cursor=None):
+        self.asked.append(page_size)
+        return await super().list(entity, filters, page_size=page_size, cursor=cursor)
+
+
+async def test_pages_never_ask_a_vendor_for_more_than_it_serves():
+    f = firm(1)
+    hcm = PageSizes(HCM, f.records[HCM])
+    psa = PageSizes(PSA, f.records[PSA])
+    hcm.asked, psa.asked = [], []
+    upstream = Upstream({**f.connectors, HCM: hcm, PSA: psa}, SourceCache({}))
+
+    await upstream.page(HCM, "worker", {}, page_size=1000, cursor=None)
+    await upstream.listing(PSA, "user")
+
+    assert hcm.asked == [100]  # Workday's limit
+    assert psa.asked == [200]  # Kantata's per_page

@@ -265,6 +265,25 @@ async def test_utilization_is_billable_approved_hours_over_capacity(run):
     ]
 
 
+async def test_for_many_people_hours_come_from_two_scans_of_the_range(
+    sources, make_run, monkeypatch
+):
+    monkeypatch.setattr("resolvers.people.PER_PERSON_READS", 1)
+    result = await make_run(sources)(
+        '{ resources(first: 4) { edges { node { utilization(from: "2025-06-01", to: "2025-06-30") }'
+        " } } }"
+    )
+
+    scans = [c for c in sources.log if c.system.value == "TIME" and c.entity == "time_entry"]
+    assert len(scans) == 2  # approved, and invoiced
+    assert [e["node"]["utilization"] for e in result.data["resources"]["edges"]] == [
+        pytest.approx(32 / 168),
+        pytest.approx(32 / 168),
+        0.0,
+        0.0,
+    ]
+
+
 async def test_time_entries_link_back_to_people_projects_and_invoices(run):
     result = await run.node(
         "Project",
