@@ -3,7 +3,10 @@ forgets the records it saw."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+
+from sqlalchemy.exc import IntegrityError
 
 from gateway.events.ingest import Ingest, Receipt, Sighting
 from gateway.store import Store
@@ -128,3 +131,41 @@ async def test_changes_seen_together_are_logged_in_the_order_they_happened(inges
     applied = await ingest.apply(Sighting(TIME, "time_entry", [later, earlier]))
 
     assert [e.subject_id for e in applied.events] == ["TimeEntry:1", "TimeEntry:2"]
+
+
+async def test_concurrent_changes_share_a_transaction_and_each_gets_its_own_answer(
+    ingest: Ingest, store: Store
+):
+    pushes = [
+        ingest.apply(
+            Sighting(TIME, "time_entry", [time_entry(str(n), "APPROVED")]),
+            receipt=Receipt(f"msg_{n % 5}", TIME),  # five ids, each pushed twice
+        )
+        for n in range(10)
+    ]
+
+    applied = await asyncio.gather(*pushes)
+
+    assert [a.duplicate for a in applied] == [False] * 5 + [True] * 5
+    assert len(await store.events.read_after(None)) == 5
+
+
+async def test_one_change_the_store_refuses_does_not_fail_the_others_written_with_it(
+    ingest: Ingest, store: Store
+):
+    good = Sighting(TIME, "time_entry", [time_entry("1", "APPROVED")])
+    refused = Receipt(None, TIME)  # type: ignore[arg-type]  # the store requires an id
+
+    outcomes = await asyncio.gather(
+        ingest.apply(good, receipt=Receipt("msg_1", TIME)),
+        ingest.apply(good, receipt=refused),
+        ingest.apply(
+            Sighting(TIME, "time_entry", [time_entry("2", "APPROVED")]),
+            receipt=Receipt("msg_2", TIME),
+        ),
+        return_exceptions=True,
+    )
+
+    assert isinstance(outcomes[1], IntegrityError)
+    assert [len(o.events) for o in (outcomes[0], outcomes[2])] == [1, 1]  # type: ignore[union-attr]
+    assert len(await store.events.read_after(None)) == 2
