@@ -167,9 +167,12 @@ class Collector:
         self.task = asyncio.create_task(self._run(stream))
 
     async def _run(self, stream: AsyncIterator[dict[str, Any]]) -> None:
-        async for item in stream:
-            self.items.append(item)
-            self._arrived.set()
+        try:
+            async for item in stream:
+                self.items.append(item)
+                self._arrived.set()
+        finally:
+            self._arrived.set()  # wake whoever waits: the stream has ended
 
     async def until(self, n: int, timeout: float = WAIT_S) -> list[dict[str, Any]]:
         async with asyncio.timeout(timeout):
