@@ -42,6 +42,8 @@ class RequestContext:
     live: EventsService | None = None  # event streams and dead letters, when running
     commands: Workflows | None = None  # the workflow engine's write side, when running
     partial_errors: list[GraphQLError] = field(default_factory=list)
+    # place in the query (response path without list indices) -> names selected there
+    selections: dict[tuple[str, ...], frozenset[str]] = field(default_factory=dict)
 
     def reporter(self, path: list[str | int]) -> Report:
         """For fields that return what they could and name the source that failed

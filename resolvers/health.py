@@ -3,23 +3,26 @@
 Every figure comes from the sources' aggregate endpoints or from reads batched for the
 whole level, never from per-row calls: TIME `project_summaries` (all projects in two
 requests), ERP `invoiced_totals` by job, ERP billing schedules by job, and the team's
-cost rates (PSA assignments -> HCM workers). Each field reads only the sources it
-needs, so one failing source nulls only the figures that depend on it.
+cost rates (PSA assignments -> HCM workers). `facts` reads only the inputs the asked
+figures need; a source that fails fails only the figures derived from it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 from resolvers import derived, links
 from resolvers.context import RequestContext
 from resolvers.links import ERP, TIME
-from resolvers.loaders import settle
+from resolvers.loaders import settle, settle_each
 from resolvers.projects import assignments
 from resolvers.values import Money
-from sources.records import BillingSchedule, Project
+from sources.errors import SourceError
+from sources.records import BillingSchedule, Job, Project
 
 # The whole life of every project: summaries are read once for all of them.
 ALL_TIME = (date(1970, 1, 1), date(2999, 12, 31))
@@ -51,59 +54,27 @@ async def time_summary(ctx: RequestContext, project: Project) -> TimeSummary | N
     return cast(TimeSummary | None, summaries.get(time_project.id))
 
 
-async def hours_approved(ctx: RequestContext, project: Project) -> float | None:
-    summary = await time_summary(ctx, project)
-    if summary is None:
-        return 0.0
-    return summary.approved_hours
-
-
-async def hours_unbilled(ctx: RequestContext, project: Project) -> float:
-    summary = await time_summary(ctx, project)
-    return summary.uninvoiced_hours if summary is not None else 0.0
-
-
-async def unbilled_amount(ctx: RequestContext, project: Project) -> Money:
-    summary = await time_summary(ctx, project)
-    if summary is None:
-        return Money(ZERO, project.currency)
-    return Money(summary.uninvoiced_amount, summary.currency)
-
-
-async def invoiced_amount(ctx: RequestContext, project: Project) -> Money:
+async def invoiced_total(ctx: RequestContext, project: Project) -> Decimal | None:
+    """What the ERP has invoiced on the project's job; None without a job."""
     job = await links.erp_job(ctx, project)
     if job is None:
-        return Money(ZERO, project.currency)
+        return None
     loader = ctx.loaders.aggregate_by_id(ERP, "invoiced_totals", depends_on=INVOICED_DEPEND_ON)
     total = await loader.load(job.id)
-    return Money(total if total is not None else ZERO, project.currency)
+    return total if total is not None else ZERO
 
 
-async def budget_burn(ctx: RequestContext, project: Project) -> float | None:
-    """Billable time and expenses recorded in TIME, over the PSA budget."""
-    summary = await time_summary(ctx, project)
-    consumed = summary.billable_amount if summary is not None else ZERO
-    return derived.budget_burn(consumed, project.budget)
-
-
-async def margin(ctx: RequestContext, project: Project) -> float | None:
-    """Billable value against the hours priced at the team's blended cost rate (HCM
-    cost rates weighted by PSA hours per week): an estimate until costs are posted."""
-    summary, team = await settle(time_summary(ctx, project), assignments(ctx, project))
-    if summary is None:
-        return None
+async def team_cost_rate(ctx: RequestContext, project: Project) -> Decimal | None:
+    """The team's blended hourly cost: HCM cost rates weighted by PSA hours per week."""
+    team = await assignments(ctx, project)
     people = await settle(*(links.resource_of_psa_user(ctx, a.user_id) for a in team))
-    rate = derived.blended_rate(
+    return derived.blended_rate(
         (
             view.worker.cost_rate if view is not None and view.worker is not None else None,
             assignment.hours_per_week,
         )
         for view, assignment in zip(people, team, strict=True)
     )
-    if rate is None:
-        return None
-    cost = rate * Decimal(str(summary.total_hours))
-    return derived.margin(summary.billable_amount, cost)
 
 
 async def billing_schedules(ctx: RequestContext, project: Project) -> list[BillingSchedule] | None:
@@ -114,24 +85,106 @@ async def billing_schedules(ctx: RequestContext, project: Project) -> list[Billi
     return await links.children(ctx, ERP, "billing_schedule", "job_id", job.id, BillingSchedule)
 
 
-async def billing_ready(ctx: RequestContext, project: Project) -> bool:
-    schedules, summary = await settle(billing_schedules(ctx, project), time_summary(ctx, project))
-    unbilled = summary.uninvoiced_amount if summary is not None else ZERO
-    return derived.billing_ready(schedules is not None, bool(schedules), unbilled)
+Input = Callable[[RequestContext, Project], Awaitable[Any]]
+
+INPUTS: Mapping[str, Input] = {
+    "summary": time_summary,
+    "job": links.erp_job,
+    "schedules": billing_schedules,
+    "invoiced": invoiced_total,
+    "team_rate": team_cost_rate,
+}
+# Each figure, and the inputs it is derived from.
+NEEDS: Mapping[str, frozenset[str]] = {
+    "budgetBurn": frozenset({"summary"}),
+    "hoursApproved": frozenset({"summary"}),
+    "hoursUnbilled": frozenset({"summary"}),
+    "unbilledAmount": frozenset({"summary"}),
+    "invoicedAmount": frozenset({"invoiced"}),
+    "margin": frozenset({"summary", "team_rate"}),
+    "billingReady": frozenset({"job", "schedules", "summary"}),
+    "risks": frozenset({"job", "schedules", "summary"}),
+}
 
 
-async def risks(ctx: RequestContext, project: Project) -> list[str]:
-    job, schedules, summary = await settle(
-        links.erp_job(ctx, project), billing_schedules(ctx, project), time_summary(ctx, project)
-    )
-    consumed = summary.billable_amount if summary is not None else ZERO
-    return derived.project_risks(
-        status=project.status,
-        has_finance_code=job is not None,
-        has_schedule=bool(schedules),
-        burn=derived.budget_burn(consumed, project.budget),
-        unbilled_hours=summary.uninvoiced_hours if summary is not None else 0.0,
-        finance_code_mismatch=(
-            job is not None and project.erp_job_id is not None and job.id != project.erp_job_id
-        ),
-    )
+async def facts(ctx: RequestContext, project: Project, figures: Iterable[str]) -> HealthFacts:
+    """The inputs `figures` need, read side by side; an input whose source failed holds
+    its error, so only the figures derived from it fail."""
+    names = sorted({name for figure in figures for name in NEEDS.get(figure, ())})
+    values = await settle_each(*(INPUTS[name](ctx, project) for name in names))
+    return HealthFacts(project, dict(zip(names, values, strict=True)))
+
+
+@dataclass(frozen=True)
+class HealthFacts:
+    """A project's health inputs; each figure raises the error of an input it needs."""
+
+    project: Project
+    inputs: Mapping[str, Any]
+
+    def _input(self, name: str) -> Any:
+        value = self.inputs[name]
+        if isinstance(value, SourceError):
+            raise value
+        return value
+
+    @property
+    def _summary(self) -> TimeSummary | None:
+        return cast(TimeSummary | None, self._input("summary"))
+
+    def hours_approved(self) -> float | None:
+        summary = self._summary
+        return summary.approved_hours if summary is not None else 0.0
+
+    def hours_unbilled(self) -> float:
+        summary = self._summary
+        return summary.uninvoiced_hours if summary is not None else 0.0
+
+    def unbilled_amount(self) -> Money:
+        summary = self._summary
+        if summary is None:
+            return Money(ZERO, self.project.currency)
+        return Money(summary.uninvoiced_amount, summary.currency)
+
+    def invoiced_amount(self) -> Money:
+        total = cast(Decimal | None, self._input("invoiced"))
+        return Money(total if total is not None else ZERO, self.project.currency)
+
+    def budget_burn(self) -> float | None:
+        """Billable time and expenses recorded in TIME, over the PSA budget."""
+        summary = self._summary
+        consumed = summary.billable_amount if summary is not None else ZERO
+        return derived.budget_burn(consumed, self.project.budget)
+
+    def margin(self) -> float | None:
+        """Billable value against the hours priced at the team's blended cost rate: an
+        estimate until costs are posted."""
+        summary = self._summary
+        rate = cast(Decimal | None, self._input("team_rate"))
+        if summary is None or rate is None:
+            return None
+        return derived.margin(summary.billable_amount, rate * Decimal(str(summary.total_hours)))
+
+    def billing_ready(self) -> bool:
+        schedules = self._input("schedules")
+        summary = self._summary
+        unbilled = summary.uninvoiced_amount if summary is not None else ZERO
+        return derived.billing_ready(schedules is not None, bool(schedules), unbilled)
+
+    def risks(self) -> list[str]:
+        job = cast(Job | None, self._input("job"))
+        schedules = self._input("schedules")
+        summary = self._summary
+        consumed = summary.billable_amount if summary is not None else ZERO
+        return derived.project_risks(
+            status=self.project.status,
+            has_finance_code=job is not None,
+            has_schedule=bool(schedules),
+            burn=derived.budget_burn(consumed, self.project.budget),
+            unbilled_hours=summary.uninvoiced_hours if summary is not None else 0.0,
+            finance_code_mismatch=(
+                job is not None
+                and self.project.erp_job_id is not None
+                and job.id != self.project.erp_job_id
+            ),
+        )

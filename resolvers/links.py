@@ -84,7 +84,7 @@ async def children(
     if not parent_id:
         return []
     loader = ctx.loaders.by_key(system, entity, key, filters or None)
-    return cast(list[R], await loader.load(parent_id))
+    return await loader.load(parent_id)  # type: ignore[return-value]
 
 
 def first_by_id(records: Sequence[R], preferred: str | None = None) -> R | None:

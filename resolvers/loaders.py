@@ -57,6 +57,10 @@ class Loaders:
         """For each parent id, the `entity` records whose `key` is that id (children by a
         foreign key), read for all parents of a level in one list-valued filter.
         `batchable=False` for vendors whose filter takes one value: one read per parent."""
+        identity = ("key", system, entity, key, freeze(filters) if filters else (), batchable)
+        existing = self._loaders.get(identity)
+        if existing is not None:
+            return existing
 
         async def batch(parent_ids: list[str]) -> list[Any]:
             results = await self.upstream.children(
@@ -70,7 +74,7 @@ class Loaders:
             )
             return _aligned(parent_ids, results, f"{system.value} {entity} by {key}")
 
-        return self.loader(("key", system, entity, key, freeze(filters), batchable), batch)
+        return self.loader(identity, batch)
 
     def aggregate_by_id(
         self, system: SourceSystem, name: str, *, depends_on: frozenset[str]
@@ -120,6 +124,8 @@ class Loaders:
     async def once(self, key: Hashable, make: Callable[[], Awaitable[T]]) -> T:
         """`make()` at most once per request for `key`; concurrent callers share it."""
         future = self._once.get(key)
+        if future is not None and future.done():
+            return future.result()  # type: ignore[no-any-return]
         if future is None:
             future = asyncio.ensure_future(make())
             future.add_done_callback(mark_retrieved)

@@ -3,13 +3,14 @@ Relay connections, and the enums of the contract."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from enum import Enum
 from typing import Any, Generic, TypeVar, cast
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField, Selection
 
 from resolvers import values
 from resolvers.authority import Conflict
@@ -28,6 +29,27 @@ GatewayInfo = Info[RequestContext, None]
 
 def context(info: GatewayInfo) -> RequestContext:
     return info.context
+
+
+def selected(info: GatewayInfo) -> frozenset[str]:
+    """The names of the fields selected under the one being resolved (through fragments
+    too), worked out once per request for each place in the query."""
+    where = tuple(part for part in info.path.as_list() if isinstance(part, str))
+    memo = info.context.selections
+    names = memo.get(where)
+    if names is None:
+        names = memo[where] = frozenset(
+            name for field in info.selected_fields for name in _names(field.selections)
+        )
+    return names
+
+
+def _names(selections: Sequence[Selection]) -> Iterator[str]:
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            yield selection.name
+        else:  # inline fragments and fragment spreads
+            yield from _names(selection.selections)
 
 
 def described(description: str) -> Callable[[F], F]:

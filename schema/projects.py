@@ -30,6 +30,7 @@ from schema.common import (
     enum_value,
     money,
     refs,
+    selected,
 )
 from sources.records import Assignment as AssignmentRecord
 from sources.records import Milestone as MilestoneRecord
@@ -158,8 +159,9 @@ class Project(Node):
         return connection(window, Invoice.of)
 
     @described("Derived across PSA, TIME, ERP and HCM.")
-    def health(self) -> ProjectHealth:
-        return ProjectHealth(record=self.record)
+    async def health(self, info: GatewayInfo) -> ProjectHealth:
+        figures = selected(info)
+        return ProjectHealth(facts=await health.facts(context(info), self.record, figures))
 
     @described(
         "The project's id in each system; a system that cannot be reached is "
@@ -180,42 +182,42 @@ class Project(Node):
     "nulls only the figures that depend on it."
 )
 class ProjectHealth:
-    record: strawberry.Private[ProjectRecord]
+    facts: strawberry.Private[health.HealthFacts]
 
     @described("Share of the budget consumed by billable time and expenses.")
-    async def budget_burn(self, info: GatewayInfo) -> float | None:
-        return await health.budget_burn(context(info), self.record)
+    def budget_burn(self) -> float | None:
+        return self.facts.budget_burn()
 
     @strawberry.field
-    async def hours_approved(self, info: GatewayInfo) -> float | None:
-        return await health.hours_approved(context(info), self.record)
+    def hours_approved(self) -> float | None:
+        return self.facts.hours_approved()
 
     @described("Approved, not yet invoiced.")
-    async def hours_unbilled(self, info: GatewayInfo) -> float | None:
-        return await health.hours_unbilled(context(info), self.record)
+    def hours_unbilled(self) -> float | None:
+        return self.facts.hours_unbilled()
 
     @strawberry.field
-    async def unbilled_amount(self, info: GatewayInfo) -> Money | None:
-        return Money.of(await health.unbilled_amount(context(info), self.record))
+    def unbilled_amount(self) -> Money | None:
+        return Money.of(self.facts.unbilled_amount())
 
     @strawberry.field
-    async def invoiced_amount(self, info: GatewayInfo) -> Money | None:
-        return Money.of(await health.invoiced_amount(context(info), self.record))
+    def invoiced_amount(self) -> Money | None:
+        return Money.of(self.facts.invoiced_amount())
 
     @described("Estimated from the team's blended cost rate.")
-    async def margin(self, info: GatewayInfo) -> float | None:
-        return await health.margin(context(info), self.record)
+    def margin(self) -> float | None:
+        return self.facts.margin()
 
     @strawberry.field
-    async def billing_ready(self, info: GatewayInfo) -> bool | None:
-        return await health.billing_ready(context(info), self.record)
+    def billing_ready(self) -> bool | None:
+        return self.facts.billing_ready()
 
     @described(
         "MISSING_FINANCE_CODE, NO_BILLING_SCHEDULE, FINANCE_CODE_MISMATCH, "
         "OVER_BUDGET, UNBILLED_TIME_ON_CLOSED_PROJECT."
     )
-    async def risks(self, info: GatewayInfo) -> list[str] | None:
-        return await health.risks(context(info), self.record)
+    def risks(self) -> list[str] | None:
+        return self.facts.risks()
 
 
 @strawberry.type
