@@ -61,6 +61,18 @@ class GraphQL:
                     return found
                 await asyncio.sleep(0.1)
 
+    async def finished_event(self, workflow_id: str, timeout: float = 10.0) -> dict[str, Any]:
+        """The WorkflowFinished domain event of the workflow, once its progress is published."""
+        async with asyncio.timeout(timeout):
+            while True:
+                found = await self(
+                    'query { events(types: ["WorkflowFinished"], first: 100) { subjectId data } }'
+                )
+                for event in found["events"]:
+                    if event["subjectId"] == workflow_id:
+                        return event  # type: ignore[no-any-return]
+                await asyncio.sleep(0.1)
+
 
 @pytest.fixture(scope="module", autouse=True)
 def seeded_world_after(sandboxes: SandboxCluster) -> Iterator[None]:
@@ -122,6 +134,7 @@ async def test_quote_to_project_makes_one_project_and_a_repeat_changes_nothing(
     assert project["__typename"] == "Project"
     assert project["id"] == ids.encode("Project", made.workspaces[0].id)
     assert project["financeCode"] == made.jobs[0].id
+    assert await graphql.finished_event(started["id"])
     writes = write_counts(sandboxes)
 
     again = (await graphql(START, input=start))["startProjectFromOpportunity"]
