@@ -3,7 +3,7 @@
 `build_schema()` assembles it. The read side is `schema.query.Query`; mutations and
 subscriptions are passed in as their root types, so adding them is one argument:
 
-    schema = build_schema(mutation=Mutation, subscription=Subscription, limits=..., debug=...)
+    schema = build_schema(mutation=Mutation, subscription=Subscription, limits=...)
 """
 
 from __future__ import annotations

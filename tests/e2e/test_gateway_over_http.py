@@ -127,12 +127,18 @@ async def test_bad_input_is_an_error_the_client_can_read(session):
     with pytest.raises(TransportQueryError) as raised:
         await session.execute(request('{ node(id: "not-an-id") { id } }'))
 
+    assert raised.value.errors is not None
     assert raised.value.errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert raised.value.data == {"node": None}
 
 
-async def test_partial_data_survives_an_outage_end_to_end(demo_settings, sandboxes: SandboxCluster):
-    gateway = serve(gateway_settings(demo_settings, sandboxes, overrides={"erp": QUICK}))
+async def test_partial_data_survives_an_outage_end_to_end(
+    demo_settings, sandboxes: SandboxCluster, tmp_path
+):
+    settings = gateway_settings(
+        demo_settings, sandboxes, overrides={"erp": QUICK}, store=tmp_path / "store.db"
+    )
+    gateway = serve(settings)
     faults = f"{sandboxes['erp'].url}/_sandbox/faults"
     try:
         httpx.post(faults, json={"outage": True}).raise_for_status()
@@ -146,6 +152,8 @@ async def test_partial_data_survives_an_outage_end_to_end(demo_settings, sandbox
         httpx.delete(faults).raise_for_status()
         gateway.stop()
 
+    assert raised.value.data is not None
+    assert raised.value.errors is not None
     nodes = [edge["node"] for edge in raised.value.data["projects"]["edges"]]
     assert all(node["name"] and node["financeCode"] is None for node in nodes)
     assert {e["extensions"]["source"] for e in raised.value.errors} == {"ERP"}

@@ -4,6 +4,7 @@ the errors say which source failed and how."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
@@ -21,11 +22,11 @@ EVERYTHING = """
 """
 
 
-def projects(data):
+def projects(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [edge["node"] for edge in data["projects"]["edges"]]
 
 
-def clients(data):
+def clients(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [edge["node"] for edge in data["clients"]["edges"]]
 
 
@@ -74,7 +75,9 @@ SOURCE = {"crm": "CRM", "psa": "PSA", "hcm": "HCM", "erp": "ERP", "time": "TIME"
 WITHIN = 5.0  # seconds: generous next to the 0.8 s a call may take with QUICK timeouts
 
 
-async def answer_while(open_gateway, faults, name, **fault):
+async def answer_while(
+    open_gateway: Any, faults: Any, name: str, **fault: Any
+) -> tuple[dict[str, Any], float]:
     async with open_gateway(overrides={name: QUICK}) as gateway:
         await gateway.query("{ clients(first: 1) { totalCount } }")  # tokens before the fault
         with faults(name, **fault):

@@ -16,7 +16,6 @@ from decimal import Decimal
 from typing import Any
 
 from sources.connector import ChangeSet, Connector, Page
-from sources.errors import SourceError
 from sources.records import (
     Account,
     Assignment,
@@ -79,7 +78,7 @@ class FakeConnector(Connector):
         self.batch_limit = batch_limit  # type: ignore[misc]
         self.max_page = max_page
         self.calls: list[Call] = log if log is not None else []
-        self.failure: SourceError | None = None
+        self.failure: Exception | None = None  # raised by every call: a SourceError, or a bug
         self.delay = 0.0
         self.closed = False
 
@@ -134,18 +133,19 @@ class FakeConnector(Connector):
 
 
 def _matches(record: Record, filters: Mapping[str, Any]) -> bool:
+    fields: Any = record  # filters name fields of the record's own type
     for name, wanted in filters.items():
         if name == "search":
             if str(wanted).casefold() not in str(getattr(record, "name", "")).casefold():
                 return False
         elif name == "from":
-            if record.date < wanted:
+            if fields.date < wanted:
                 return False
         elif name == "to":
-            if record.date > wanted:
+            if fields.date > wanted:
                 return False
         elif name == "skill":
-            if wanted not in record.skills:
+            if wanted not in fields.skills:
                 return False
         elif isinstance(wanted, set):
             if str(getattr(record, name)) not in wanted:
@@ -301,8 +301,16 @@ def firm(n_projects: int = 3) -> Firm:
     time_users = [
         TimeUser(id=f"T{w}", name=f"Person {w}", email=f"person{w}@firm.example") for w in range(4)
     ]
-    projects, jobs, schedules, milestones, assignments, requests = [], [], [], [], [], []
-    time_projects, entries, invoices, postings = [], [], [], []
+    projects: list[Project] = []
+    jobs: list[Job] = []
+    schedules: list[BillingSchedule] = []
+    milestones: list[Milestone] = []
+    assignments: list[Assignment] = []
+    requests: list[StaffingRequest] = []
+    time_projects: list[TimeProject] = []
+    entries: list[TimeEntry] = []
+    invoices: list[Invoice] = []
+    postings: list[TimePosting] = []
     customers = [
         Customer(
             id=f"C{c}",
@@ -451,30 +459,34 @@ def firm(n_projects: int = 3) -> Firm:
             status="APPROVED",
         )
     ]
+    listed: dict[SourceSystem, dict[str, Sequence[Record]]] = {
+        CRM: {"account": accounts, "opportunity": opportunities, "contact": contacts},
+        PSA: {
+            "project": projects,
+            "milestone": milestones,
+            "assignment": assignments,
+            "staffing_request": requests,
+            "user": psa_users,
+        },
+        HCM: {"worker": workers},
+        ERP: {
+            "customer": customers,
+            "job": jobs,
+            "billing_schedule": schedules,
+            "invoice": invoices,
+            "payment": payments,
+            "time_posting": postings,
+        },
+        TIME: {
+            "time_entry": entries,
+            "expense": expenses,
+            "user": time_users,
+            "project": time_projects,
+        },
+    }
     return Firm(
         {
-            CRM: {"account": accounts, "opportunity": opportunities, "contact": contacts},
-            PSA: {
-                "project": projects,
-                "milestone": milestones,
-                "assignment": assignments,
-                "staffing_request": requests,
-                "user": psa_users,
-            },
-            HCM: {"worker": workers},
-            ERP: {
-                "customer": customers,
-                "job": jobs,
-                "billing_schedule": schedules,
-                "invoice": invoices,
-                "payment": payments,
-                "time_posting": postings,
-            },
-            TIME: {
-                "time_entry": entries,
-                "expense": expenses,
-                "user": time_users,
-                "project": time_projects,
-            },
+            system: {entity: list(items) for entity, items in by.items()}
+            for system, by in listed.items()
         }
     )

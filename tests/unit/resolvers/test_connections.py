@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from resolvers.connections import slice_window, vendor_window
+from resolvers.connections import Window, slice_window, vendor_window
 from resolvers.errors import InvalidInput
 from resolvers.limits import QueryLimits
 from sources.connector import Page
@@ -29,7 +29,7 @@ class Vendor:
         return Page(self.records[start:end], following, total)
 
 
-def ids(window):
+def ids(window: Window[Record]) -> list[str]:
     return [record.id for _, record in window.edges]
 
 

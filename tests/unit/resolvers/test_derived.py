@@ -8,7 +8,7 @@ import pytest
 from resolvers import derived
 
 
-def risks(**overrides):
+def risks(**overrides: object) -> list[str]:
     facts = {
         "status": "ACTIVE",
         "has_finance_code": True,
@@ -17,7 +17,7 @@ def risks(**overrides):
         "unbilled_hours": 0.0,
         "finance_code_mismatch": False,
     }
-    return derived.project_risks(**{**facts, **overrides})
+    return derived.project_risks(**{**facts, **overrides})  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

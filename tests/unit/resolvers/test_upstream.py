@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 
 from resolvers.cache import SourceCache
-from resolvers.upstream import Upstream, freeze
+from resolvers.upstream import Upstream, UpstreamCall, freeze
 from sources.errors import SourceTimeout, SourceUnavailable
 from tests.unit.resolvers.fakes import ERP, HCM, PSA, TIME, FakeConnector, firm
 
@@ -38,7 +38,7 @@ async def test_a_filter_that_takes_one_value_is_read_once_per_parent():
 
     groups = await upstream.children(TIME, "time_entry", "user_id", ["T0", "T1"], batchable=False)
 
-    assert [len(g) for g in groups] == [6, 3]
+    assert [len(g) for g in groups if isinstance(g, list)] == [6, 3]
     assert [c.size for c in f.log] == [6, 3]
 
 
@@ -108,7 +108,7 @@ async def test_independent_reads_run_concurrently():
 async def test_listeners_see_each_connector_call():
     f = firm(1)
     upstream = Upstream(f.connectors, SourceCache({}))
-    seen = []
+    seen: list[UpstreamCall] = []
     upstream.add_listener(seen.append)
 
     await upstream.get_many(PSA, "project", ["P0"])

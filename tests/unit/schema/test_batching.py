@@ -18,10 +18,12 @@ query($n: Int!) { projects(first: $n) { edges { node {
 """
 
 
-async def upstream_calls(n_projects: int, *, batch_limit: int, page: int) -> Counter:
+async def upstream_calls(
+    n_projects: int, *, batch_limit: int, page: int
+) -> Counter[tuple[str, str, str]]:
     sources = firm(n_projects)
     for connector in sources.connectors.values():
-        connector.batch_limit = batch_limit
+        connector.batch_limit = batch_limit  # type: ignore[misc]
         connector.max_page = page
     result = await Run(gateway_over(sources))(BOARD, {"n": n_projects})
     assert result.errors is None

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from graphql import GraphQLObjectType, GraphQLSchema, get_named_type
 from graphql import build_schema as parse_sdl
-from graphql import get_named_type
 
 from schema import build_schema
 
@@ -47,14 +47,21 @@ type Query {
 }
 """  # noqa: E501
 
-contract_query = parse_sdl(CONTRACT).query_type
 served = build_schema()._schema
+
+
+def query_type(schema: GraphQLSchema) -> GraphQLObjectType:
+    assert schema.query_type is not None
+    return schema.query_type
+
+
+contract_query = query_type(parse_sdl(CONTRACT))
 
 
 @pytest.mark.parametrize("name", list(contract_query.fields))
 def test_every_contract_query_field_is_served_with_its_arguments(name):
     wanted = contract_query.fields[name]
-    field = served.query_type.fields[name]
+    field = query_type(served).fields[name]
 
     assert get_named_type(field.type).name == get_named_type(wanted.type).name
     for argument, spec in wanted.args.items():
@@ -75,7 +82,9 @@ def test_contract_object_types_are_served_and_implement_node():
         "Invoice",
         "Workflow",
     ):
-        assert "Node" in [i.name for i in served.type_map[name].interfaces], name
+        served_type = served.type_map[name]
+        assert isinstance(served_type, GraphQLObjectType)
+        assert "Node" in [i.name for i in served_type.interfaces], name
 
 
 def test_the_schema_is_ready_for_mutations_and_subscriptions_to_be_added():
@@ -87,6 +96,7 @@ def test_the_schema_is_ready_for_mutations_and_subscriptions_to_be_added():
         def ping(self) -> bool:
             return True
 
-    schema = build_schema(mutation=Mutation)
+    mutation_type = build_schema(mutation=Mutation)._schema.mutation_type
 
-    assert "ping" in schema._schema.mutation_type.fields
+    assert mutation_type is not None
+    assert "ping" in mutation_type.fields

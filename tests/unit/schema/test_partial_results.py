@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from sources.errors import (
@@ -25,12 +27,14 @@ DASHBOARD = """
 """
 
 
-def first_project(data):
-    return data["projects"]["edges"][0]["node"]
+def first_project(data: dict[str, Any]) -> dict[str, Any]:
+    node: dict[str, Any] = data["projects"]["edges"][0]["node"]
+    return node
 
 
-def first_client(data):
-    return data["clients"]["edges"][0]["node"]
+def first_client(data: dict[str, Any]) -> dict[str, Any]:
+    node: dict[str, Any] = data["clients"]["edges"][0]["node"]
+    return node
 
 
 @pytest.mark.parametrize(
@@ -129,7 +133,7 @@ async def test_references_list_the_systems_that_answered_and_name_the_one_that_d
 
 
 async def test_a_bug_is_masked_outside_debug_and_shown_in_debug(sources, make_run):
-    sources.connectors[ERP].failure = KeyError("internal detail")  # type: ignore[assignment]
+    sources.connectors[ERP].failure = KeyError("internal detail")  # a bug, not a SourceError
     query = "{ projects(first: 1) { edges { node { name financeCode } } } }"
 
     masked = await make_run(sources)(query)

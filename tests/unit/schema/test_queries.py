@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from resolvers import ids
-from tests.unit.resolvers.fakes import PSA, account_id
+from tests.unit.resolvers.fakes import PSA, Firm, account_id
 from tests.unit.schema.conftest import errors_of
 
 EVERY_QUERY_FIELD = """
@@ -188,7 +190,7 @@ async def test_project_health_is_derived_across_systems(run):
 FINANCE_CODE = "financeCode health { risks } conflicts { field owner ownerValue system value }"
 
 
-def psa_names_another_job(sources):
+def psa_names_another_job(sources: Firm) -> None:
     psa_projects = sources.records[PSA]["project"]
     psa_projects[0] = psa_projects[0].model_copy(update={"erp_job_id": "J-OTHER"})
     sources.connectors[PSA].records["project"] = psa_projects
@@ -322,11 +324,12 @@ async def test_nested_lists_page_with_cursors(run):
         " { totalCount pageInfo { hasNextPage endCursor } edges { node { number } } }"
     )
 
-    async def page(after):
+    async def page(after: str | None) -> dict[str, Any]:
         result = await run.node(
             "Client", account_id(0), selection, {"after": after}, declared=", $after: String"
         )
-        return result.data["node"]["invoices"]
+        invoices: dict[str, Any] = result.data["node"]["invoices"]
+        return invoices
 
     first = await page(None)
     second = await page(first["pageInfo"]["endCursor"])
