@@ -14,7 +14,7 @@ def main(names: list[str]) -> int:
         started = time.perf_counter()
         print(f"\n=== {name} ===", flush=True)
         module = importlib.import_module(name)
-        module.main()
+        module.main([])  # each with its own defaults
         print(f"({name} took {time.perf_counter() - started:.1f} s)", flush=True)
     return 0
 
