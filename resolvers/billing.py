@@ -9,8 +9,7 @@ from resolvers.connections import Window, vendor_window
 from resolvers.context import RequestContext
 from resolvers.links import ERP, PSA, ClientView
 from resolvers.loaders import settle
-from sources.connector import Page
-from sources.records import Customer, Invoice, Job, Project, Record
+from sources.records import Customer, Invoice, Job, Project
 
 
 async def list_invoices(
@@ -29,16 +28,7 @@ async def list_invoices(
             return Window([], False, False, 0)
         filters["customer_id"] = [c.id for c in customers]
 
-    async def fetch(cursor: str | None, size: int) -> Page[Record]:
-        return await ctx.loaders.upstream.page(
-            ERP,
-            "invoice",
-            filters,
-            page_size=size,
-            cursor=cursor,
-            observe=ctx.freshness.observe,
-        )
-
+    fetch = ctx.loaders.pages(ERP, "invoice", filters)
     window = await vendor_window(fetch, first, after, ctx.limits)
     loader = ctx.loaders.by_id(ERP, "invoice")
     for _, invoice in window.edges:

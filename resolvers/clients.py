@@ -12,9 +12,8 @@ from resolvers.context import Report, RequestContext
 from resolvers.links import CRM, ERP, PSA, ClientView
 from resolvers.loaders import settle
 from resolvers.values import Money, SystemRef, ref
-from sources.connector import Page
 from sources.errors import SourceError
-from sources.records import Account, Customer, Invoice, Opportunity, Project, Record
+from sources.records import Account, Customer, Invoice, Opportunity, Project
 
 RECEIVABLES_DEPEND_ON = frozenset({"invoice", "payment"})
 
@@ -24,16 +23,7 @@ async def list_clients(
 ) -> Window[ClientView]:
     filters = {"search": search} if search else {}
 
-    async def fetch(cursor: str | None, size: int) -> Page[Record]:
-        return await ctx.loaders.upstream.page(
-            CRM,
-            "account",
-            filters,
-            page_size=size,
-            cursor=cursor,
-            observe=ctx.freshness.observe,
-        )
-
+    fetch = ctx.loaders.pages(CRM, "account", filters)
     window = await vendor_window(fetch, first, after, ctx.limits)
     for _, account in window.edges:
         ctx.loaders.by_id(CRM, "account").prime(account.id, account)

@@ -6,8 +6,7 @@ from resolvers import links
 from resolvers.connections import Window, vendor_window
 from resolvers.context import RequestContext
 from resolvers.links import CRM, PSA, ClientView
-from sources.connector import Page
-from sources.records import Opportunity, Project, Record
+from sources.records import Opportunity, Project
 
 
 async def list_opportunities(
@@ -15,16 +14,7 @@ async def list_opportunities(
 ) -> Window[Opportunity]:
     filters = {"stage": stage} if stage else {}
 
-    async def fetch(cursor: str | None, size: int) -> Page[Record]:
-        return await ctx.loaders.upstream.page(
-            CRM,
-            "opportunity",
-            filters,
-            page_size=size,
-            cursor=cursor,
-            observe=ctx.freshness.observe,
-        )
-
+    fetch = ctx.loaders.pages(CRM, "opportunity", filters)
     window = await vendor_window(fetch, first, after, ctx.limits)
     loader = ctx.loaders.by_id(CRM, "opportunity")
     for _, deal in window.edges:

@@ -17,6 +17,7 @@ from aiodataloader import DataLoader
 from resolvers.cache import mark_retrieved
 from resolvers.freshness import Freshness
 from resolvers.upstream import Upstream, freeze
+from sources.connector import Page
 from sources.errors import SourceError
 from sources.records import Record, SourceSystem
 
@@ -88,6 +89,24 @@ class Loaders:
             return _aligned(ids, results, f"{system.value} {name}")
 
         return self.loader(("aggregate", system, name), batch)
+
+    def pages(
+        self, system: SourceSystem, entity: str, filters: Mapping[str, Any] | None = None
+    ) -> Callable[[str | None, int], Awaitable[Page[Record]]]:
+        """`fetch(vendor_cursor, page_size)`: one page of a listing, for a connection that
+        maps onto the vendor's own paging (`connections.vendor_window`)."""
+
+        async def fetch(cursor: str | None, size: int) -> Page[Record]:
+            return await self.upstream.page(
+                system,
+                entity,
+                filters,
+                page_size=size,
+                cursor=cursor,
+                observe=self.freshness.observe,
+            )
+
+        return fetch
 
     async def listing(
         self, system: SourceSystem, entity: str, filters: Mapping[str, Any] | None = None

@@ -14,7 +14,6 @@ from resolvers.errors import InvalidInput
 from resolvers.links import HCM, PSA, TIME, ResourceView
 from resolvers.loaders import settle, settle_each
 from resolvers.values import SystemRef, ref
-from sources.connector import Page
 from sources.errors import SourceError
 from sources.records import Assignment, Record, TimeEntry, Worker
 
@@ -33,16 +32,7 @@ async def list_resources(
 ) -> Window[ResourceView]:
     filters = {name: value for name, value in (("practice", practice), ("skill", skill)) if value}
 
-    async def fetch(cursor: str | None, size: int) -> Page[Record]:
-        return await ctx.loaders.upstream.page(
-            HCM,
-            "worker",
-            filters,
-            page_size=size,
-            cursor=cursor,
-            observe=ctx.freshness.observe,
-        )
-
+    fetch = ctx.loaders.pages(HCM, "worker", filters)
     window = await vendor_window(fetch, first, after, ctx.limits)
     loader = ctx.loaders.by_id(HCM, "worker")
     for _, worker in window.edges:

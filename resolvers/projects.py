@@ -12,7 +12,6 @@ from resolvers.context import Report, RequestContext
 from resolvers.links import CRM, ERP, PSA, TIME, ClientView, ResourceView
 from resolvers.loaders import settle_each
 from resolvers.values import SystemRef, ref
-from sources.connector import Page
 from sources.errors import SourceError
 from sources.records import (
     Assignment,
@@ -20,7 +19,6 @@ from sources.records import (
     Milestone,
     Opportunity,
     Project,
-    Record,
     StaffingRequest,
     TimeEntry,
 )
@@ -45,16 +43,7 @@ async def list_projects(
             return Window([], False, False, 0)
         filters["crm_account_id"] = [client_key]
 
-    async def fetch(cursor: str | None, size: int) -> Page[Record]:
-        return await ctx.loaders.upstream.page(
-            PSA,
-            "project",
-            filters,
-            page_size=size,
-            cursor=cursor,
-            observe=ctx.freshness.observe,
-        )
-
+    fetch = ctx.loaders.pages(PSA, "project", filters)
     window = await vendor_window(fetch, first, after, ctx.limits)
     loader = ctx.loaders.by_id(PSA, "project")
     for _, project in window.edges:
@@ -130,16 +119,7 @@ async def time_entries(
     if date_to:
         filters["to"] = date_to
 
-    async def fetch(cursor: str | None, size: int) -> Page[Record]:
-        return await ctx.loaders.upstream.page(
-            TIME,
-            "time_entry",
-            filters,
-            page_size=size,
-            cursor=cursor,
-            observe=ctx.freshness.observe,
-        )
-
+    fetch = ctx.loaders.pages(TIME, "time_entry", filters)
     return await vendor_window(fetch, first, after, ctx.limits)  # type: ignore[return-value]
 
 

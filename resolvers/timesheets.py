@@ -9,8 +9,7 @@ from resolvers import links
 from resolvers.connections import Window, vendor_window
 from resolvers.context import RequestContext
 from resolvers.links import ERP, TIME, ResourceView
-from sources.connector import Page
-from sources.records import Invoice, Project, Record, TimeEntry, TimePosting
+from sources.records import Invoice, Project, TimeEntry, TimePosting
 
 
 async def list_time_entries(
@@ -44,16 +43,7 @@ async def list_time_entries(
             return Window([], False, False, 0)
         filters["user_id"] = user.id
 
-    async def fetch(cursor: str | None, size: int) -> Page[Record]:
-        return await ctx.loaders.upstream.page(
-            TIME,
-            "time_entry",
-            filters,
-            page_size=size,
-            cursor=cursor,
-            observe=ctx.freshness.observe,
-        )
-
+    fetch = ctx.loaders.pages(TIME, "time_entry", filters)
     window = await vendor_window(fetch, first, after, ctx.limits)
     loader = ctx.loaders.by_id(TIME, "time_entry")
     for _, entry in window.edges:
