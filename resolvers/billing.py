@@ -8,8 +8,7 @@ from resolvers import links
 from resolvers.connections import Window, vendor_window
 from resolvers.context import RequestContext
 from resolvers.links import ERP, PSA, ClientView
-from resolvers.loaders import settle
-from sources.records import Customer, Invoice, Job, Project
+from sources.records import Invoice, Job, Project
 
 
 async def list_invoices(
@@ -49,9 +48,3 @@ async def project(ctx: RequestContext, invoice: Invoice) -> Project | None:
     if job is None:
         return None
     return await links.by_id(ctx, PSA, "project", job.psa_project_id, Project)
-
-
-async def customers_of(ctx: RequestContext, customer_ids: list[str]) -> list[Customer | None]:
-    return list(
-        await settle(*(links.by_id(ctx, ERP, "customer", c, Customer) for c in customer_ids))
-    )
