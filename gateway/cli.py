@@ -97,9 +97,11 @@ def demo(config: ConfigOption = DEMO_CONFIG) -> None:
 
 
 def _serve_gateway(settings: Settings) -> None:
-    from gateway.app import create_app
+    from gateway.app import create_app, tune_gc
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    app = create_app(settings)
+    tune_gc()
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
 
 
 def _wait_for_ports(
