@@ -49,9 +49,8 @@ def sandbox(
     scale: Annotated[float | None, typer.Option(help="World size; 1.0 is a mid-size firm.")] = None,
 ) -> None:
     """Run vendor-shaped sandbox servers over one generated world."""
-    from sources.world.generate import generate
-
     from sources.sandbox.runner import serve as serve_sandboxes
+    from sources.world.generate import generate
 
     settings = _settings(config)
     names = systems or list(SYSTEMS)

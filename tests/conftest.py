@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sources.world.generate import generate
 
 from gateway.settings import Settings, load_settings
 from sources.config import SourceSettings
 from sources.registry import SYSTEMS
 from sources.sandbox.runner import SandboxCluster
+from sources.world.generate import generate
 from sources.world.model import World
 
 DEMO_CONFIG = Path(__file__).parent.parent / "config" / "demo.yaml"
@@ -45,6 +45,4 @@ def source_settings(
 ) -> SourceSettings:
     """The demo settings for `name`, pointed at the test cluster's port."""
     base = demo.source(name)
-    return SourceSettings(
-        **{**base.model_dump(), "base_url": cluster[name].url, **overrides}
-    )
+    return SourceSettings(**{**base.model_dump(), "base_url": cluster[name].url, **overrides})

@@ -55,9 +55,7 @@ async def take(stream: AsyncIterator[EventRecord], n: int) -> list[EventRecord]:
 
 
 async def test_a_subscriber_sees_each_step_then_the_finish_in_order(service: EventsService):
-    engine = Engine(
-        service.store, [TWO_STEPS], publish=service.publish_outbox, poll_interval=0.02
-    )
+    engine = Engine(service.store, [TWO_STEPS], publish=service.publish_outbox, poll_interval=0.02)
     workflow = await engine.start("two_steps", {"what": "a room"}, idempotency_key="k1")
     subject = label("Workflow", workflow.id)
     stream = await service.feed.stream(after=0, wants=EventFilter(subject_id=subject))
