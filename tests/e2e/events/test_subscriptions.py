@@ -246,3 +246,29 @@ async def test_a_subscription_with_a_bad_cursor_is_refused_with_the_reason(serve
     [error] = json.loads(frames[0][len("data: ") :])["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "not an event cursor" in error["message"]
+
+
+async def test_graphql_over_sse_also_takes_get_and_refuses_what_cannot_run(serve_gateway):
+    async with serve_gateway() as gw, httpx.AsyncClient() as http:
+        sse = {"accept": "text/event-stream"}
+        query = await http.get(gw.graphql, params={"query": "{ events { cursor } }"}, headers=sse)
+        invalid = await http.post(gw.graphql, json={"query": "{ nope }"}, headers=sse)
+        mutation = await http.get(
+            gw.graphql,
+            params={"query": 'mutation { replayDeadLetter(id: "1") { id } }'},
+            headers=sse,
+        )
+
+    assert query.headers["content-type"].startswith("text/event-stream")
+    assert query.text.splitlines() == [
+        "event: next",
+        'data: {"data": {"events": []}}',
+        "",
+        "event: complete",
+        "data:",
+        "",
+    ]
+    assert invalid.status_code == 400
+    assert "nope" in invalid.json()["errors"][0]["message"]
+    assert mutation.status_code == 400
+    assert mutation.json()["errors"][0]["message"] == "mutations cannot be sent with GET"
