@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -100,58 +100,66 @@ BODY = notification()
 @pytest.mark.parametrize(
     ("path", "body", "headers", "status"),
     [
-        pytest.param("/webhooks/time", BODY, signed(BODY, secret=OTHER), 401, id="bad-signature"),
         pytest.param(
-            "/webhooks/time", BODY + " ", signed(BODY), 401, id="body-changed-after-signing"
+            "/webhooks/time", BODY, lambda: signed(BODY, secret=OTHER), 401, id="bad-signature"
+        ),
+        pytest.param(
+            "/webhooks/time", BODY + " ", lambda: signed(BODY), 401, id="body-changed-after-signing"
         ),
         pytest.param(
             "/webhooks/time",
             BODY,
-            _without(signed(BODY), "webhook-signature"),
+            lambda: _without(signed(BODY), "webhook-signature"),
             401,
             id="missing-signature-header",
         ),
         pytest.param(
-            "/webhooks/time", BODY, _without(signed(BODY), "webhook-id"), 401, id="missing-id"
+            "/webhooks/time",
+            BODY,
+            lambda: _without(signed(BODY), "webhook-id"),
+            401,
+            id="missing-id",
         ),
         pytest.param(
             "/webhooks/time",
             BODY,
-            signed(BODY, age=timedelta(minutes=10)),
+            lambda: signed(BODY, age=timedelta(minutes=10)),
             401,
             id="stale-timestamp",
         ),
         pytest.param(
             "/webhooks/time",
             BODY,
-            signed(BODY, age=-timedelta(minutes=10)),
+            lambda: signed(BODY, age=-timedelta(minutes=10)),
             401,
             id="timestamp-from-the-future",
         ),
-        pytest.param("/webhooks/time", "{not json", signed("{not json"), 400, id="not-json"),
+        pytest.param(
+            "/webhooks/time", "{not json", lambda: signed("{not json"), 400, id="not-json"
+        ),
         pytest.param(
             "/webhooks/time",
             '{"type": "time_entry.updated"}',
-            signed('{"type": "time_entry.updated"}'),
+            lambda: signed('{"type": "time_entry.updated"}'),
             400,
             id="no-data",
         ),
         pytest.param(
             "/webhooks/time",
             '{"type": "time_entry.updated", "data": {"changed_fields": []}}',
-            signed('{"type": "time_entry.updated", "data": {"changed_fields": []}}'),
+            lambda: signed('{"type": "time_entry.updated", "data": {"changed_fields": []}}'),
             400,
             id="no-record-id",
         ),
         pytest.param(
             "/webhooks/time",
             '{"type": "updated", "data": {"id": "1"}}',
-            signed('{"type": "updated", "data": {"id": "1"}}'),
+            lambda: signed('{"type": "updated", "data": {"id": "1"}}'),
             400,
             id="type-without-object",
         ),
-        pytest.param("/webhooks/payroll", BODY, signed(BODY), 404, id="unknown-system"),
-        pytest.param("/webhooks/crm", BODY, signed(BODY), 404, id="system-not-connected"),
+        pytest.param("/webhooks/payroll", BODY, lambda: signed(BODY), 404, id="unknown-system"),
+        pytest.param("/webhooks/crm", BODY, lambda: signed(BODY), 404, id="system-not-connected"),
     ],
 )
 async def test_a_bad_push_is_refused_and_nothing_is_stored(
@@ -160,10 +168,12 @@ async def test_a_bad_push_is_refused_and_nothing_is_stored(
     store: Store,
     path: str,
     body: str,
-    headers: dict[str, str],
+    headers: Callable[[], dict[str, str]],
     status: int,
 ):
-    response = await client.post(path, content=body, headers=headers)
+    # Signed when the test runs: a timestamp made at collection time goes stale.
+    sent = headers()
+    response = await client.post(path, content=body, headers=sent)
 
     assert response.status_code == status
     assert "error" in response.json()
@@ -174,7 +184,7 @@ async def test_a_bad_push_is_refused_and_nothing_is_stored(
     accepted = await client.post(
         "/webhooks/time",
         content=good,
-        headers=signed(good, msg_id=headers.get("webhook-id", "msg_1")),
+        headers=signed(good, msg_id=sent.get("webhook-id", "msg_1")),
     )
     assert accepted.json()["duplicate"] is False
 
