@@ -47,6 +47,10 @@ def sandbox(
     config: ConfigOption = DEMO_CONFIG,
     seed: Annotated[int | None, typer.Option(help="World seed.")] = None,
     scale: Annotated[float | None, typer.Option(help="World size; 1.0 is a mid-size firm.")] = None,
+    scenario: Annotated[
+        bool, typer.Option(help="Keep the firm moving: win deals, log and approve time, bill.")
+    ] = False,
+    scenario_interval: Annotated[float, typer.Option(help="Seconds between scenario steps.")] = 3.0,
 ) -> None:
     """Run vendor-shaped sandbox servers over one generated world."""
     from sources.sandbox.runner import serve as serve_sandboxes
@@ -62,8 +66,28 @@ def sandbox(
         seed=box.seed if seed is None else seed, scale=box.scale if scale is None else scale
     )
     typer.echo(f"sandboxes (seed {world.seed}, scale {world.scale}):")
+
+    async def run() -> None:
+        servers = serve_sandboxes(world, names, box.tokens, host=box.host, ports=box.ports)
+        if not scenario:
+            await servers
+            return
+        await asyncio.gather(servers, _scenario(settings, names, scenario_interval))
+
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_sandboxes(world, names, box.tokens, host=box.host, ports=box.ports))
+        asyncio.run(run())
+
+
+async def _scenario(settings: Settings, names: list[str], interval: float) -> None:
+    from sources.sandbox.scenario import run_scenario
+
+    await asyncio.sleep(interval)  # let the servers start listening
+    typer.echo(f"scenario: one change every {interval:g} s (deals, time, milestones, invoices)")
+    await run_scenario(
+        {name: settings.source(name) for name in names if name in settings.sources},
+        interval_s=interval,
+        report=lambda happened: typer.echo(f"  scenario: {happened}"),
+    )
 
 
 @app.command()
@@ -72,7 +96,15 @@ def demo(config: ConfigOption = DEMO_CONFIG) -> None:
     settings = _settings(config)
     box = settings.sandbox
     child = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "sandbox", "--config", str(config)],
+        [sys.executable, "-m", "gateway.cli", "sandbox", "--config", str(config), "--scenario"],
+    )
+    # The demo watches the sandboxes change and turns won deals into projects by itself.
+    settings = settings.model_copy(
+        update={
+            "events": settings.events.model_copy(
+                update={"capture": True, "auto_start_quote_to_project": True}
+            )
+        }
     )
     try:
         _wait_for_ports(box.host, [box.ports[name] for name in SYSTEMS], child)
@@ -84,6 +116,10 @@ def demo(config: ConfigOption = DEMO_CONFIG) -> None:
             typer.echo(
                 f"{name.upper():5} admin: http://{box.host}:{box.ports[name]}/_sandbox/stats"
             )
+        typer.echo(
+            "live:     subscription { events { cursor type subjectId data } } "
+            "over WebSocket or SSE at /graphql"
+        )
         typer.echo("Ctrl-C stops everything.")
         _serve_gateway(settings)
     finally:
