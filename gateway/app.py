@@ -62,7 +62,6 @@ from sources.connector import Connector
 from sources.records import SourceSystem
 from sources.registry import make_connector
 
-DEFAULT_CACHE = CachePolicy(maxsize=50_000, stale_if_error=300.0)
 PROBE_TIMEOUT = 10.0
 
 
@@ -152,7 +151,8 @@ def build_gateway(
             for system in enabled
         }
     source_cache = SourceCache(
-        {system: config.cache_ttl for system, config in enabled.items()}, cache or DEFAULT_CACHE
+        {system: config.cache_ttl for system, config in enabled.items()},
+        cache or CachePolicy(**settings.cache.model_dump()),
     )
     upstream = Upstream(
         connectors,
@@ -161,7 +161,7 @@ def build_gateway(
             system: config.batch_size for system, config in enabled.items() if config.batch_size
         },
     )
-    limits = limits or QueryLimits()
+    limits = limits or QueryLimits(**settings.query_limits.model_dump())
     nothing = NoWorkflows()
     return Gateway(
         settings=settings,

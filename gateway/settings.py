@@ -85,6 +85,25 @@ class EventsConfig(BaseModel):
     forward: list[ForwardTarget] = Field(default_factory=list)
 
 
+class CacheConfig(BaseModel):
+    """The shared read cache; TTLs are per source and entity (`sources.*.cache_ttl`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    maxsize: int = 50_000  # entries, across all sources
+    stale_if_error: float = 300.0  # seconds past its TTL an entry may stand in for a failing source
+
+
+class QueryLimitsConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    default_page_size: int = 50  # `first` when a connection is asked without it
+    max_page_size: int = 1000
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 4000
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PSGRAPH_", env_nested_delimiter="__", extra="forbid"
@@ -100,6 +119,8 @@ class Settings(BaseSettings):
     authority: dict[str, dict[str, str]] = Field(default_factory=dict)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     events: EventsConfig = Field(default_factory=EventsConfig)
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+    query_limits: QueryLimitsConfig = Field(default_factory=QueryLimitsConfig)
 
     def source(self, name: str) -> SourceSettings:
         """The source's settings with its credentials read from the environment."""
