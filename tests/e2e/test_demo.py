@@ -1,0 +1,94 @@
+"""`psgraph demo` on a fresh machine: five sandboxes and the gateway come up, answer,
+and stop cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from gateway.settings import SYSTEMS
+
+pytestmark = pytest.mark.slow
+
+DEMO_CONFIG = Path(__file__).parent.parent.parent / "config" / "demo.yaml"
+
+
+def free_ports(n: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(n)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def demo_config(tmp_path: Path) -> tuple[Path, int, dict[str, int]]:
+    """The shipped demo config, on free ports, a small world and a temporary store."""
+    config = yaml.safe_load(DEMO_CONFIG.read_text())
+    gateway_port, *sandbox_ports = free_ports(1 + len(SYSTEMS))
+    ports = dict(zip(SYSTEMS, sandbox_ports, strict=True))
+    config["port"] = gateway_port
+    config["store_url"] = f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"
+    config["sandbox"].update(ports=ports, scale=0.05)
+    for name, port in ports.items():
+        config["sources"][name]["base_url"] = f"http://127.0.0.1:{port}"
+    path = tmp_path / "demo.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path, gateway_port, ports
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 90) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the demo exited early"
+        try:
+            return httpx.get(url, timeout=2).raise_for_status()
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+def test_the_demo_serves_every_sandbox_and_the_gateway_then_stops_on_ctrl_c(
+    tmp_path: Path,
+) -> None:
+    config, gateway_port, ports = demo_config(tmp_path)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "demo", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{gateway_port}/healthz", process)
+        for name, port in ports.items():
+            stats = wait_for(f"http://127.0.0.1:{port}/_sandbox/stats", process).json()
+            assert "total" in stats, name
+            spec = httpx.get(f"http://127.0.0.1:{port}/openapi.json").json()
+            assert spec["paths"], f"{name} serves no vendor routes"
+
+        answer = httpx.post(
+            f"http://127.0.0.1:{gateway_port}/graphql",
+            json={"query": "{ projects(first: 2) { totalCount edges { node { name } } } }"},
+            timeout=30,
+        ).json()
+        assert "errors" not in answer
+        assert answer["data"]["projects"]["totalCount"] > 0
+
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, output.decode()[-2000:]
+    text = output.decode()
+    assert f"http://127.0.0.1:{gateway_port}/graphql" in text
+    assert all(f"http://127.0.0.1:{port}" in text for port in ports.values())
