@@ -35,6 +35,7 @@ from starlette.routing import BaseRoute, Route
 from sources.records import SourceSystem
 from sources.sandbox.base import Sandbox
 from sources.time.harvest import ACCOUNT_HEADER, API_PREFIX, APPROVAL_STATUSES
+from sources.time.sandbox_ledger import ProjectLedger
 from sources.time.sandbox_limits import RequestWindow
 from sources.time.sandbox_paging import SortKey, page_body
 from sources.time.sandbox_params import (
@@ -45,7 +46,14 @@ from sources.time.sandbox_params import (
     optional_datetime,
     parse_date,
 )
-from sources.time.sandbox_reports import ReportRow, time_report, uninvoiced_report
+from sources.time.sandbox_reports import (
+    EntryTotals,
+    ReportRow,
+    entry_totals,
+    time_report,
+    uninvoiced_expenses,
+    uninvoiced_report,
+)
 from sources.time.sandbox_rows import (
     ExpenseRow,
     ProjectRow,
@@ -100,6 +108,9 @@ def _newest_first(row: _Dated) -> SortKey:
     return (-row.spent_date.toordinal(), -row.seq)
 
 
+_AFTER_ALL: SortKey = (1,)  # after every `_newest_first` key: ordinals are at least 1
+
+
 def _oldest_first(row: UserRow | ProjectRow) -> SortKey:
     return (row.seq,)
 
@@ -118,12 +129,15 @@ class TimeSandbox(Sandbox):
     projects: Table[ProjectRow]
     time_entries: Table[TimeEntryRow]
     expenses: Table[ExpenseRow]
+    entry_totals: ProjectLedger[TimeEntryRow, EntryTotals]
+    expense_totals: ProjectLedger[ExpenseRow, float]
     limits: RequestWindow
 
     def seed(self, world: World) -> None:
         data = project_world(world, not_after=self.clock.now())
         self.users = Table[UserRow](data.users, {})
         self.projects = Table[ProjectRow](data.projects, {"client_id": lambda p: p.client.id})
+        self.entry_totals = ProjectLedger[TimeEntryRow, EntryTotals](entry_totals)
         self.time_entries = Table[TimeEntryRow](
             data.time_entries,
             {
@@ -133,9 +147,15 @@ class TimeSandbox(Sandbox):
                     e.external_reference["id"] if e.external_reference else None
                 ),
             },
+            order=_newest_first,
+            watchers=[self.entry_totals],
         )
+        self.expense_totals = ProjectLedger[ExpenseRow, float](uninvoiced_expenses)
         self.expenses = Table[ExpenseRow](
-            data.expenses, {"project_id": lambda e: e.project_id, "user_id": lambda e: e.user_id}
+            data.expenses,
+            {"project_id": lambda e: e.project_id, "user_id": lambda e: e.user_id},
+            order=_newest_first,
+            watchers=[self.expense_totals],
         )
         self.categories = expense_category_ids(data.expenses)
         self.limits = RequestWindow()
@@ -308,7 +328,7 @@ class TimeSandbox(Sandbox):
     async def time_report(self, request: Request) -> Response:
         """Time report by project (plus approved_hours, a sandbox extension)."""
         date_from, date_to = _report_range(request.query_params)
-        rows = time_report(self.time_entries.values(), self.projects, date_from, date_to)
+        rows = time_report(self.entry_totals, self.projects, date_from, date_to)
         return JSONResponse(page_body(request, "results", rows, _report_order, _result))
 
     @_harvest
@@ -316,7 +336,7 @@ class TimeSandbox(Sandbox):
         """Uninvoiced report by project."""
         date_from, date_to = _report_range(request.query_params)
         rows = uninvoiced_report(
-            self.time_entries.values(), self.expenses.values(), self.projects, date_from, date_to
+            self.entry_totals, self.expense_totals, self.projects, date_from, date_to
         )
         return JSONResponse(page_body(request, "results", rows, _report_order, _result))
 
@@ -364,17 +384,21 @@ class TimeSandbox(Sandbox):
         billed = optional_bool(params, "is_billed")
         approval = optional_choice(params, "approval_status", APPROVAL_STATUSES)
         client_id = params.get("client_id")
-        rows = [
+        within = None
+        if date_from is not None or date_to is not None:
+            # newest first: the range runs from `to` (inclusive) down to `from` (inclusive)
+            within = (
+                () if date_to is None else (-date_to.toordinal(),),
+                _AFTER_ALL if date_from is None else (1 - date_from.toordinal(),),
+            )
+        updated_since = optional_datetime(params, "updated_since")
+        return [
             row
-            for row in table.select(equal, optional_datetime(params, "updated_since"))
-            if (date_from is None or row.spent_date >= date_from)
-            and (date_to is None or row.spent_date <= date_to)
-            and (billed is None or row.is_billed == billed)
+            for row in table.select(equal, updated_since, within)  # newest first
+            if (billed is None or row.is_billed == billed)
             and (approval is None or row.approval_status == approval)
             and (client_id is None or self.projects[row.project_id].client.id == client_id)
         ]
-        rows.sort(key=_newest_first)
-        return rows
 
     def _entry(self, row: TimeEntryRow) -> dict[str, Any]:
         return render_time_entry(row, self.users, self.projects)

@@ -68,7 +68,7 @@ def page_body(
     total = len(items)
     total_pages = max(1, math.ceil(total / per_page))
     if wanted.after is not None:
-        start = bisect_right([sort_key(item) for item in items], wanted.after)
+        start = bisect_right(items, wanted.after, key=sort_key)
     else:
         start = (wanted.page - 1) * per_page
     chunk = items[start : start + per_page]

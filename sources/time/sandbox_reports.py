@@ -5,6 +5,8 @@
 - uninvoiced report (`/reports/uninvoiced`): per project with billable time or expenses
   not yet invoiced, the hours and amounts still to invoice, in the project's currency
   (expenses recorded in another currency are converted at the world's fixed rates).
+
+Both read per-project sums from a `ProjectLedger`, which keeps them between writes.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sources.time.sandbox_ledger import ProjectLedger
 from sources.time.sandbox_rows import ExpenseRow, ProjectRow, TimeEntryRow, wire_id
 from sources.world.names import USD_PER_UNIT
 
@@ -21,33 +24,51 @@ ReportRow = tuple[ProjectRow, dict[str, Any]]  # the project (for ordering) and 
 
 
 @dataclass
-class _Totals:
+class EntryTotals:
+    """One project's time entries summed for both reports."""
+
     total_hours: float = 0.0
     billable_hours: float = 0.0
     billable_amount: float = 0.0
     approved_hours: float = 0.0
     uninvoiced_hours: float = 0.0
     uninvoiced_time_amount: float = 0.0
-    uninvoiced_expenses: float = 0.0
 
 
-def time_report(
-    entries: Iterable[TimeEntryRow],
-    projects: Mapping[str, ProjectRow],
-    date_from: date,
-    date_to: date,
-) -> list[ReportRow]:
-    totals: dict[str, _Totals] = {}
+def entry_totals(entries: Iterable[TimeEntryRow]) -> EntryTotals:
+    sums = EntryTotals()
     for entry in entries:
-        if not date_from <= entry.spent_date <= date_to:
-            continue
-        sums = totals.setdefault(entry.project_id, _Totals())
         sums.total_hours += entry.hours
         if entry.billable:
             sums.billable_hours += entry.hours
             sums.billable_amount += entry.hours * entry.billable_rate
+            if not entry.is_billed:
+                sums.uninvoiced_hours += entry.hours
+                sums.uninvoiced_time_amount += entry.hours * entry.billable_rate
         if entry.approval_status == "approved":
             sums.approved_hours += entry.hours
+    return sums
+
+
+def uninvoiced_expenses(expenses: Iterable[ExpenseRow]) -> float:
+    """The cost of a project's billable expenses not yet invoiced."""
+    total = 0.0
+    for expense in expenses:
+        if expense.billable and not expense.is_billed:
+            total += expense.total_cost
+    return total
+
+
+EntryLedger = ProjectLedger[TimeEntryRow, EntryTotals]
+ExpenseLedger = ProjectLedger[ExpenseRow, float]
+
+
+def time_report(
+    entries: EntryLedger,
+    projects: Mapping[str, ProjectRow],
+    date_from: date,
+    date_to: date,
+) -> list[ReportRow]:
     return _ordered(
         (
             projects[project_id],
@@ -59,49 +80,38 @@ def time_report(
                 "approved_hours": round(sums.approved_hours, 2),  # sandbox extension
             },
         )
-        for project_id, sums in totals.items()
+        for project_id, sums in entries.totals(date_from, date_to)
     )
 
 
 def uninvoiced_report(
-    entries: Iterable[TimeEntryRow],
-    expenses: Iterable[ExpenseRow],
+    entries: EntryLedger,
+    expenses: ExpenseLedger,
     projects: Mapping[str, ProjectRow],
     date_from: date,
     date_to: date,
 ) -> list[ReportRow]:
-    totals: dict[str, _Totals] = {}
-    for entry in entries:
-        if not date_from <= entry.spent_date <= date_to:
+    spent_time = dict(entries.totals(date_from, date_to))
+    cost = dict(expenses.totals(date_from, date_to))
+    rows = []
+    for project_id in spent_time.keys() | cost.keys():
+        sums = spent_time.get(project_id) or EntryTotals()
+        spent = cost.get(project_id, 0.0)
+        if not (sums.uninvoiced_hours or spent):
             continue
-        sums = totals.setdefault(entry.project_id, _Totals())
-        sums.total_hours += entry.hours
-        if entry.billable and not entry.is_billed:
-            sums.uninvoiced_hours += entry.hours
-            sums.uninvoiced_time_amount += entry.hours * entry.billable_rate
-    for expense in expenses:
-        if not date_from <= expense.spent_date <= date_to:
-            continue
-        if expense.billable and not expense.is_billed:
-            totals.setdefault(
-                expense.project_id, _Totals()
-            ).uninvoiced_expenses += expense.total_cost
-    return _ordered(
-        (
-            projects[project_id],
-            {
-                **_project_fields(projects[project_id]),
-                "total_hours": round(sums.total_hours, 2),
-                "uninvoiced_hours": round(sums.uninvoiced_hours, 2),
-                "uninvoiced_expenses": round(sums.uninvoiced_expenses, 2),
-                "uninvoiced_amount": round(
-                    sums.uninvoiced_time_amount + sums.uninvoiced_expenses, 2
-                ),
-            },
+        rows.append(
+            (
+                projects[project_id],
+                {
+                    **_project_fields(projects[project_id]),
+                    "total_hours": round(sums.total_hours, 2),
+                    "uninvoiced_hours": round(sums.uninvoiced_hours, 2),
+                    "uninvoiced_expenses": round(spent, 2),
+                    "uninvoiced_amount": round(sums.uninvoiced_time_amount + spent, 2),
+                },
+            )
         )
-        for project_id, sums in totals.items()
-        if sums.uninvoiced_hours or sums.uninvoiced_expenses
-    )
+    return _ordered(rows)
 
 
 def _rate(source: str, target: str) -> float:
