@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ from sources.world.model import World
 
 DEMO_CONFIG = Path(__file__).parent.parent / "config" / "demo.yaml"
 WORLD_SEED = 42
+# The world is dated, so pin its day: every run, whatever the calendar, sees the same data.
+WORLD_TODAY = date(2026, 11, 25)
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +28,7 @@ def demo_settings() -> Settings:
 
 @pytest.fixture(scope="session")
 def world() -> World:
-    return generate(seed=WORLD_SEED, scale=1.0)
+    return generate(seed=WORLD_SEED, scale=1.0, today=WORLD_TODAY)
 
 
 @pytest.fixture(scope="session")

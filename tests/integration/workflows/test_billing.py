@@ -27,8 +27,9 @@ def _billed_by(world: World, kind: str) -> list[WorldProject]:
 
 
 def _submitted(world: World, project: WorldProject, count: int) -> list[WorldTimeEntry]:
+    """The project's first `count` submitted billable entries: only billable time is invoiced."""
     found = [t for t in world.time_entries if t.project_key == project.key]
-    return [t for t in found if t.status == "SUBMITTED"][:count]
+    return [t for t in found if t.status == "SUBMITTED" and t.billable][:count]
 
 
 async def _posting(systems: Systems, time_entry_id: str) -> TimePosting | None:
