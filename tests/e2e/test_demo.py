@@ -4,7 +4,6 @@ and stop cleanly on Ctrl-C."""
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,20 +14,9 @@ import pytest
 import yaml
 
 from gateway.settings import SYSTEMS
+from tests.harness.processes import DEMO_CONFIG, free_ports
 
 pytestmark = pytest.mark.slow
-
-DEMO_CONFIG = Path(__file__).parent.parent.parent / "config" / "demo.yaml"
-
-
-def free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
 
 
 def demo_config(tmp_path: Path) -> tuple[Path, int, dict[str, int]]:

@@ -14,7 +14,7 @@ from gql.transport.httpx import HTTPXAsyncTransport
 from resolvers import ids
 from sources.sandbox.runner import SandboxCluster
 from sources.world.model import World
-from tests.e2e.live_gateway import RunningGateway, serve
+from tests.harness.served import RunningGateway, serve
 from tests.integration.gateway.conftest import QUICK, gateway_settings
 
 

@@ -23,7 +23,7 @@ from sources.registry import SYSTEMS, make_connector
 from sources.sandbox.runner import SandboxCluster
 from sources.world.model import World
 from tests.conftest import source_settings
-from tests.integration.workflows.serving import serving, settings_for
+from tests.harness.served import serving, settings_for
 from tests.integration.workflows.support import footprint, reset, won_deal, write_counts
 
 START = """

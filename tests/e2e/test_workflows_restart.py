@@ -18,7 +18,7 @@ from sources.registry import SYSTEMS, make_connector
 from sources.sandbox.runner import SandboxCluster
 from sources.world.model import World
 from tests.conftest import source_settings
-from tests.integration.workflows.processes import GatewayProcess, write_config
+from tests.harness.processes import GatewayProcess, write_config
 from tests.integration.workflows.support import (
     clear_faults,
     footprint,
@@ -71,8 +71,10 @@ async def test_a_killed_gateway_finishes_the_workflow_after_a_restart(
 ) -> None:
     deal = await won_deal(systems, world)
     store = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
-    config = write_config(tmp_path / "gateway.yaml", sandboxes, store)
-    first = GatewayProcess(config, tmp_path / "gateway.log").start()
+    config = write_config(
+        tmp_path / "gateway.yaml", sandboxes, store_url=store, events={"capture": False}
+    )
+    first = GatewayProcess(config, tmp_path / "gateway.log").start().ready()
     try:
         set_faults(sandboxes, "psa", latency_ms=SLOW_PSA_MS)
         workflow_id = first.query(
@@ -85,7 +87,7 @@ async def test_a_killed_gateway_finishes_the_workflow_after_a_restart(
         first.kill()
         clear_faults(sandboxes, "psa")
 
-    second = GatewayProcess(config, tmp_path / "gateway.log").start()
+    second = GatewayProcess(config, tmp_path / "gateway.log").start().ready()
     try:
         # Its lease runs out (ten seconds) and the new process takes the workflow over.
         done = await asyncio.to_thread(_until, second, workflow_id, "SUCCEEDED", 60)

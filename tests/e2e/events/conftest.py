@@ -9,7 +9,6 @@ import asyncio
 import base64
 import json
 import secrets
-import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -19,35 +18,27 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from gql import Client, GraphQLRequest
 from gql.transport.websockets import WebsocketsTransport
 from httpx_sse import aconnect_sse
 from standardwebhooks.webhooks import Webhook
-from starlette.applications import Starlette
 
 from gateway.app import Gateway, create_app
 from gateway.settings import EventsConfig, Settings
 from sources.sandbox.runner import SandboxCluster
+from tests.harness.served import Served, serving, sources_at
 
 GRAPHQL_TRANSPORT_WS = WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL
 LEGACY_GRAPHQL_WS = WebsocketsTransport.APOLLO_SUBPROTOCOL
 WAIT_S = 20.0  # generous: a poll interval, a sandbox round trip and a push retry
 
 
-@dataclass
-class EventsGateway:
-    app: Starlette
-    url: str
-
+@dataclass(frozen=True)
+class EventsGateway(Served):
     @property
     def gateway(self) -> Gateway:
         gateway: Gateway = self.app.state.gateway
         return gateway
-
-    @property
-    def graphql(self) -> str:
-        return f"{self.url}/graphql"
 
     @property
     def ws(self) -> str:
@@ -76,45 +67,16 @@ def events_settings(
 ) -> Settings:
     """The demo settings pointed at the cluster, on a store of their own, with `events`
     (capture on, nothing polled unless asked)."""
-    running = {r.name for r in cluster.running}
-    sources = {
-        name: config.model_copy(update={"base_url": cluster[name].url})
-        for name, config in demo.sources.items()
-        if name in running
-    }
     config = EventsConfig(
         **{"capture": True, "poll": {}, "baseline": {}, "log_poll_s": 0.2, **events}
     )
     return demo.model_copy(
         update={
-            "sources": sources,
+            "sources": sources_at(demo, cluster),
             "store_url": f"sqlite+aiosqlite:///{store_dir / f'gw-{secrets.token_hex(4)}.db'}",
             "events": config,
         }
     )
-
-
-@asynccontextmanager
-async def serving(app: Starlette) -> AsyncIterator[EventsGateway]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        async with asyncio.timeout(WAIT_S):
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.02)
-        yield EventsGateway(app, f"http://127.0.0.1:{port}")
-    finally:
-        server.should_exit = True
-        with suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, WAIT_S)
-        sock.close()
 
 
 # --- subscribers ------------------------------------------------------------------------
@@ -240,9 +202,9 @@ def serve_gateway(
     ) -> AsyncIterator[EventsGateway]:
         settings = events_settings(demo_settings, sandboxes, tmp_path, **events)
         app = create_app(settings, start_quote_to_project=start_quote_to_project)
-        async with serving(app) as running:
+        async with serving(app) as served:
             try:
-                yield running
+                yield EventsGateway(served.app, served.url)
             finally:
                 await collect.stop_all()
 

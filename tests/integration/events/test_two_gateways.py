@@ -19,7 +19,7 @@ from standardwebhooks.webhooks import Webhook
 from resolvers import ids
 from sources.sandbox.runner import SandboxCluster
 from sources.world.model import World
-from tests.integration.events.gateway_processes import GatewayProcess, write_config
+from tests.harness.processes import GatewayProcess, write_config
 from tests.support_services import require_service
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]

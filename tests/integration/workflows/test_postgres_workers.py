@@ -21,7 +21,7 @@ from gateway.workflows.systems import Systems
 from resolvers import ids
 from sources.sandbox.runner import SandboxCluster
 from sources.world.model import World
-from tests.integration.workflows.processes import GatewayProcess, write_config
+from tests.harness.processes import GatewayProcess, write_config
 from tests.integration.workflows.support import footprint, won_deal
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -60,14 +60,19 @@ def two_gateways(
 ) -> Iterator[list[GatewayProcess]]:
     gateways = [
         GatewayProcess(
-            write_config(tmp_path / f"gateway-{n}.yaml", sandboxes, database),
+            write_config(
+                tmp_path / f"gateway-{n}.yaml",
+                sandboxes,
+                store_url=database,
+                events={"capture": False},  # these tests are about writes
+            ),
             tmp_path / f"gateway-{n}.log",
         )
         for n in range(2)
     ]
     try:
         for gateway in gateways:
-            gateway.start()
+            gateway.start().ready()
         yield gateways
     finally:
         for gateway in gateways:
