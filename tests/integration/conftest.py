@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-# --- PostgreSQL ------------------------------------------------------------------------
-# One database per test run, made on the local server (trust auth) and dropped after.
-# Unreachable server: skip with the reason, except under CI, where it is a failure.
 import asyncio
 import os
 import secrets
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import asyncpg
+import httpx
 import pytest
+
+# --- PostgreSQL ------------------------------------------------------------------------
+# One database per test run, made on the local server (trust auth) and dropped after.
+# Unreachable server: skip with the reason, except under CI, where it is a failure.
 
 POSTGRES_HOST = "127.0.0.1"
 POSTGRES_PORT = 5432
@@ -73,3 +76,48 @@ def postgres_url() -> Iterator[str]:
         yield f"postgresql+asyncpg://{user}@{POSTGRES_HOST}:{POSTGRES_PORT}/{name}"
     finally:
         _run_in_own_loop(_postgres_admin(user, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+# --- Sandbox admin surface ---------------------------------------------------------------
+# What every sandbox serves under /_sandbox/ (sources/sandbox/base.py), for the per-system
+# conftests: each keeps its own fixture names and picks the shape its tests assert on.
+
+
+def route_counts(url: str) -> dict[str, int]:
+    """How many requests each vendor route of the sandbox at `url` has served so far."""
+    return dict(httpx.get(f"{url}/_sandbox/stats").json()["routes"])
+
+
+class RequestsSince:
+    """The vendor requests the sandbox at `url` has served since this was made."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.before = route_counts(url)
+
+    def by_route(self) -> dict[str, int]:
+        """Each route whose count moved, and by how much."""
+        now = route_counts(self.url)
+        return {r: n - self.before.get(r, 0) for r, n in now.items() if n != self.before.get(r, 0)}
+
+    def on(self, route: str) -> int:
+        """How many requests `route` got."""
+        return route_counts(self.url).get(route, 0) - self.before.get(route, 0)
+
+    def total(self) -> int:
+        """How many requests all routes got together."""
+        return sum(route_counts(self.url).values()) - sum(self.before.values())
+
+
+@contextmanager
+def sandbox_faults(url: str) -> Iterator[Callable[..., None]]:
+    """`inject(**faults)` sets faults on the vendor routes of the sandbox at `url`; they are
+    cleared on leaving."""
+
+    def inject(**faults: object) -> None:
+        httpx.post(f"{url}/_sandbox/faults", json=faults).raise_for_status()
+
+    try:
+        yield inject
+    finally:
+        httpx.delete(f"{url}/_sandbox/faults").raise_for_status()

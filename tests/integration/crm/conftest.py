@@ -12,6 +12,7 @@ from gateway.settings import Settings
 from sources.crm.connector import CrmConnector
 from sources.sandbox.runner import SandboxCluster
 from tests.conftest import source_settings
+from tests.integration.conftest import RequestsSince
 
 Spent = Callable[[], dict[str, int]]
 
@@ -36,20 +37,7 @@ async def crm(sandboxes: SandboxCluster, demo_settings: Settings) -> AsyncIterat
 @pytest.fixture
 def requests_since(crm_url: str) -> Callable[[], Spent]:
     """Call to start counting; the result tells what each vendor route got since."""
-
-    def routes() -> dict[str, int]:
-        return dict(httpx.get(f"{crm_url}/_sandbox/stats").json()["routes"])
-
-    def start() -> Spent:
-        before = routes()
-
-        def spent() -> dict[str, int]:
-            now = routes()
-            return {r: n - before.get(r, 0) for r, n in now.items() if n != before.get(r, 0)}
-
-        return spent
-
-    return start
+    return lambda: RequestsSince(crm_url).by_route
 
 
 @pytest.fixture

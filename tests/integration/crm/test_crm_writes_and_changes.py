@@ -19,6 +19,7 @@ from sources.errors import SourceRejected, SourceUnavailable
 from sources.records import Opportunity
 from sources.sandbox.runner import SandboxCluster
 from sources.world.model import World
+from tests.integration.conftest import sandbox_faults
 from tests.integration.crm.conftest import Spent, make_crm
 
 pytestmark = pytest.mark.usefixtures("restores_crm")
@@ -28,11 +29,8 @@ API = "/services/data/v62.0"
 
 @pytest.fixture
 def faults(crm_url: str) -> Iterator[Callable[..., None]]:
-    def inject(**faults: object) -> None:
-        httpx.post(f"{crm_url}/_sandbox/faults", json=faults).raise_for_status()
-
-    yield inject
-    httpx.delete(f"{crm_url}/_sandbox/faults").raise_for_status()
+    with sandbox_faults(crm_url) as inject:
+        yield inject
 
 
 def new_deal(world: World, **fields: Any) -> dict[str, Any]:

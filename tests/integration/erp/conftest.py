@@ -18,6 +18,7 @@ from gateway.settings import Settings
 from sources.erp.connector import ErpConnector
 from sources.sandbox.runner import SandboxCluster
 from tests.conftest import source_settings
+from tests.integration.conftest import RequestsSince, sandbox_faults
 
 
 @pytest.fixture
@@ -39,12 +40,7 @@ async def erp(sandboxes: SandboxCluster, demo_settings: Settings) -> AsyncIterat
 @pytest.fixture
 def requests_since(erp_url: str) -> Callable[[], Callable[[], int]]:
     """Call to start counting; the result tells how many vendor requests came since."""
-
-    def start() -> Callable[[], int]:
-        before = httpx.get(f"{erp_url}/_sandbox/stats").json()["total"]
-        return lambda: int(httpx.get(f"{erp_url}/_sandbox/stats").json()["total"] - before)
-
-    return start
+    return lambda: RequestsSince(erp_url).total
 
 
 @pytest.fixture
@@ -68,11 +64,8 @@ def suiteql(erp_url: str, demo_settings: Settings) -> Callable[[str], list[dict[
 
 @pytest.fixture
 def faults(erp_url: str) -> Iterator[Callable[..., None]]:
-    def inject(**faults: object) -> None:
-        httpx.post(f"{erp_url}/_sandbox/faults", json=faults).raise_for_status()
-
-    yield inject
-    httpx.delete(f"{erp_url}/_sandbox/faults").raise_for_status()
+    with sandbox_faults(erp_url) as inject:
+        yield inject
 
 
 @pytest.fixture

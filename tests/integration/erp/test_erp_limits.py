@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-import httpx
 import pytest
 
 from gateway.settings import Settings
@@ -14,12 +13,12 @@ from sources.config import RetryPolicy, Timeouts
 from sources.errors import RateLimited
 from sources.sandbox.runner import SandboxCluster
 from sources.world.model import World
+from tests.integration.conftest import route_counts
 from tests.integration.erp.conftest import make_erp
 
 
 def refusals(erp_url: str) -> int:
-    routes = httpx.get(f"{erp_url}/_sandbox/stats").json()["routes"]
-    return int(routes.get("CONCURRENCY_LIMIT_EXCEEDED", 0))
+    return route_counts(erp_url).get("CONCURRENCY_LIMIT_EXCEEDED", 0)
 
 
 async def test_requests_past_the_limit_are_rate_limited_then_retried(

@@ -12,6 +12,7 @@ from gateway.settings import Settings
 from sources.psa.connector import PsaConnector
 from sources.sandbox.runner import SandboxCluster
 from tests.conftest import source_settings
+from tests.integration.conftest import RequestsSince, sandbox_faults
 
 Counter = Callable[[str], int]
 
@@ -35,26 +36,13 @@ async def psa(sandboxes: SandboxCluster, demo_settings: Settings) -> AsyncIterat
 @pytest.fixture
 def requests_since(psa_url: str) -> Callable[[], Counter]:
     """Call to start counting; the result tells how many requests a route got since."""
-
-    def start() -> Counter:
-        before = httpx.get(f"{psa_url}/_sandbox/stats").json()["routes"]
-
-        def spent(route: str) -> int:
-            now = httpx.get(f"{psa_url}/_sandbox/stats").json()["routes"]
-            return int(now.get(route, 0) - before.get(route, 0))
-
-        return spent
-
-    return start
+    return lambda: RequestsSince(psa_url).on
 
 
 @pytest.fixture
 def faults(psa_url: str) -> Iterator[Callable[..., None]]:
-    def inject(**faults: object) -> None:
-        httpx.post(f"{psa_url}/_sandbox/faults", json=faults).raise_for_status()
-
-    yield inject
-    httpx.delete(f"{psa_url}/_sandbox/faults").raise_for_status()
+    with sandbox_faults(psa_url) as inject:
+        yield inject
 
 
 @pytest.fixture

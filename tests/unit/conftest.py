@@ -1,3 +1,10 @@
+"""Fixtures the unit suite shares: the store and workflow engine over SQLite.
+
+The fixtures live in `tests.unit.store.fixtures`, which the integration suite also uses;
+here they get the unit suite's `store_url`, a copy of a migrated SQLite database. Folders
+with a `store` or `clock` of their own (events, hcm, time_) override these with it.
+"""
+
 from __future__ import annotations
 
 from pathlib import Path
