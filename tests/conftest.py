@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 
+import httpx
 import pytest
 
 from gateway.settings import Settings, load_settings
+from gateway.workflows.systems import Systems
 from sources.config import SourceSettings
-from sources.registry import SYSTEMS
+from sources.records import SourceSystem
+from sources.registry import SYSTEMS, make_connector
 from sources.sandbox.runner import SandboxCluster
 from sources.world.generate import generate
 from sources.world.model import World
@@ -33,14 +37,8 @@ def world() -> World:
 
 @pytest.fixture(scope="session")
 def sandboxes(world: World, demo_settings: Settings) -> Iterator[SandboxCluster]:
-    with SandboxCluster(world, demo_settings.sandbox.tokens, _built_systems()) as cluster:
+    with SandboxCluster(world, demo_settings.sandbox.tokens) as cluster:
         yield cluster
-
-
-def _built_systems() -> list[str]:
-    # While the five systems are being built, start those that exist.
-    root = Path(__file__).parent.parent / "sources"
-    return [name for name in SYSTEMS if (root / name / "sandbox.py").exists()]
 
 
 def source_settings(
@@ -49,3 +47,35 @@ def source_settings(
     """The demo settings for `name`, pointed at the test cluster's port."""
     base = demo.source(name)
     return SourceSettings(**{**base.model_dump(), "base_url": cluster[name].url, **overrides})
+
+
+@asynccontextmanager
+async def connected(
+    demo: Settings, cluster: SandboxCluster, **overrides: object
+) -> AsyncIterator[Systems]:
+    """A connector to each of the cluster's sandboxes, closed on the way out."""
+    connectors = {
+        SourceSystem(name.upper()): make_connector(
+            name, source_settings(demo, cluster, name, **overrides)
+        )
+        for name in SYSTEMS
+    }
+    try:
+        yield Systems(connectors)
+    finally:
+        for connector in connectors.values():
+            await connector.aclose()
+
+
+def reset(cluster: SandboxCluster, *names: str) -> None:
+    """The named sandboxes (all by default) back to the seeded world."""
+    for running in cluster.running:
+        if not names or running.name in names:
+            httpx.post(f"{running.url}/_sandbox/reset", timeout=120).raise_for_status()
+
+
+@pytest.fixture(scope="module")
+def seeded_world_after(sandboxes: SandboxCluster) -> Iterator[None]:
+    """For modules that write to the shared sandboxes: leave them as seeded for the rest."""
+    yield
+    reset(sandboxes)

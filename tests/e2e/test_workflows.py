@@ -5,7 +5,7 @@ a repeat with the same key changes nothing; refused input carries a machine code
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +18,10 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from gateway.workflows.systems import Systems
 from resolvers import ids
-from sources.records import SourceSystem
-from sources.registry import SYSTEMS, make_connector
 from sources.sandbox.runner import SandboxCluster
 from sources.world.model import World
-from tests.conftest import source_settings
 from tests.harness.served import serving, settings_for
-from tests.integration.workflows.support import footprint, reset, won_deal, write_counts
+from tests.integration.workflows.support import footprint, won_deal, write_counts
 
 START = """
 mutation($input: StartProjectInput!) {
@@ -41,6 +38,8 @@ query($id: ID!) {
 }
 """
 SETTLED = {"SUCCEEDED", "FAILED", "COMPENSATED", "NEEDS_ATTENTION", "CANCELLED"}
+
+pytestmark = pytest.mark.usefixtures("seeded_world_after")
 
 
 class GraphQL:
@@ -72,25 +71,6 @@ class GraphQL:
                     if event["subjectId"] == workflow_id:
                         return event  # type: ignore[no-any-return]
                 await asyncio.sleep(0.1)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def seeded_world_after(sandboxes: SandboxCluster) -> Iterator[None]:
-    yield
-    reset(sandboxes)
-
-
-@pytest.fixture
-async def systems(sandboxes: SandboxCluster, demo_settings: Settings) -> AsyncIterator[Systems]:
-    connectors = {
-        SourceSystem(name.upper()): make_connector(
-            name, source_settings(demo_settings, sandboxes, name)
-        )
-        for name in SYSTEMS
-    }
-    yield Systems(connectors)
-    for connector in connectors.values():
-        await connector.aclose()
 
 
 @pytest.fixture

@@ -5,54 +5,29 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from gateway.settings import Settings
 from gateway.workflows.systems import Systems
 from resolvers import ids
-from sources.records import SourceSystem
-from sources.registry import SYSTEMS, make_connector
 from sources.sandbox.runner import SandboxCluster
 from sources.world.model import World
-from tests.conftest import source_settings
 from tests.harness.processes import GatewayProcess, write_config
 from tests.integration.workflows.support import (
     clear_faults,
     footprint,
-    reset,
     set_faults,
     won_deal,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("seeded_world_after")]
 
 START = """
 mutation($input: StartProjectInput!) { startProjectFromOpportunity(input: $input) { id } }
 """
 STEPS = "query($id: ID!) { workflow(id: $id) { status steps { name status attempts } } }"
 SLOW_PSA_MS = 1500  # the workspace step's two PSA calls take three seconds
-
-
-@pytest.fixture(scope="module", autouse=True)
-def seeded_world_after(sandboxes: SandboxCluster) -> Iterator[None]:
-    yield
-    reset(sandboxes)
-
-
-@pytest.fixture
-async def systems(sandboxes: SandboxCluster, demo_settings: Settings) -> AsyncIterator[Systems]:
-    connectors = {
-        SourceSystem(name.upper()): make_connector(
-            name, source_settings(demo_settings, sandboxes, name)
-        )
-        for name in SYSTEMS
-    }
-    yield Systems(connectors)
-    for connector in connectors.values():
-        await connector.aclose()
 
 
 def _until(gateway: GatewayProcess, workflow_id: str, done: str, timeout: float) -> dict:  # type: ignore[type-arg]

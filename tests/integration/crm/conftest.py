@@ -11,7 +11,7 @@ import pytest
 from gateway.settings import Settings
 from sources.crm.connector import CrmConnector
 from sources.sandbox.runner import SandboxCluster
-from tests.conftest import source_settings
+from tests.conftest import reset, source_settings
 from tests.integration.conftest import RequestsSince
 
 Spent = Callable[[], dict[str, int]]
@@ -58,4 +58,4 @@ def admin(crm_url: str) -> Iterator[Callable[[str, dict[str, Any]], dict[str, An
 def restores_crm(sandboxes: SandboxCluster) -> Iterator[None]:
     """For modules that write: the CRM goes back to the seeded world afterwards."""
     yield
-    httpx.post(f"{sandboxes['crm'].url}/_sandbox/reset").raise_for_status()
+    reset(sandboxes, "crm")

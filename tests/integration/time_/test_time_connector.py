@@ -22,13 +22,13 @@ from sources.records import TimeEntry
 from sources.sandbox.runner import SandboxCluster
 from sources.time.connector import TimeConnector
 from sources.world.model import World
-from tests.conftest import source_settings
+from tests.conftest import reset, source_settings
 
 
 @pytest.fixture(scope="module", autouse=True)
 def seeded_world_afterwards(sandboxes: SandboxCluster) -> Iterator[None]:
     yield
-    httpx.post(f"{sandboxes['time'].url}/_sandbox/reset", timeout=30).raise_for_status()
+    reset(sandboxes, "time")
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ and an engine with one worker running."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,11 +13,9 @@ from gateway.store import Store
 from gateway.workflows.bootstrap import Workflows, bootstrap, running
 from gateway.workflows.systems import Systems
 from sources.config import BreakerPolicy
-from sources.records import SourceSystem
-from sources.registry import SYSTEMS, make_connector
 from sources.sandbox.runner import SandboxCluster
-from tests.conftest import source_settings
-from tests.integration.workflows.support import QUICK_RETRY, reset
+from tests.conftest import connected
+from tests.integration.workflows.support import QUICK_RETRY
 
 # A source that fails half its requests still gets through; its breaker opens only on a
 # real outage and lets a probe through soon after.
@@ -26,15 +24,8 @@ BREAKER = BreakerPolicy(failure_threshold=8, reset_after=0.5)
 
 @pytest.fixture
 async def systems(sandboxes: SandboxCluster, demo_settings: Settings) -> AsyncIterator[Systems]:
-    connectors = {
-        SourceSystem(name.upper()): make_connector(
-            name, source_settings(demo_settings, sandboxes, name, breaker=BREAKER)
-        )
-        for name in SYSTEMS
-    }
-    yield Systems(connectors)
-    for connector in connectors.values():
-        await connector.aclose()
+    async with connected(demo_settings, sandboxes, breaker=BREAKER) as systems:
+        yield systems
 
 
 @pytest.fixture
@@ -54,7 +45,5 @@ async def workflows(store: Store, systems: Systems) -> AsyncIterator[Workflows]:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def seeded_world_after(sandboxes: SandboxCluster) -> Iterator[None]:
-    """These tests write to the shared sandboxes; leave them as seeded for the others."""
-    yield
-    reset(sandboxes)
+def seeded_world_after(seeded_world_after: None) -> None:
+    """Every module here writes to the shared sandboxes."""

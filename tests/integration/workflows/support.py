@@ -110,9 +110,3 @@ def clear_faults(cluster: SandboxCluster, system: str) -> None:
 
 def connectors_of(systems: Systems) -> Mapping[SourceSystem, Any]:
     return systems.connectors
-
-
-def reset(cluster: SandboxCluster) -> None:
-    """Every sandbox back to the seeded world (for the tests that run after ours)."""
-    for running in cluster.running:
-        httpx.post(f"{running.url}/_sandbox/reset", timeout=120).raise_for_status()
