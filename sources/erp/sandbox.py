@@ -50,8 +50,8 @@ from sources.erp.catalog import ENTITY_TYPES
 from sources.erp.ledger import Ledger
 from sources.erp.seed import seed_store
 from sources.erp.store import Record, RecordError, RecordStore, render_sql_value
-from sources.erp.suiteql import SuiteQLError, parse
-from sources.erp.suiteql_engine import execute
+from sources.erp.suiteql import SuiteQLError
+from sources.erp.suiteql_answers import Answers
 from sources.records import SourceSystem
 from sources.sandbox.base import Sandbox
 from sources.world.model import World
@@ -102,6 +102,7 @@ class ErpSandbox(Sandbox):
     def seed(self, world: World) -> None:
         self.store: RecordStore = seed_store(world)
         self.ledger = Ledger(self.store, self.clock)
+        self.answers = Answers(self.store)
         self._idempotency: dict[str, _Outcome] = {}
         self._jobs: dict[str, _Outcome] = {}
         self.concurrency_limit = DEFAULT_CONCURRENCY
@@ -313,7 +314,7 @@ class ErpSandbox(Sandbox):
             text = body.get("q") if isinstance(body, dict) else None
             if not isinstance(text, str):
                 raise RecordError(400, "INVALID_CONTENT", 'The body must be {"q": "<SuiteQL>"}.')
-            result = execute(parse(text), self.store.table, offset=offset, limit=limit)
+            rows, answer_total = self.answers.page(text, offset, limit)
         except RecordError as error:
             return self._error(error)
         except SuiteQLError as error:
@@ -322,10 +323,10 @@ class ErpSandbox(Sandbox):
                 f"Invalid search query. Detailed unprocessed description follows. {error}",
                 "INVALID_PARAMETER",
             )
-        total = min(result.total, SUITEQL_ROW_CAP)
+        total = min(answer_total, SUITEQL_ROW_CAP)
         items = [
             {"links": [], **{k: render_sql_value(v) for k, v in row.items() if v is not None}}
-            for row in result.rows[: max(0, total - offset)]
+            for row in rows[: max(0, total - offset)]
         ]
         base = f"{self._base(request)}/query/v1/suiteql"
         return JSONResponse(_page_body(base, items, limit, offset, total))

@@ -52,6 +52,9 @@ class RecordStore:
         self._external: dict[str, dict[str, str]] = {name: {} for name in types}
         self._max_id: dict[str, int] = {name: 0 for name in types}
         self._unsorted: set[str] = set()
+        # Bumped by every change to any record, so whatever was read from the store
+        # knows when it may be out of date.
+        self.generation = 0
         self._tables: dict[str, dict[str, Table]] = {}  # per record type, its tables
         self._row_cache: dict[str, dict[str, _RecordRow]] = {}  # per record type, by id
         self._table_owner = {
@@ -159,6 +162,7 @@ class RecordStore:
     def changed(self, type_name: str) -> None:
         """Call after editing a stored record of this type in place."""
         self._tables.pop(type_name, None)
+        self.generation += 1
 
     # --- request bodies ---------------------------------------------------------------------
 
@@ -301,7 +305,7 @@ class RecordStore:
             if row is None or not row.shows(record):
                 row = cache[record["id"]] = _RecordRow(self, record, columns)
             rows.append(row)
-        table = Table(type_name, tuple(columns), rows, "id")
+        table = Table(type_name, tuple(columns), rows, ("id",))
         yield type_name, self._with_key_lookups(type_name, _indexed(table, columns))
         for sub_name, spec in record_type.sublists().items():
             table_name = f"{type_name}{sub_name}".lower()
@@ -315,7 +319,10 @@ class RecordStore:
                 for record in records
                 for i, line in enumerate(record.get(sub_name) or (), start=1)
             ]
-            yield table_name, _indexed(Table(table_name, tuple(sub_columns), sub_rows), sub_columns)
+            # Records come in id order and their lines in line order.
+            ordered = (type_name, "line")
+            table = Table(table_name, tuple(sub_columns), sub_rows, ordered)
+            yield table_name, _indexed(table, sub_columns)
 
     def _with_key_lookups(self, type_name: str, table: Table) -> Table:
         """Answer `id IN` and `externalid IN` from the store's own maps, no index build."""

@@ -13,6 +13,7 @@
 
 Unaliased expressions are named expr1, expr2, ... `parse` turns text into a `Query`;
 `suiteql_engine.execute` runs one. Neither knows anything about records or HTTP.
+`normal_form` tells texts that differ only in spacing or case to be the same query.
 """
 
 from __future__ import annotations
@@ -191,6 +192,14 @@ def _tokenize(text: str) -> list[_Token]:
         position = match.end()
     tokens.append(_Token("end", ""))
     return tokens
+
+
+def normal_form(text: str) -> str:
+    """The query's tokens one space apart, words in lower case: texts with the same
+    normal form parse to the same query, since the parser reads every word (keyword,
+    name or function) without regard to case. Raises `SuiteQLError` as `parse` would
+    on a character outside the language."""
+    return " ".join(t.text.lower() if t.kind == "word" else t.text for t in _tokenize(text))
 
 
 def parse(text: str) -> Query:

@@ -5,8 +5,12 @@ date is converted to that type, NULL never compares true (three-valued logic), O
 puts NULLs last ascending and first descending, aggregates skip NULLs, and an aggregate
 over no rows still answers one row. Timestamps compare in UTC.
 
-A `Table` may say its rows are already in id order and offer a `lookup` for
-`column IN (...)`, so the usual batch-by-id and by-reference queries need no full scan.
+A `Table` may say which columns its rows are already in order of and offer a `lookup`
+for `column IN (...)`, so the usual batch-by-id and by-reference queries need no full
+scan, and those ordered by id (or by parent and line) no sort.
+
+`evaluate` gives the whole `Answer` to a query, which a caller may keep and page through;
+`execute` gives one page of it.
 """
 
 from __future__ import annotations
@@ -69,14 +73,14 @@ Lookup = Callable[[str, Sequence[Any]], Sequence[Row] | None]
 
 @dataclass(frozen=True)
 class Table:
-    """A table's rows; `ordered_by` names the column they are already sorted on, and
-    `lookup(column, values)` may answer `column IN values` from an index, in row order
-    (None: no index, scan)."""
+    """A table's rows; `ordered_by` names the columns they are already sorted on
+    (ascending, none of them NULL), and `lookup(column, values)` may answer
+    `column IN values` from an index, in row order (None: no index, scan)."""
 
     name: str
     columns: tuple[str, ...]
     rows: Sequence[Row]
-    ordered_by: str | None = None
+    ordered_by: tuple[str, ...] = ()
     lookup: Lookup | None = None
 
 
@@ -89,41 +93,96 @@ class Result:
     total: int  # rows in the whole answer
 
 
+class Answer:
+    """A query's whole answer, in order; rows are projected a page at a time.
+
+    Plain rows are sorted when first needed. A small first page of a big answer (a
+    "latest change" probe) is picked without sorting the rest; any later page sorts
+    them all once, since the pages after it will want the same order.
+    """
+
+    def __init__(
+        self,
+        rows: list[Any],
+        project: Callable[[Any], dict[str, Any]],
+        unsorted: _Order | None = None,
+    ) -> None:
+        self._rows = rows
+        self._project = project
+        self._unsorted = unsorted
+
+    @property
+    def total(self) -> int:
+        return len(self._rows)
+
+    def page(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        """Rows `offset` to `offset + limit` (all from `offset` without a limit)."""
+        end = None if limit is None else offset + limit
+        rows = self._rows
+        if self._unsorted is not None:
+            first = None if offset or end is None else self._unsorted.first(rows, end)
+            if first is not None:
+                return [self._project(row) for row in first[offset:end]]
+            self._unsorted.sort(rows)
+            self._unsorted = None
+        return [self._project(row) for row in rows[offset:end]]
+
+
 def execute(query: Query, tables: Tables, *, offset: int = 0, limit: int | None = None) -> Result:
-    """Run `query`; rows map output names to Python values (None kept)."""
+    """Run `query` for one page; rows map output names to Python values (None kept)."""
+    answer = evaluate(query, tables)
+    return Result(answer.page(offset, limit), answer.total)
+
+
+def evaluate(query: Query, tables: Tables) -> Answer:
+    """Run `query` for its whole answer."""
     table = _table(tables, query.table)
     _check_columns(query, table)
     predicate = _compile(query.where, table, tables) if query.where else None
     candidates = _candidates(query.where, table)
     rows = [row for row in candidates if predicate is None or predicate(row) is True]
-    end = None if limit is None else offset + limit
     if query.aggregated:
         results = _grouped(query, rows)
         _sort(results, query.order_by, lambda name: lambda result: result.get(name))
-    else:
-        aliases = {item.name: item.expr for item in query.items}
-        total = len(rows)
-        if not _presorted(query, table, aliases):
-            first = None if query.distinct else end
-            get = lambda name: _getter(aliases.get(name, Column(name)))  # noqa: E731
-            _sort(rows, query.order_by, get, first)
-        if not query.distinct:  # project only the page
-            page = [_project(query, table, row) for row in rows[offset:end]]
-            return Result(page, total)
-        results = [_project(query, table, row) for row in rows]
-    if query.distinct:
-        unique: dict[tuple[Any, ...], dict[str, Any]] = {}
-        for result in results:
-            unique.setdefault(tuple(result.values()), result)
-        results = list(unique.values())
-    return Result(results[offset:end], len(results))
+        return Answer(_distinct(results) if query.distinct else results, _as_is)
+    aliases = {item.name: item.expr for item in query.items}
+    get = lambda name: _getter(aliases.get(name, Column(name)))  # noqa: E731
+    order = None if _presorted(query, table, aliases) else _Order(query.order_by, get)
+
+    def project(row: Row) -> dict[str, Any]:
+        return _project(query, table, row)
+
+    if not query.distinct:
+        return Answer(rows, project, order)
+    if order is not None:
+        order.sort(rows)
+    return Answer(_distinct([project(row) for row in rows]), _as_is)
+
+
+def _as_is(result: dict[str, Any]) -> dict[str, Any]:
+    return result
+
+
+def _distinct(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    unique: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for result in results:
+        unique.setdefault(tuple(result.values()), result)
+    return list(unique.values())
 
 
 def _presorted(query: Query, table: Table, aliases: Mapping[str, Operand]) -> bool:
-    if table.ordered_by is None or query.order_by != (OrderKey(table.ordered_by),):
+    """True when the rows' own order is the one asked for: ORDER BY a leading part of
+    `ordered_by`, ascending, each key the column itself (a stable sort on fewer keys
+    keeps rows that tie in the order they came in)."""
+    keys = query.order_by
+    if len(keys) > len(table.ordered_by):
         return False
-    column = Column(table.ordered_by)
-    return aliases.get(column.name, column) == column
+    for key, column in zip(keys, table.ordered_by, strict=False):
+        if key.descending or key.name != column:
+            return False
+        if aliases.get(column, Column(column)) != Column(column):
+            return False
+    return True
 
 
 def _table(tables: Tables, name: str) -> Table:
@@ -254,36 +313,62 @@ def _aggregate(call: Call, rows: list[Row]) -> Any:
 
 
 def _sort(
-    items: list[Any],
-    keys: Sequence[OrderKey],
-    getter: Callable[[str], Callable[[Any], Any]],
-    first: int | None = None,
+    items: list[Any], keys: Sequence[OrderKey], getter: Callable[[str], Callable[[Any], Any]]
 ) -> None:
-    """Order `items` in place; with `first`, only the first `first` are kept, in order.
+    """Order `items` in place.
 
     NULLs go last ascending and first descending, as in Oracle. Keys that share a
     direction sort in one pass; a change of direction needs a stable pass of its own,
     from the last group of keys to the first.
     """
+    for descending, order in _passes(keys, getter):
+        items.sort(key=order, reverse=descending)
+
+
+_SortPass = tuple[bool, Callable[[Any], tuple[Any, ...]]]  # (descending, key)
+
+
+def _passes(
+    keys: Sequence[OrderKey], getter: Callable[[str], Callable[[Any], Any]]
+) -> list[_SortPass]:
+    """The stable sorts that order by `keys`, in the order they are to run."""
     groups: list[list[OrderKey]] = []
     for key in keys:
         if groups and groups[-1][0].descending == key.descending:
             groups[-1].append(key)
         else:
             groups.append([key])
+    passes: list[_SortPass] = []
     for group in reversed(groups):
         getters = [getter(key.name) for key in group]
 
         def order(item: Any, getters: list[Callable[[Any], Any]] = getters) -> tuple[Any, ...]:
             return tuple(_null_last(get(item)) for get in getters)
 
-        descending = group[0].descending
-        if len(groups) == 1 and first is not None and first * 4 < len(items):
-            # A small page of a big table (a "latest change" probe): no full sort needed.
-            pick = heapq.nlargest if descending else heapq.nsmallest
-            items[:] = pick(first, items, key=order)
-            return
-        items.sort(key=order, reverse=descending)
+        passes.append((group[0].descending, order))
+    return passes
+
+
+@dataclass(frozen=True)
+class _Order:
+    """An ORDER BY over rows, applied in full or only to find the first few."""
+
+    keys: Sequence[OrderKey]
+    getter: Callable[[str], Callable[[Any], Any]]
+
+    def sort(self, items: list[Any]) -> None:
+        _sort(items, self.keys, self.getter)
+
+    def first(self, items: list[Any], count: int) -> list[Any] | None:
+        """The first `count` of `items` in order, without sorting the rest, or None when
+        that would not be cheaper than a full sort."""
+        passes = _passes(self.keys, self.getter)
+        if len(passes) != 1 or count * 4 >= len(items):
+            return None
+        descending, order = passes[0]
+        # Both are documented to equal sorted(...)[:count], ties kept in input order.
+        pick = heapq.nlargest if descending else heapq.nsmallest
+        return pick(count, items, key=order)
 
 
 def _getter(expr: Operand) -> Callable[[Row], Any]:

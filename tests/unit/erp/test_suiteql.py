@@ -164,7 +164,7 @@ def test_an_index_answers_in_lists_and_presorted_tables_skip_sorting() -> None:
         asked.append((column, tuple(values)))
         return [r for r in ordered if r.get(column) in values]
 
-    table = Table("customer", COLUMNS, ordered, ordered_by="id", lookup=lookup)
+    table = Table("customer", COLUMNS, ordered, ordered_by=("id",), lookup=lookup)
     result = execute(
         parse("SELECT id FROM customer WHERE terms = 3 AND id IN (10, 3, 99) ORDER BY id"),
         {"customer": table}.__getitem__,
