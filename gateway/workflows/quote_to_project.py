@@ -15,13 +15,13 @@ the CRM link cleared), so a half-made project is never left silently.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
 from gateway.workflows.business import BusinessException
+from gateway.workflows.concurrently import concurrently
 from gateway.workflows.context import StepContext
 from gateway.workflows.definition import OnFailure, Step, WorkflowDefinition
 from gateway.workflows.plans import billing_lines, project_code, project_dates, staffing_plan
@@ -223,7 +223,7 @@ async def raise_staffing_requests(systems: Systems, ctx: StepContext) -> dict[st
     plan = ctx.outputs["validate"]
     project_id = ctx.outputs["workspace"]["project_id"]
     start = date_of(plan["start_date"])
-    created = await asyncio.gather(
+    created = await concurrently(
         *(
             systems.psa.create_staffing_request(
                 project_id,

@@ -16,7 +16,6 @@ client's key carried as the entry's external reference.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import Any
 
 from gateway.store import Store
 from gateway.workflows.business import BusinessException, record_data_quality
+from gateway.workflows.concurrently import concurrently
 from gateway.workflows.context import StepContext
 from gateway.workflows.definition import OnFailure, Step, WorkflowDefinition
 from gateway.workflows.engine import request_hash
@@ -252,7 +252,7 @@ async def post_entries(
             "posted": {"time_entry_id": entry["id"], "posting_id": posting.id, "job_id": job.id}
         }
 
-    results = await asyncio.gather(*(one(entry) for entry in entries))
+    results = await concurrently(*(one(entry) for entry in entries))
     posted = [r["posted"] for r in results if "posted" in r]
     held = [r["held"] for r in results if "held" in r]
     return posted, held
