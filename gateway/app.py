@@ -11,8 +11,8 @@ front of them, the schema and the GraphQL endpoint, and serves:
 - `/webhooks/{system}`  pushed change notifications (gateway.events.receiver).
 
 The events process API (`gateway.events.service.EventsService`: change capture, the event
-log, live streams, triggers, dead letters) runs for the app's lifespan on the store at
-`settings.store_url`.
+log, live streams, triggers, dead letters), the workflow engine and the store's pruning
+(`gateway.retention`) run for the app's lifespan on the store at `settings.store_url`.
 
 The running `Gateway` is `app.state.gateway`; its `invalidate(system, entity, ids)` is
 the hook change events call to drop cached reads.
@@ -40,6 +40,7 @@ from gateway.events.service import EventsService
 from gateway.events.triggers import StartQuoteToProject
 from gateway.graphql_http import GraphQLView
 from gateway.graphql_sse import GraphQLOverSSE
+from gateway.retention import retention_running
 from gateway.settings import Settings
 from gateway.store import Store
 from gateway.workflows.bootstrap import Workflows, bootstrap, running
@@ -284,7 +285,11 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             trigger = start_quote_to_project or gateway.start_quote_to_project
-            async with events_running(gateway, trigger), workflows_running(gateway):
+            async with (
+                events_running(gateway, trigger) as events,
+                workflows_running(gateway),
+                retention_running(events.store, settings.retention),
+            ):
                 yield
         finally:
             await gateway.aclose()

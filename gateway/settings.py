@@ -104,6 +104,21 @@ class QueryLimitsConfig(BaseModel):
     max_tokens: int = 4000
 
 
+class RetentionConfig(BaseModel):
+    """How long the store keeps what only guards against repeats; pruned by every gateway
+    (deleting what is already gone is harmless, so there is no leader to elect)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    every_s: float = 3600.0  # between prunings; the first runs at start-up
+    published_outbox_days: float = 7.0  # relayed already; kept for a look afterwards
+    # A repeated submitTime key within this window still finds its entry.
+    idempotency_keys_days: float = 30.0
+    # Past the signature's timestamp tolerance a replay is refused anyway; a week covers
+    # every vendor's own redelivery window.
+    webhook_receipts_days: float = 7.0
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PSGRAPH_", env_nested_delimiter="__", extra="forbid"
@@ -121,6 +136,7 @@ class Settings(BaseSettings):
     events: EventsConfig = Field(default_factory=EventsConfig)
     cache: CacheConfig = Field(default_factory=CacheConfig)
     query_limits: QueryLimitsConfig = Field(default_factory=QueryLimitsConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
     def source(self, name: str) -> SourceSettings:
         """The source's settings with its credentials read from the environment."""
