@@ -151,3 +151,10 @@ class DeadLetter:
     attempts: int
     created_at: dt.datetime
     replayed_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    name: str
+    holder: str
+    expires_at: dt.datetime

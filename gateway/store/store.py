@@ -30,6 +30,7 @@ from gateway.store.repos.ingest import (
     DeadLetterRepository,
     WebhookReceiptRepository,
 )
+from gateway.store.repos.leases import LeaseRepository
 from gateway.store.repos.outbox import OutboxRepository
 from gateway.store.repos.steps import StepRepository
 from gateway.store.repos.workflows import WorkflowRepository
@@ -51,6 +52,7 @@ class Repositories:
         self.webhooks = WebhookReceiptRepository(scope)
         self.cursors = ChangeCursorRepository(scope)
         self.dead_letters = DeadLetterRepository(scope)
+        self.leases = LeaseRepository(scope)
 
 
 class Transaction(Repositories):

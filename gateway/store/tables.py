@@ -189,3 +189,13 @@ record_states = Table(
     Column("modified_at", UTCDateTime, nullable=True),
     Column("seen_at", UTCDateTime, nullable=False),
 )
+
+# Named, expiring leases: which process does a job only one may do at a time (change
+# capture's pollers). A holder renews before `expires_at`; past it anyone may take it.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("holder", String(255), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
