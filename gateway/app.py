@@ -4,7 +4,8 @@
 front of them, the schema and the GraphQL endpoint, and serves:
 
 - `/graphql`  queries (POST, or GET for queries only), GraphiQL for browsers;
-- `/healthz`  liveness, with what the gateway knows of each source;
+- `/healthz`  liveness, with what the gateway knows of each source and whether it is
+  the one running change capture (`capture`: leader, standby or off);
 - `/readyz`   readiness: 503 when no source can be reached (`?probe=true` asks each one);
 - `/graphql` subscriptions over WebSocket (graphql-transport-ws, graphql-ws) and over
   SSE (any request accepting text/event-stream);
@@ -266,7 +267,8 @@ def create_app(
         return await gateway.live.receiver.receive(request)
 
     async def healthz(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "sources": gateway.sources()})
+        capture = gateway.live.capture_role if gateway.live is not None else "off"
+        return JSONResponse({"status": "ok", "capture": capture, "sources": gateway.sources()})
 
     async def readyz(request: Request) -> JSONResponse:
         if request.query_params.get("probe") in ("1", "true", "yes"):

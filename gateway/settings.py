@@ -70,6 +70,10 @@ class EventsConfig(BaseModel):
     # Run the pollers (webhooks are received either way). Off unless asked for: a gateway
     # that polls adds its own traffic to every source it is pointed at.
     capture: bool = False
+    # With several gateways one polls at a time: it holds the "capture" lease in the store
+    # for this long, renewing every third of it; a standby takes over within a third of it
+    # when the poller stops, or once the lease runs out when the poller dies.
+    capture_lease_s: float = Field(default=15.0, gt=0)
     bus_prefix: str = "psgraph:"  # channel prefix on a shared Redis
     # system -> entity -> seconds between change scans; only configured sources are polled
     poll: dict[str, dict[str, float]] = Field(default_factory=_default_poll)

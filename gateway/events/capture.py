@@ -11,6 +11,9 @@ transaction as the events it produced.
 The first scan of an entity only takes a cursor for "now" (history is not news); for
 entities listed under `baseline` it also learns every record's current status, so the
 first later change to an existing record is told apart from a new one.
+
+With several gateways, only the one holding the "capture" lease runs its pollers
+(`gateway.events.leadership`), so each source is scanned once, not once per replica.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 
 from gateway.events.domain import source_health_event
@@ -151,24 +153,18 @@ class Poller:
 
 
 class Capture:
-    """Every poller of the gateway, as background tasks."""
+    """Every poller of the gateway. `run()` is what the capture leader runs (see
+    `gateway.events.leadership`): one gateway at a time scans the sources."""
 
     def __init__(self, pollers: Sequence[Poller]) -> None:
         self.pollers = list(pollers)
-        self._tasks: list[asyncio.Task[None]] = []
 
-    def start(self) -> None:
-        for poller in self.pollers:
-            name = f"poll-{poller.plan.system.value}-{poller.plan.entity}"
-            self._tasks.append(asyncio.create_task(self._guarded(poller), name=name))
-
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+    async def run(self) -> None:
+        """Every poller at its interval, until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            for poller in self.pollers:
+                name = f"poll-{poller.plan.system.value}-{poller.plan.entity}"
+                group.create_task(self._guarded(poller), name=name)
 
     async def scan_all(self) -> list[Applied]:
         """One scan of every poller, in order (for tests and tools)."""

@@ -3,8 +3,9 @@
 service = EventsService(settings, store, connectors, subject_id=ids.encode,
                         invalidate=cache.invalidate,
                         start_quote_to_project=start_from_opportunity)
-await service.start()               # bus, live feed, pollers, consumers
+await service.start()               # bus, live feed, consumers, pollers (if leader)
 routes = service.routes()           # POST /webhooks/{system}
+service.capture_role                # "leader", "standby" or "off"
 engine = Engine(store, ..., publish=service.publish_outbox)
 async for event in service.feed.stream(after=0): ...
 await service.stop()
@@ -26,6 +27,7 @@ from gateway.events.deliveries import Consumer, Deliveries
 from gateway.events.domain import IdEncoder
 from gateway.events.forward import forward_consumer
 from gateway.events.ingest import INVALIDATIONS, Ingest, Invalidate
+from gateway.events.leadership import Leadership
 from gateway.events.live import LiveFeed
 from gateway.events.log import EventLog
 from gateway.events.progress import WorkflowProgress
@@ -37,6 +39,8 @@ from sources.connector import Connector
 from sources.records import SourceSystem
 
 log = logging.getLogger(__name__)
+
+CAPTURE_LEASE = "capture"
 
 
 class EventsService:
@@ -74,6 +78,10 @@ class EventsService:
             for plan in poll_plans(config, connectors)
         ]
         self.capture = Capture(pollers)
+        # Every replica receives webhooks and serves subscribers; only one polls.
+        self.capture_leadership = Leadership(
+            store.leases, CAPTURE_LEASE, ttl_s=config.capture_lease_s, work=self.capture.run
+        )
         self.receiver = WebhookReceiver(
             connectors, lambda system: settings.webhook_secrets(system.value.lower()), self.ingest
         )
@@ -92,6 +100,12 @@ class EventsService:
         """The workflow engine's `publish` hook: progress into the log."""
         await self._progress.publish(message)
 
+    @property
+    def capture_role(self) -> str:
+        """Whether this process runs the pollers ("leader"), waits to ("standby"), or
+        capture is off."""
+        return self.capture_leadership.role if self.settings.events.capture else "off"
+
     def routes(self) -> list[Route]:
         return self.receiver.routes()
 
@@ -105,10 +119,11 @@ class EventsService:
             await ready.wait()
         await self.deliveries.start()
         if self.settings.events.capture:
-            self.capture.start()
+            self.capture_leadership.start()
 
     async def stop(self) -> None:
-        await self.capture.stop()
+        if self.settings.events.capture:
+            await self.capture_leadership.stop()
         await self.deliveries.stop()
         for task in self._tasks:
             task.cancel()

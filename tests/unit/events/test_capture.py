@@ -4,6 +4,7 @@ a source that fails is reported once, and again when it recovers."""
 from __future__ import annotations
 
 import asyncio
+from contextlib import suppress
 
 import pytest
 
@@ -99,7 +100,7 @@ async def test_a_failing_source_is_reported_once_and_again_when_it_recovers(
 ):
     capture = Capture([poller(connector, ingest, store, event_log)])
     connector.fail_with(unavailable())
-    capture.start()
+    running = asyncio.create_task(capture.run())
     try:
         async with asyncio.timeout(5):
             while connector.calls.count("changes time_entry") < 3:
@@ -108,7 +109,9 @@ async def test_a_failing_source_is_reported_once_and_again_when_it_recovers(
             while len(await store.events.read_after(None)) < 2:
                 await asyncio.sleep(0.01)
     finally:
-        await capture.stop()
+        running.cancel()
+        with suppress(asyncio.CancelledError):
+            await running
 
     health = [(e.type, e.data["healthy"]) for e in await store.events.read_after(None)]
     assert health == [("SourceHealthChanged", False), ("SourceHealthChanged", True)]

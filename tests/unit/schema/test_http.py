@@ -140,12 +140,13 @@ async def test_other_methods_are_not_allowed(client):
     assert (await client.put("/graphql", json={"query": QUERY})).status_code == 405
 
 
-async def test_healthz_reports_each_source(client):
+async def test_healthz_reports_each_source_and_that_capture_is_off(client):
     await client.post("/graphql", json={"query": QUERY})
 
     response = await client.get("/healthz")
 
     assert response.status_code == 200
+    assert response.json()["capture"] == "off"
     sources = response.json()["sources"]
     assert set(sources) == {"CRM", "PSA", "HCM", "ERP", "TIME"}
     assert sources["PSA"]["lastSuccess"] is not None
