@@ -26,10 +26,7 @@ import builtins
 import json
 import os
 import secrets
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,14 +44,13 @@ from websockets.typing import Subprotocol
 from sources.config import SourceSettings
 from sources.connector import ChangeSet, Connector, Page
 from sources.records import Opportunity, Record, SourceSystem
+from tests.harness.processes import GatewayProcess, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
 SECRET_ENV = "PSGRAPH_BENCH_WEBHOOK_SECRET"
 SUBSCRIPTION = (
     'subscription { events(types: ["OpportunityClosedWon"]) { cursor subjectId occurredAt } }'
 )
 CONCURRENT_PUSHES = 32
-START_TIMEOUT_S = 60.0
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -128,7 +124,7 @@ async def _bench(subscribers: int, events: int, webhooks: int) -> None:
         secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
         gateway = _Gateway(Path(scratch), secret)
         try:
-            gateway.start()
+            gateway.start().ready()
             print(
                 f"gateway: one process, SQLite store, in-process bus; {os.cpu_count()} CPUs "
                 "shared with this driver"
@@ -141,19 +137,17 @@ async def _bench(subscribers: int, events: int, webhooks: int) -> None:
             gateway.stop()
 
 
-class _Gateway:
+class _Gateway(GatewayProcess):
+    """This module's `--serve` gateway (a fake CRM behind it) on a scratch SQLite store."""
+
     def __init__(self, scratch: Path, secret: str) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = int(probe.getsockname()[1])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.config = scratch / "gateway.yaml"
         self.store_url = f"sqlite+aiosqlite:///{scratch / 'store.db'}"
-        self.config.write_text(
+        config = scratch / "gateway.yaml"
+        config.write_text(
             yaml.safe_dump(
                 {
                     "host": "127.0.0.1",
-                    "port": self.port,
+                    "port": free_port(),
                     "store_url": self.store_url,
                     "bus_url": "memory://",
                     "events": {
@@ -163,38 +157,12 @@ class _Gateway:
                 }
             )
         )
-        self._log = scratch / "gateway.log"
-        self._secret = secret
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self._log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bench.events", "--serve", str(self.config)],
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, SECRET_ENV: self._secret},
-            )
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the gateway exited: {self._log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise TimeoutError("the gateway did not start")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        super().__init__(
+            config,
+            scratch / "gateway.log",
+            {SECRET_ENV: secret},
+            command=("bench.events", "--serve"),
+        )
 
     def rss_bytes(self) -> int:
         assert self.process is not None

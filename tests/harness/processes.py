@@ -56,8 +56,17 @@ class GatewayProcess:
     """`start()` spawns it, `ready()` waits until it answers; `stop()` is Ctrl-C and
     `kill()` a crash."""
 
-    def __init__(self, config: Path, log: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        config: Path,
+        log: Path,
+        env: dict[str, str] | None = None,
+        *,
+        command: tuple[str, ...] = ("gateway.cli", "serve", "--config"),
+    ) -> None:
+        """Runs `python -m *command config`: the gateway, or a benchmark's gateway."""
         self.config = config
+        self._command = command
         self.url = f"http://127.0.0.1:{yaml.safe_load(config.read_text())['port']}"
         self._log = log
         self._env = env or {}
@@ -74,7 +83,7 @@ class GatewayProcess:
     def start(self) -> GatewayProcess:
         with self._log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gateway.cli", "serve", "--config", str(self.config)],
+                [sys.executable, "-m", *self._command, str(self.config)],
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
