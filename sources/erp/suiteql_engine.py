@@ -404,7 +404,7 @@ Predicate = Callable[[Row], bool | None]  # None: unknown (a NULL was involved)
 def _compile(condition: Condition, table: Table, tables: Tables) -> Predicate:
     if isinstance(condition, Logical):
         parts = [_compile(part, table, tables) for part in condition.parts]
-        return _all(parts) if condition.op == "AND" else _any(parts)
+        return _connective(parts, decisive=condition.op != "AND")
     if isinstance(condition, Not):
         inner = _compile(condition.part, table, tables)
         return lambda row: _negate(inner(row))
@@ -424,27 +424,16 @@ def _compile(condition: Condition, table: Table, tables: Tables) -> Predicate:
     return _between(condition)
 
 
-def _all(parts: list[Predicate]) -> Predicate:
+def _connective(parts: list[Predicate], decisive: bool) -> Predicate:
+    """SQL's three-valued AND (decisive False) or OR (decisive True): the first decisive
+    part settles it; else any unknown part makes it unknown; else it is `not decisive`."""
+
     def check(row: Row) -> bool | None:
-        outcome: bool | None = True
+        outcome: bool | None = not decisive
         for part in parts:
             result = part(row)
-            if result is False:
-                return False
-            if result is None:
-                outcome = None
-        return outcome
-
-    return check
-
-
-def _any(parts: list[Predicate]) -> Predicate:
-    def check(row: Row) -> bool | None:
-        outcome: bool | None = False
-        for part in parts:
-            result = part(row)
-            if result is True:
-                return True
+            if result is decisive:
+                return decisive
             if result is None:
                 outcome = None
         return outcome
