@@ -32,7 +32,7 @@ bench: $(STAMP) services
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy gateway resolvers schema sources
+	$(BIN)/mypy gateway resolvers schema sources sandboxes
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

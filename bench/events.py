@@ -41,10 +41,10 @@ import yaml
 from standardwebhooks.webhooks import Webhook
 from websockets.typing import Subprotocol
 
+from sandboxes.harness.processes import GatewayProcess, free_port
 from sources.config import SourceSettings
 from sources.connector import ChangeSet, Connector, Page
 from sources.records import Opportunity, Record, SourceSystem
-from tests.harness.processes import GatewayProcess, free_port
 
 SECRET_ENV = "PSGRAPH_BENCH_WEBHOOK_SECRET"
 SUBSCRIPTION = (

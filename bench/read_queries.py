@@ -44,10 +44,10 @@ import uvicorn
 from gateway.app import create_app, tune_gc
 from gateway.settings import Settings, load_settings
 from resolvers.upstream import UpstreamCall
+from sandboxes.runner import SandboxCluster
+from sandboxes.world.generate import generate
 from sources.config import Timeouts
 from sources.registry import SYSTEMS
-from sources.sandbox.runner import SandboxCluster
-from sources.world.generate import generate
 
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo.yaml"
 LATENCY_MS = 20

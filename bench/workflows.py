@@ -41,12 +41,12 @@ from gateway.store import (
 from gateway.workflows import RetryPolicy, WorkflowDefinition
 from gateway.workflows.bootstrap import Workflows, bootstrap, running
 from gateway.workflows.systems import Systems
+from sandboxes.runner import SandboxCluster
+from sandboxes.world.generate import generate
+from sandboxes.world.model import World
 from sources.config import SourceSettings
 from sources.records import SourceSystem
 from sources.registry import SYSTEMS, make_connector
-from sources.sandbox.runner import SandboxCluster
-from sources.world.generate import generate
-from sources.world.model import World
 
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo.yaml"
 LATENCY_MS = 20

@@ -53,8 +53,8 @@ def sandbox(
     scenario_interval: Annotated[float, typer.Option(help="Seconds between scenario steps.")] = 3.0,
 ) -> None:
     """Run vendor-shaped sandbox servers over one generated world."""
-    from sources.sandbox.runner import serve as serve_sandboxes
-    from sources.world.generate import generate
+    from sandboxes.runner import serve as serve_sandboxes
+    from sandboxes.world.generate import generate
 
     settings = _settings(config)
     names = systems or list(SYSTEMS)
@@ -79,7 +79,7 @@ def sandbox(
 
 
 async def _scenario(settings: Settings, names: list[str], interval: float) -> None:
-    from sources.sandbox.scenario import run_scenario
+    from sandboxes.scenario import run_scenario
 
     await asyncio.sleep(interval)  # let the servers start listening
     typer.echo(f"scenario: one change every {interval:g} s (deals, time, milestones, invoices)")

@@ -1,4 +1,4 @@
-"""Find each system's sandbox and connector by name, without importing all five up front."""
+"""Find each system's connector by name, without importing all five up front."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sources.config import SourceSettings
     from sources.connector import Connector
-    from sources.sandbox.base import Sandbox
 
 SYSTEMS = ("crm", "psa", "hcm", "erp", "time")  # in port order: 8101..8105
 
@@ -17,12 +16,6 @@ def _check(name: str) -> str:
     if name not in SYSTEMS:
         raise ValueError(f"unknown system {name!r}; choose from {', '.join(SYSTEMS)}")
     return name
-
-
-def sandbox_class(name: str) -> type[Sandbox]:
-    module = importlib.import_module(f"sources.{_check(name)}.sandbox")
-    cls: type[Sandbox] = module.SANDBOX
-    return cls
 
 
 def connector_class(name: str) -> type[Connector]:

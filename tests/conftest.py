@@ -12,12 +12,12 @@ import pytest
 
 from gateway.settings import Settings, load_settings
 from gateway.workflows.systems import Systems
+from sandboxes.runner import SandboxCluster
+from sandboxes.world.generate import generate
+from sandboxes.world.model import World
 from sources.config import SourceSettings
 from sources.records import SourceSystem
 from sources.registry import SYSTEMS, make_connector
-from sources.sandbox.runner import SandboxCluster
-from sources.world.generate import generate
-from sources.world.model import World
 
 DEMO_CONFIG = Path(__file__).parent.parent / "config" / "demo.yaml"
 WORLD_SEED = 42

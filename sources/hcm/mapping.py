@@ -56,7 +56,7 @@ def _timestamp(value: Any) -> dt.datetime | None:
 
 
 def worker_from_workday(raw: Any, *, link: Callable[[str], str] | None = None) -> Worker:
-    """Map one worker object (see `sources.hcm.seed` for the shape) to a `Worker`;
+    """Map one worker object (see `sandboxes.hcm.seed` for the shape) to a `Worker`;
     `link` makes the deep link from the worker id."""
     if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), str):
         raise _bad(f"not a worker: {raw!r:.200}")

@@ -9,7 +9,7 @@ import pytest
 
 from gateway.settings import Settings
 from gateway.workflows.systems import Systems
-from sources.sandbox.runner import SandboxCluster
+from sandboxes.runner import SandboxCluster
 from tests.conftest import connected
 
 

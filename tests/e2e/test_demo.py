@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from gateway.settings import SYSTEMS
-from tests.harness.processes import DEMO_CONFIG, free_ports
+from sandboxes.harness.processes import DEMO_CONFIG, free_ports
 
 pytestmark = pytest.mark.slow
 

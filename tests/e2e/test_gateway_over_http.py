@@ -12,9 +12,9 @@ from gql.transport.exceptions import TransportQueryError
 from gql.transport.httpx import HTTPXAsyncTransport
 
 from resolvers import ids
-from sources.sandbox.runner import SandboxCluster
-from sources.world.model import World
-from tests.harness.served import RunningGateway, serve
+from sandboxes.harness.served import RunningGateway, serve
+from sandboxes.runner import SandboxCluster
+from sandboxes.world.model import World
 from tests.integration.gateway.conftest import QUICK, gateway_settings
 
 

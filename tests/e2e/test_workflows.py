@@ -18,9 +18,9 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from gateway.workflows.systems import Systems
 from resolvers import ids
-from sources.sandbox.runner import SandboxCluster
-from sources.world.model import World
-from tests.harness.served import serving, settings_for
+from sandboxes.harness.served import serving, settings_for
+from sandboxes.runner import SandboxCluster
+from sandboxes.world.model import World
 from tests.integration.workflows.support import footprint, won_deal, write_counts
 
 START = """

@@ -79,7 +79,7 @@ def postgres_url() -> Iterator[str]:
 
 
 # --- Sandbox admin surface ---------------------------------------------------------------
-# What every sandbox serves under /_sandbox/ (sources/sandbox/base.py), for the per-system
+# What every sandbox serves under /_sandbox/ (sandboxes/base.py), for the per-system
 # conftests: each keeps its own fixture names and picks the shape its tests assert on.
 
 

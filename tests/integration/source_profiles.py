@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandboxes.world.model import World
 from sources.connector import Connector
-from sources.world.model import World
 
 
 @dataclass(frozen=True)

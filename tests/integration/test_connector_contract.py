@@ -15,10 +15,10 @@ import httpx
 import pytest
 
 from gateway.settings import Settings
+from sandboxes.runner import SandboxCluster
+from sandboxes.world.model import World
 from sources.connector import Connector
 from sources.registry import make_connector
-from sources.sandbox.runner import SandboxCluster
-from sources.world.model import World
 from tests.conftest import source_settings
 from tests.integration.source_profiles import PROFILES, Profile, page_filters
 

@@ -11,12 +11,12 @@ import httpx
 import pytest
 
 from gateway.settings import Settings
+from sandboxes.runner import SandboxCluster
+from sandboxes.world.model import World
 from sources.config import BreakerPolicy, RetryPolicy, Timeouts
 from sources.connector import Connector
 from sources.errors import SourceDataError, SourceTimeout, SourceUnavailable
 from sources.registry import make_connector
-from sources.sandbox.runner import SandboxCluster
-from sources.world.model import World
 from tests.conftest import source_settings
 from tests.integration.source_profiles import PROFILES, Profile
 

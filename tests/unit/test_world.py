@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from sandboxes.world.generate import MAX_SCALE, MIN_SCALE, generate
+from sandboxes.world.model import World
 from sources.crm.ids import is_valid
-from sources.world.generate import MAX_SCALE, MIN_SCALE, generate
-from sources.world.model import World
 
 TODAY = date(2026, 3, 16)
 NOW = datetime(2026, 3, 16, tzinfo=UTC)
@@ -50,7 +50,7 @@ def test_the_same_seed_gives_the_same_world_in_any_process() -> None:
     # Set and dict order of strings changes with the interpreter's hash seed; the world must not.
     script = (
         "import hashlib, sys; from datetime import date; "
-        "from sources.world.generate import generate; "
+        "from sandboxes.world.generate import generate; "
         "w = generate(seed=7, scale=0.05, today=date(2026, 3, 16)); "
         "sys.stdout.write(hashlib.sha256(repr(w).encode()).hexdigest())"
     )

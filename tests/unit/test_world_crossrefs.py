@@ -13,9 +13,14 @@ from decimal import Decimal
 
 import pytest
 
-from sources.world.generate import DEFECT_RATES, generate
-from sources.world.model import World
-from sources.world.names import PROJECT_MANAGEMENT, PROJECT_MANAGER_ROLE, ROLE_SKILLS, USD_PER_UNIT
+from sandboxes.world.generate import DEFECT_RATES, generate
+from sandboxes.world.model import World
+from sandboxes.world.names import (
+    PROJECT_MANAGEMENT,
+    PROJECT_MANAGER_ROLE,
+    ROLE_SKILLS,
+    USD_PER_UNIT,
+)
 
 TODAY = date(2026, 3, 16)
 CLOSED = {"COMPLETED", "CANCELLED"}

@@ -25,8 +25,8 @@ from standardwebhooks.webhooks import Webhook
 
 from gateway.app import Gateway, create_app
 from gateway.settings import EventsConfig, Settings
-from sources.sandbox.runner import SandboxCluster
-from tests.harness.served import Served, serving, sources_at
+from sandboxes.harness.served import Served, serving, sources_at
+from sandboxes.runner import SandboxCluster
 
 GRAPHQL_TRANSPORT_WS = WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL
 LEGACY_GRAPHQL_WS = WebsocketsTransport.APOLLO_SUBPROTOCOL

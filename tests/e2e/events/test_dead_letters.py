@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from resolvers import ids
-from sources.world.model import World
+from sandboxes.world.model import World
 from tests.e2e.events.conftest import WAIT_S, new_secret, signed_push
 
 pytestmark = pytest.mark.slow

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from sandboxes.scenario import run_scenario
 from sources.config import SourceSettings
-from sources.sandbox.scenario import run_scenario
 from tests.conftest import source_settings
 from tests.e2e.events.conftest import sse_subscribe
 

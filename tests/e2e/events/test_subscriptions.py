@@ -14,12 +14,12 @@ import httpx
 import pytest
 
 from resolvers import ids
+from sandboxes.runner import SandboxCluster
+from sandboxes.world.model import World
 from sources.crm.connector import CrmConnector
 from sources.psa.connector import PsaConnector
 from sources.registry import make_connector
-from sources.sandbox.runner import SandboxCluster
 from sources.time.connector import TimeConnector
-from sources.world.model import World
 from tests.conftest import source_settings
 from tests.e2e.events.conftest import (
     GRAPHQL_TRANSPORT_WS,

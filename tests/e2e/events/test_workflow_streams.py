@@ -15,10 +15,10 @@ import httpx
 import pytest
 
 from resolvers import ids
+from sandboxes.runner import SandboxCluster
+from sandboxes.world.model import World
 from sources.crm.connector import CrmConnector
 from sources.registry import make_connector
-from sources.sandbox.runner import SandboxCluster
-from sources.world.model import World
 from tests.conftest import source_settings
 from tests.e2e.events.conftest import (
     LEGACY_GRAPHQL_WS,

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from gateway.settings import Settings
+from sandboxes.runner import SandboxCluster
 from sources.crm.connector import CrmConnector
-from sources.sandbox.runner import SandboxCluster
 from tests.conftest import reset, source_settings
 from tests.integration.conftest import RequestsSince
 

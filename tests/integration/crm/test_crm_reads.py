@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
+from sandboxes.world.model import World
 from sources.crm.connector import CrmConnector
 from sources.errors import RateLimited, SourceRejected
 from sources.records import Opportunity
-from sources.world.model import World
 from tests.integration.crm.conftest import Spent
 
 API = "/services/data/v62.0"

@@ -12,13 +12,13 @@ import httpx
 import pytest
 
 from gateway.settings import Settings
+from sandboxes.runner import SandboxCluster
+from sandboxes.world.model import World
 from sources.config import RetryPolicy
 from sources.crm.connector import CrmConnector, Upserted
 from sources.crm.formats import format_datetime
 from sources.errors import SourceRejected, SourceUnavailable
 from sources.records import Opportunity
-from sources.sandbox.runner import SandboxCluster
-from sources.world.model import World
 from tests.integration.conftest import sandbox_faults
 from tests.integration.crm.conftest import Spent, make_crm
 

@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from gateway.settings import Settings
+from sandboxes.runner import SandboxCluster
 from sources.erp.connector import ErpConnector
-from sources.sandbox.runner import SandboxCluster
 from tests.conftest import source_settings
 from tests.integration.conftest import RequestsSince, sandbox_faults
 

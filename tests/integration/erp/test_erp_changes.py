@@ -9,9 +9,9 @@ from decimal import Decimal
 
 import httpx
 
+from sandboxes.world.model import World
 from sources.erp.connector import ErpConnector, InvoiceLine
 from sources.erp.cursors import ChangePosition
-from sources.world.model import World
 from tests.integration.erp.conftest import Account
 
 

@@ -9,10 +9,10 @@ from collections.abc import Callable
 import pytest
 
 from gateway.settings import Settings
+from sandboxes.runner import SandboxCluster
+from sandboxes.world.model import World
 from sources.config import RetryPolicy, Timeouts
 from sources.errors import RateLimited
-from sources.sandbox.runner import SandboxCluster
-from sources.world.model import World
 from tests.integration.conftest import route_counts
 from tests.integration.erp.conftest import make_erp
 

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from sandboxes.world.model import World
 from sources.erp.connector import ErpConnector
 from sources.records import Customer, Invoice, Job, Record
-from sources.world.model import World
 
 
 async def page_through(

@@ -9,10 +9,10 @@ from uuid import uuid4
 
 import pytest
 
+from sandboxes.world.model import World
 from sources.erp.connector import ErpConnector, InvoiceLine
 from sources.errors import SourceRejected
 from sources.records import BillingScheduleLine
-from sources.world.model import World
 from tests.integration.erp.conftest import Account
 
 SuiteQL = Callable[[str], list[dict[str, Any]]]

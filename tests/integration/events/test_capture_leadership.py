@@ -18,12 +18,12 @@ from gql.transport.websockets import WebsocketsTransport
 from gateway.settings import Settings
 from gateway.store import Store
 from resolvers import ids
+from sandboxes.harness.processes import GatewayProcess, write_config
+from sandboxes.runner import SandboxCluster
+from sandboxes.world.model import World
 from sources.registry import make_connector
-from sources.sandbox.runner import SandboxCluster
 from sources.time.connector import TimeConnector
-from sources.world.model import World
 from tests.conftest import reset, source_settings
-from tests.harness.processes import GatewayProcess, write_config
 from tests.support_services import require_service
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]

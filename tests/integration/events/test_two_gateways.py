@@ -17,9 +17,9 @@ from gql.transport.websockets import WebsocketsTransport
 from standardwebhooks.webhooks import Webhook
 
 from resolvers import ids
-from sources.sandbox.runner import SandboxCluster
-from sources.world.model import World
-from tests.harness.processes import GatewayProcess, write_config
+from sandboxes.harness.processes import GatewayProcess, write_config
+from sandboxes.runner import SandboxCluster
+from sandboxes.world.model import World
 from tests.support_services import require_service
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]

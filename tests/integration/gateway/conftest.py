@@ -14,9 +14,9 @@ from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.settings import Settings
+from sandboxes.runner import SandboxCluster
 from sources.config import BreakerPolicy, RetryPolicy, Timeouts
 from sources.registry import SYSTEMS
-from sources.sandbox.runner import SandboxCluster
 
 # Small enough that a slowed source gives up quickly; the sandboxes answer in milliseconds.
 QUICK = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from resolvers import ids
+from sandboxes.world.model import World
 from sources.records import SourceSystem
-from sources.world.model import World
 from tests.integration.gateway.conftest import request_counts, served_since
 
 EVERY_QUERY_FIELD = """

@@ -14,11 +14,11 @@ import httpx
 import pytest
 
 from gateway.settings import Settings
+from sandboxes.runner import SandboxCluster
+from sandboxes.world.model import World
 from sources.errors import SourceRejected
 from sources.hcm.connector import HcmConnector
 from sources.hcm.errors import TokenRejected
-from sources.sandbox.runner import SandboxCluster
-from sources.world.model import World
 from tests.conftest import source_settings
 
 

@@ -9,12 +9,12 @@ import httpx
 import pytest
 
 from gateway.settings import Settings
+from sandboxes.runner import SandboxCluster
+from sandboxes.world.model import World
 from sources.config import Credentials, RetryPolicy
 from sources.errors import RateLimited, SourceRejected
 from sources.psa.connector import PsaConnector
 from sources.records import Milestone, PsaUser
-from sources.sandbox.runner import SandboxCluster
-from sources.world.model import World
 
 from .conftest import make_psa
 

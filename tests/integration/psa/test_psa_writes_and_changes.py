@@ -11,9 +11,9 @@ from uuid import uuid4
 
 import httpx
 
+from sandboxes.world.model import World
 from sources.psa.connector import PsaConnector
 from sources.records import Project
-from sources.world.model import World
 
 WORKSPACE_POSTS = "POST /api/v1/workspaces.json"
 

@@ -17,11 +17,11 @@ import httpx
 import pytest
 
 from gateway.settings import Settings
+from sandboxes.runner import SandboxCluster
+from sandboxes.world.model import World
 from sources.errors import SourceRejected
 from sources.records import TimeEntry
-from sources.sandbox.runner import SandboxCluster
 from sources.time.connector import TimeConnector
-from sources.world.model import World
 from tests.conftest import reset, source_settings
 
 

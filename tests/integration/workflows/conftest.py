@@ -12,8 +12,8 @@ from gateway.settings import Settings
 from gateway.store import Store
 from gateway.workflows.bootstrap import Workflows, bootstrap, running
 from gateway.workflows.systems import Systems
+from sandboxes.runner import SandboxCluster
 from sources.config import BreakerPolicy
-from sources.sandbox.runner import SandboxCluster
 from tests.conftest import connected
 from tests.integration.workflows.support import QUICK_RETRY
 

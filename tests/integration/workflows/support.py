@@ -13,9 +13,9 @@ import httpx
 
 from gateway.workflows import RetryPolicy
 from gateway.workflows.systems import Systems
+from sandboxes.runner import SandboxCluster
+from sandboxes.world.model import World
 from sources.records import Job, Opportunity, Project, SourceSystem
-from sources.sandbox.runner import SandboxCluster
-from sources.world.model import World
 
 # Retries quick enough for tests, patient enough for a breaker that resets in a second.
 QUICK_RETRY = RetryPolicy(max_attempts=10, initial_delay=0.05, multiplier=2.0, max_delay=1.0)

@@ -11,10 +11,10 @@ from gateway.store import IdempotencyConflict, Store, WorkflowStatus
 from gateway.workflows.bootstrap import Workflows
 from gateway.workflows.systems import Systems
 from gateway.workflows.time_to_billing import SubmitTime
+from sandboxes.world.model import Milestone, World
+from sandboxes.world.model import Project as WorldProject
+from sandboxes.world.model import TimeEntry as WorldTimeEntry
 from sources.records import Invoice, TimeEntry, TimePosting
-from sources.world.model import Milestone, World
-from sources.world.model import Project as WorldProject
-from sources.world.model import TimeEntry as WorldTimeEntry
 
 
 def _billed_by(world: World, kind: str) -> list[WorldProject]:

@@ -19,9 +19,9 @@ from gateway.store import Store, WorkflowStatus
 from gateway.store.tables import outbox
 from gateway.workflows.systems import Systems
 from resolvers import ids
-from sources.sandbox.runner import SandboxCluster
-from sources.world.model import World
-from tests.harness.processes import GatewayProcess, write_config
+from sandboxes.harness.processes import GatewayProcess, write_config
+from sandboxes.runner import SandboxCluster
+from sandboxes.world.model import World
 from tests.integration.workflows.support import footprint, won_deal
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]

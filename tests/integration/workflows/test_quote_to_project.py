@@ -10,8 +10,8 @@ from gateway.store import IdempotencyConflict, Store, WorkflowStatus
 from gateway.workflows import RetryPolicy
 from gateway.workflows.bootstrap import Workflows, bootstrap, running
 from gateway.workflows.systems import Systems
-from sources.sandbox.runner import SandboxCluster
-from sources.world.model import World
+from sandboxes.runner import SandboxCluster
+from sandboxes.world.model import World
 from tests.integration.workflows.support import (
     clear_faults,
     footprint,

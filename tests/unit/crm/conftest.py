@@ -9,11 +9,11 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from sandboxes.crm.server import CrmSandbox
+from sandboxes.world.model import Client, Contact, Defects, Opportunity, Project, World
 from sources.config import Credentials, RetryPolicy, SourceSettings
 from sources.crm.connector import CrmConnector
 from sources.crm.ids import make_id
-from sources.crm.sandbox import CrmSandbox
-from sources.world.model import Client, Contact, Defects, Opportunity, Project, World
 
 SECRET = "crm-test-secret"
 BASE_URL = "http://crm.test"

@@ -9,14 +9,14 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from sandboxes.crm.server import CrmSandbox
+from sandboxes.crm.sobjects import ACCOUNT
+from sandboxes.world.model import World
 from sources.config import Credentials
 from sources.connector import Page
 from sources.crm.connector import CrmConnector, Upserted
-from sources.crm.sandbox import CrmSandbox
-from sources.crm.sobjects import ACCOUNT
 from sources.errors import RateLimited, SourceDataError, SourceRejected
 from sources.records import Account, Contact, Opportunity, Record
-from sources.world.model import World
 from tests.unit.crm.conftest import BASE_URL, settings
 
 COLLECTIONS = "POST /services/data/v62.0/composite/sobjects/{sobject}"

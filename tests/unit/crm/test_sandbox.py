@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
+from sandboxes.crm.server import CrmSandbox
+from sandboxes.world.model import World
 from sources.crm.formats import format_datetime, parse_datetime
-from sources.crm.sandbox import CrmSandbox
-from sources.world.model import World
 from tests.unit.crm.conftest import BASE_URL, SECRET, small_world
 
 API = "/services/data/v62.0"

@@ -8,11 +8,11 @@ from datetime import date
 import httpx
 import pytest
 
+from sandboxes.erp.server import ErpSandbox
+from sandboxes.world.generate import generate
+from sandboxes.world.model import World
 from sources.config import Credentials, RetryPolicy, SourceSettings
 from sources.erp.connector import ErpConnector
-from sources.erp.sandbox import ErpSandbox
-from sources.world.generate import generate
-from sources.world.model import World
 
 TOKEN = "unit-erp-token"
 BASE_URL = "http://erp.test"

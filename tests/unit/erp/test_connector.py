@@ -8,11 +8,11 @@ from decimal import Decimal
 
 import pytest
 
+from sandboxes.erp.server import ErpSandbox
+from sandboxes.world.model import World
 from sources.erp.connector import ErpConnector, InvoiceLine
-from sources.erp.sandbox import ErpSandbox
 from sources.errors import SourceDataError, SourceRejected
 from sources.records import BillingSchedule, BillingScheduleLine, Invoice, TimePosting
-from sources.world.model import World
 from tests.unit.erp.conftest import RecordingTransport
 
 

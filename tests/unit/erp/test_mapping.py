@@ -251,7 +251,7 @@ def test_invoice_body_bills_time_by_timebill_and_amounts_as_items() -> None:
 
 
 def test_external_ids_the_sandbox_seeds_and_the_connector_writes_agree() -> None:
-    from sources.erp import seed
+    from sandboxes.erp import seed
 
     assert mapping.billing_schedule_external_id("20001") == seed.billing_schedule_external_id(
         "20001"

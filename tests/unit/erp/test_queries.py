@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from sandboxes.erp.suiteql import parse
 from sources.erp import queries
 from sources.erp.cursors import ChangePosition, decode_offset
 from sources.erp.queries import ENTITY_QUERIES, NoMatch, entity_query, filter_clauses
-from sources.erp.suiteql import parse
 
 
 @pytest.mark.parametrize(

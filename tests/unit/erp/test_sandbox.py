@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from sources.erp.sandbox import ErpSandbox
-from sources.world.model import World
+from sandboxes.erp.server import ErpSandbox
+from sandboxes.world.model import World
 
 
 async def suiteql(vendor: httpx.AsyncClient, q: str, **params: Any) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from sources.erp.suiteql import SuiteQLError, parse
-from sources.erp.suiteql_engine import DictRow, Row, Table, compare, execute
+from sandboxes.erp.suiteql import SuiteQLError, parse
+from sandboxes.erp.suiteql_engine import DictRow, Row, Table, compare, execute
 
 COLUMNS = ("id", "name", "terms", "amount", "modified", "due", "inactive")
 

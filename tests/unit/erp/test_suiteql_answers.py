@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from sources.erp.suiteql import normal_form, parse
-from sources.erp.suiteql_answers import Answers
-from sources.erp.suiteql_engine import DictRow, Table, evaluate, execute
+from sandboxes.erp.suiteql import normal_form, parse
+from sandboxes.erp.suiteql_answers import Answers
+from sandboxes.erp.suiteql_engine import DictRow, Table, evaluate, execute
 
 LINE_COLUMNS = ("schedule", "line", "amount")
 

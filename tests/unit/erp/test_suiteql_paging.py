@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from sources.erp.sandbox import ErpSandbox
-from sources.world.model import World
+from sandboxes.erp.server import ErpSandbox
+from sandboxes.world.model import World
 from tests.unit.erp.conftest import BASE_URL
 from tests.unit.erp.test_sandbox import active_job, new_timebill, suiteql
 

@@ -9,10 +9,10 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from sandboxes.hcm.server import HcmSandbox
+from sandboxes.world.model import Defects, Person, World
 from sources.config import Credentials, SourceSettings
 from sources.hcm.connector import HcmConnector
-from sources.hcm.sandbox import HcmSandbox
-from sources.world.model import Defects, Person, World
 
 TENANT = "acme_tenant"
 REFRESH_TOKEN = "hcm-refresh-secret"

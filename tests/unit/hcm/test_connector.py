@@ -12,9 +12,9 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from sandboxes.hcm.server import HcmSandbox
 from sources.errors import SourceDataError, SourceRejected, SourceUnavailable
 from sources.hcm.connector import HcmConnector
-from sources.hcm.sandbox import HcmSandbox
 from sources.records import Worker
 from tests.unit.hcm.conftest import (
     FakeClock,

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from sandboxes.hcm.seed import worker_json
 from sources.errors import SourceDataError
 from sources.hcm.mapping import digest, worker_from_workday
-from sources.hcm.seed import worker_json
 from sources.records import Worker
 from tests.unit.hcm.conftest import make_person
 

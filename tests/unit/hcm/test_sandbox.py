@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from sources.hcm.sandbox import AccessTokens, HcmSandbox
-from sources.world.model import World
+from sandboxes.hcm.server import AccessTokens, HcmSandbox
+from sandboxes.world.model import World
 from tests.unit.hcm.conftest import REFRESH_TOKEN, TENANT, FakeClock
 
 API = f"/ccx/api/staffing/v6/{TENANT}"

@@ -9,10 +9,8 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from sources.config import Credentials, RetryPolicy, SourceSettings
-from sources.psa.connector import PsaConnector
-from sources.psa.sandbox import PsaSandbox
-from sources.world.model import (
+from sandboxes.psa.server import PsaSandbox
+from sandboxes.world.model import (
     Assignment,
     Client,
     Defects,
@@ -23,6 +21,8 @@ from sources.world.model import (
     StaffingRequest,
     World,
 )
+from sources.config import Credentials, RetryPolicy, SourceSettings
+from sources.psa.connector import PsaConnector
 
 TOKEN = "unit-psa-token"
 BASE_URL = "http://psa.test"

@@ -7,10 +7,10 @@ import datetime as dt
 import httpx
 import pytest
 
+from sandboxes.psa.server import PsaSandbox
 from sources.config import SourceSettings
 from sources.errors import SourceDataError, SourceRejected
 from sources.psa.connector import PsaConnector, web_base
-from sources.psa.sandbox import PsaSandbox
 from sources.records import Milestone, Project, StaffingRequest
 
 from .conftest import BASE_URL, settings

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from sources.psa.sandbox import PsaSandbox
+from sandboxes.psa.server import PsaSandbox
 
 
 def _ids(body: dict[str, Any]) -> list[str]:

@@ -16,9 +16,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.events.webhooks import verify_webhook
-from sources.hcm.sandbox import HcmSandbox
-from sources.world.generate import generate
-from sources.world.model import World
+from sandboxes.hcm.server import HcmSandbox
+from sandboxes.world.generate import generate
+from sandboxes.world.model import World
 
 WORKERS = "/ccx/api/staffing/v6/psgraph_demo/workers"
 SECRET = "whsec_" + base64.b64encode(b"s" * 32).decode()

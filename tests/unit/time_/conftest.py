@@ -8,11 +8,11 @@ from typing import Any
 import httpx
 import pytest
 
+from sandboxes.time.server import TimeSandbox
+from sandboxes.world.generate import generate
+from sandboxes.world.model import World
 from sources.config import Credentials, SourceSettings
 from sources.time.connector import TimeConnector
-from sources.time.sandbox import TimeSandbox
-from sources.world.generate import generate
-from sources.world.model import World
 
 TOKEN = "time-unit-token"
 ACCOUNT = "100200"

@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
+from sandboxes.time.server import TimeSandbox
+from sandboxes.world.model import World
 from sources.errors import SourceDataError, SourceRejected
 from sources.records import TimeEntry
 from sources.time.connector import TimeConnector
-from sources.time.sandbox import TimeSandbox
-from sources.world.model import World
 from tests.unit.time_.conftest import ACCOUNT, TOKEN, FakeClock, requests_made, settings
 
 

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from sources.time.sandbox import TimeSandbox
-from sources.world.model import World
+from sandboxes.time.server import TimeSandbox
+from sandboxes.world.model import World
 
 # --- the gate ----------------------------------------------------------------------
 

@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from sources.time.sandbox_ledger import ProjectLedger
-from sources.time.sandbox_table import SortKey, Table
+from sandboxes.time.ledger import ProjectLedger
+from sandboxes.time.table import SortKey, Table
 
 START = date(2026, 1, 1)
 STAMP = datetime(2026, 1, 1, tzinfo=UTC)

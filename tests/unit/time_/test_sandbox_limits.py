@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sources.time.sandbox_limits import RequestWindow
+from sandboxes.time.limits import RequestWindow
 from tests.unit.time_.conftest import FakeClock
 
 

@@ -1,0 +1,1 @@
+"""The ERP vendor simulator."""

@@ -1,0 +1,2 @@
+"""Gateways beside the sandboxes for tests and benchmarks: served in this process, or run as
+processes of their own."""

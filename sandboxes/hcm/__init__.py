@@ -1,0 +1,1 @@
+"""The HCM vendor simulator."""

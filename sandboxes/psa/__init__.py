@@ -1,0 +1,1 @@
+"""The PSA vendor simulator."""

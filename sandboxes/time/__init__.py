@@ -1,0 +1,1 @@
+"""The TIME vendor simulator."""

@@ -1,0 +1,133 @@
+"""Harvest's project reports, computed from the sandbox's rows.
+
+- time report (`/reports/time/projects`): per project, the hours spent in the range, the
+  billable hours and their amount; plus, as a sandbox extension, `approved_hours`.
+- uninvoiced report (`/reports/uninvoiced`): per project with billable time or expenses
+  not yet invoiced, the hours and amounts still to invoice, in the project's currency
+  (expenses recorded in another currency are converted at the world's fixed rates).
+
+Both read per-project sums from a `ProjectLedger`, which keeps them between writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sandboxes.time.ledger import ProjectLedger
+from sandboxes.time.rows import ExpenseRow, ProjectRow, TimeEntryRow, wire_id
+from sandboxes.world.names import USD_PER_UNIT
+
+ReportRow = tuple[ProjectRow, dict[str, Any]]  # the project (for ordering) and its result
+
+
+@dataclass
+class EntryTotals:
+    """One project's time entries summed for both reports."""
+
+    total_hours: float = 0.0
+    billable_hours: float = 0.0
+    billable_amount: float = 0.0
+    approved_hours: float = 0.0
+    uninvoiced_hours: float = 0.0
+    uninvoiced_time_amount: float = 0.0
+
+
+def entry_totals(entries: Iterable[TimeEntryRow]) -> EntryTotals:
+    sums = EntryTotals()
+    for entry in entries:
+        sums.total_hours += entry.hours
+        if entry.billable:
+            sums.billable_hours += entry.hours
+            sums.billable_amount += entry.hours * entry.billable_rate
+            if not entry.is_billed:
+                sums.uninvoiced_hours += entry.hours
+                sums.uninvoiced_time_amount += entry.hours * entry.billable_rate
+        if entry.approval_status == "approved":
+            sums.approved_hours += entry.hours
+    return sums
+
+
+def uninvoiced_expenses(expenses: Iterable[ExpenseRow]) -> float:
+    """The cost of a project's billable expenses not yet invoiced."""
+    total = 0.0
+    for expense in expenses:
+        if expense.billable and not expense.is_billed:
+            total += expense.total_cost
+    return total
+
+
+EntryLedger = ProjectLedger[TimeEntryRow, EntryTotals]
+ExpenseLedger = ProjectLedger[ExpenseRow, float]
+
+
+def time_report(
+    entries: EntryLedger,
+    projects: Mapping[str, ProjectRow],
+    date_from: date,
+    date_to: date,
+) -> list[ReportRow]:
+    return _ordered(
+        (
+            projects[project_id],
+            {
+                **_project_fields(projects[project_id]),
+                "total_hours": round(sums.total_hours, 2),
+                "billable_hours": round(sums.billable_hours, 2),
+                "billable_amount": round(sums.billable_amount, 2),
+                "approved_hours": round(sums.approved_hours, 2),  # sandbox extension
+            },
+        )
+        for project_id, sums in entries.totals(date_from, date_to)
+    )
+
+
+def uninvoiced_report(
+    entries: EntryLedger,
+    expenses: ExpenseLedger,
+    projects: Mapping[str, ProjectRow],
+    date_from: date,
+    date_to: date,
+) -> list[ReportRow]:
+    spent_time = dict(entries.totals(date_from, date_to))
+    cost = dict(expenses.totals(date_from, date_to))
+    rows = []
+    for project_id in spent_time.keys() | cost.keys():
+        sums = spent_time.get(project_id) or EntryTotals()
+        spent = cost.get(project_id, 0.0)
+        if not (sums.uninvoiced_hours or spent):
+            continue
+        rows.append(
+            (
+                projects[project_id],
+                {
+                    **_project_fields(projects[project_id]),
+                    "total_hours": round(sums.total_hours, 2),
+                    "uninvoiced_hours": round(sums.uninvoiced_hours, 2),
+                    "uninvoiced_expenses": round(spent, 2),
+                    "uninvoiced_amount": round(sums.uninvoiced_time_amount + spent, 2),
+                },
+            )
+        )
+    return _ordered(rows)
+
+
+def _rate(source: str, target: str) -> float:
+    """The world's fixed exchange rate; Harvest would hold the expense in `target`."""
+    return float(USD_PER_UNIT[source] / USD_PER_UNIT[target])
+
+
+def _project_fields(project: ProjectRow) -> dict[str, Any]:
+    return {
+        "client_id": wire_id(project.client.id),
+        "client_name": project.client.name,
+        "project_id": wire_id(project.id),
+        "project_name": project.name,
+        "currency": project.client.currency,
+    }
+
+
+def _ordered(rows: Iterable[ReportRow]) -> list[ReportRow]:
+    return sorted(rows, key=lambda row: row[0].seq)
