@@ -17,6 +17,7 @@ from resolvers.workflows import EventReader, WorkflowReader
 from sources.errors import SourceError
 
 if TYPE_CHECKING:
+    from gateway.auth.principal import Principal
     from gateway.events.service import EventsService
     from gateway.workflows.bootstrap import Workflows
 
@@ -41,6 +42,7 @@ class RequestContext:
     request: Any = None  # the HTTP request or WebSocket, for transport concerns
     live: EventsService | None = None  # event streams and dead letters, when running
     commands: Workflows | None = None  # the workflow engine's write side, when running
+    principal: Principal | None = None  # the authenticated caller, once authentication runs
     partial_errors: list[GraphQLError] = field(default_factory=list)
     # place in the query (response path without list indices) -> names selected there
     selections: dict[tuple[str, ...], frozenset[str]] = field(default_factory=dict)
