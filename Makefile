@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-unit bench lint services clean
+.PHONY: demo test test-unit bench bench-peers lint services clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test-unit: $(STAMP)
 
 bench: $(STAMP) services
 	$(BIN)/python -m bench
+
+# Side by side with Hive Gateway (installed with npm into var/bench-peers on first use).
+bench-peers: $(STAMP)
+	$(BIN)/python -m bench.peers
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

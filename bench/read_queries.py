@@ -117,11 +117,15 @@ class Firm:
 
 
 def serve_sandboxes(
-    connection: Connection, seed: int, scale: float, tokens: dict[str, str]
+    connection: Connection,
+    seed: int,
+    scale: float,
+    tokens: dict[str, str],
+    names: Sequence[str] = SYSTEMS,
 ) -> None:
     """The sandboxes' process: generate the firm, serve it, report, wait to be told to stop."""
     world = generate(seed=seed, scale=scale)
-    cluster = SandboxCluster(world, tokens, SYSTEMS).start()
+    cluster = SandboxCluster(world, tokens, names).start()
     summary = (
         f"{len(world.projects)} projects, {len(world.people)} people, "
         f"{len(world.invoices)} invoices, {len(world.time_entries)} time entries"

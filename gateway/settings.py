@@ -96,6 +96,7 @@ class CacheConfig(BaseModel):
 
     maxsize: int = 50_000  # entries, across all sources
     stale_if_error: float = 300.0  # seconds past its TTL an entry may stand in for a failing source
+    share_in_flight: bool = True  # identical reads in flight at once share one upstream call
 
 
 class QueryLimitsConfig(BaseModel):

@@ -36,6 +36,9 @@ ID_KIND = "id"
 class CachePolicy:
     maxsize: int = 50_000  # entries, across all sources
     stale_if_error: float = 0.0  # seconds past its TTL an entry may serve a failing source
+    # Identical reads in flight at once share one upstream call. Off only to compare with
+    # gateways that have no such sharing, doing exactly the upstream work they do.
+    share_in_flight: bool = True
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,7 @@ class SourceCache:
             entry = self._entries.get(key)
             if entry is not None and now - entry.fetched_at <= entry.ttl:
                 results[index] = Cached(entry.value, entry.fetched_at)
-            elif key in self._inflight:
+            elif self.policy.share_in_flight and key in self._inflight:
                 task, position = self._inflight[key]
                 waiting.append((index, task, position))
             else:

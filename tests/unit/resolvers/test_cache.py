@@ -102,6 +102,18 @@ async def test_identical_reads_in_flight_at_once_are_made_once():
     assert loads.asked == [["a", "b"], ["c"]]
 
 
+async def test_with_sharing_off_each_read_in_flight_goes_upstream_itself():
+    cache = make_cache(Clock(), ttl=0, share_in_flight=False)
+    loads = Loads()
+
+    first, second = await asyncio.gather(
+        values(cache, ["a", "b"], loads), values(cache, ["b", "c"], loads)
+    )
+
+    assert (first, second) == (["value-a", "value-b"], ["value-b", "value-c"])
+    assert loads.asked == [["a", "b"], ["b", "c"]]
+
+
 async def test_a_waiter_that_gives_up_does_not_cancel_the_read_for_the_others():
     cache = make_cache(Clock())
     gate = asyncio.Event()
