@@ -332,7 +332,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.peers", description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per run")
-    parser.add_argument("--quick", action="store_true", help="one round of 3 s, no dashboards: a smoke run")
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run: one round of 3 s, no dashboards"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.duration = 1, 3
