@@ -50,7 +50,7 @@ NODES: dict[str, tuple[Load, Callable[[Any], Node]]] = {
 
 async def load_node(ctx: RequestContext, global_id: str, *, argument: str = "id") -> Node | None:
     """The object behind `global_id`, or None if its system has no such object.
-    Raises `InvalidInput` for an id that is not one of ours."""
+    Raises `InvalidInputError` for an id that is not one of ours."""
     decoded = ids.decode(global_id, argument=argument)
     load, show = NODES[decoded.type]
     found = await load(ctx, decoded.key)
