@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from resolvers.errors import InvalidInputError
 
+# The names of the node types, which `schema.nodes.NODES` (their types and loaders) must
+# match: ids are decoded below the schema.
 NODE_TYPES = frozenset(
     {
         "Client",
