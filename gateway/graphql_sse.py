@@ -31,7 +31,7 @@ KEEPALIVE_S = 12.0
 MakeContext = Callable[[Request], Awaitable[Any]]
 
 
-class BadRequest(ValueError):
+class BadRequestError(ValueError):
     pass
 
 
@@ -65,7 +65,7 @@ class GraphQLOverSSE:
         try:
             params = await _params(request)
             errors = self._check(params, request.method)
-        except BadRequest as error:
+        except BadRequestError as error:
             return JSONResponse({"errors": [{"message": str(error)}]}, status_code=400)
         if errors:
             return JSONResponse({"errors": [e.formatted for e in errors]}, status_code=400)
@@ -94,7 +94,7 @@ class GraphQLOverSSE:
         if method == "GET" and _operation(document, params.get("operationName")) == (
             OperationType.MUTATION
         ):
-            raise BadRequest("mutations cannot be sent with GET")
+            raise BadRequestError("mutations cannot be sent with GET")
         return []
 
     async def _frames(self, results: AsyncIterator[Any]) -> AsyncIterator[str]:
@@ -139,17 +139,17 @@ async def _params(request: Request) -> dict[str, Any]:
                 try:
                     raw[name] = json.loads(raw[name])
                 except ValueError:
-                    raise BadRequest(f"{name} is not JSON") from None
+                    raise BadRequestError(f"{name} is not JSON") from None
     else:
         try:
             raw = await request.json()
         except ValueError:
-            raise BadRequest("the body is not JSON") from None
+            raise BadRequestError("the body is not JSON") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("query"), str):
-        raise BadRequest("a GraphQL request needs a 'query' string")
+        raise BadRequestError("a GraphQL request needs a 'query' string")
     for name in ("variables", "extensions"):
         if raw.get(name) is not None and not isinstance(raw[name], dict):
-            raise BadRequest(f"{name} must be an object")
+            raise BadRequestError(f"{name} must be an object")
     return raw
 
 

@@ -6,7 +6,7 @@ come before the next edge, so `after` resumes with one vendor request and nothin
 ever read in full. Lists under a parent (a client's projects) are read for all parents
 of a level at once (see `Loaders.by_key`), and their cursors are offsets.
 
-Cursors are opaque to callers; a cursor that is not one of ours is `InvalidInput`.
+Cursors are opaque to callers; a cursor that is not one of ours is `InvalidInputError`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from resolvers.errors import InvalidInput
+from resolvers.errors import InvalidInputError
 from resolvers.limits import QueryLimits
 from sources.connector import Page
 from sources.records import Record
@@ -56,7 +56,7 @@ def page_size(first: int | None, limits: QueryLimits) -> int:
     if first is None:
         return limits.default_page_size
     if first < 0 or first > limits.max_page_size:
-        raise InvalidInput(f"first must be between 0 and {limits.max_page_size}, got {first}")
+        raise InvalidInputError(f"first must be between 0 and {limits.max_page_size}, got {first}")
     return first
 
 
@@ -70,9 +70,9 @@ def _decode(cursor: str) -> dict[str, Any]:
         raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode("ascii"))
         payload = json.loads(raw)
     except (binascii.Error, UnicodeError, ValueError):
-        raise InvalidInput(f"after: {cursor!r} is not a valid cursor") from None
+        raise InvalidInputError(f"after: {cursor!r} is not a valid cursor") from None
     if not isinstance(payload, dict):
-        raise InvalidInput(f"after: {cursor!r} is not a valid cursor")
+        raise InvalidInputError(f"after: {cursor!r} is not a valid cursor")
     return payload
 
 
@@ -93,11 +93,11 @@ def _position(after: str | None, size: int, limits: QueryLimits) -> _Position:
         vendor = payload["v"]
         skip = int(payload["k"])
     except (KeyError, TypeError, ValueError):
-        raise InvalidInput(f"after: {after!r} is not a cursor for this list") from None
+        raise InvalidInputError(f"after: {after!r} is not a cursor for this list") from None
     if vendor is not None and not isinstance(vendor, str):
-        raise InvalidInput(f"after: {after!r} is not a cursor for this list")
+        raise InvalidInputError(f"after: {after!r} is not a cursor for this list")
     if not 1 <= n <= limits.max_page_size or skip < 0:
-        raise InvalidInput(f"after: {after!r} is not a cursor for this list")
+        raise InvalidInputError(f"after: {after!r} is not a cursor for this list")
     return _Position(vendor, n, skip)
 
 
@@ -150,7 +150,7 @@ def slice_window(
         payload = _decode(after)
         offset = payload.get("o")
         if not isinstance(offset, int) or offset < 0:
-            raise InvalidInput(f"after: {after!r} is not a cursor for this list")
+            raise InvalidInputError(f"after: {after!r} is not a cursor for this list")
         start = offset
     chosen = items[start : start + wanted]
     edges = [(_encode({"o": start + i + 1}), item) for i, item in enumerate(chosen)]

@@ -1,7 +1,7 @@
 """Errors the experience API raises itself, and how every error becomes a GraphQL error.
 
 Source failures arrive as `sources.errors.SourceError` and keep their own machine code;
-what the caller did wrong is `InvalidInput` (BAD_USER_INPUT). Anything else is a bug and
+what the caller did wrong is `InvalidInputError` (BAD_USER_INPUT). Anything else is a bug and
 is masked outside debug mode.
 """
 
@@ -26,7 +26,7 @@ _SAFE_SOURCE_MESSAGES = {
 }
 
 
-class InvalidInput(ValueError):
+class InvalidInputError(ValueError):
     """A bad argument or id; the message is shown to the caller as is."""
 
     code = BAD_USER_INPUT
@@ -55,7 +55,7 @@ def present(error: GraphQLError, *, debug: bool) -> GraphQLError:
             )
         )
         return _rebuild(error, message, extensions)
-    if isinstance(original, InvalidInput):
+    if isinstance(original, InvalidInputError):
         # a subclass may carry a more precise code (IDEMPOTENCY_CONFLICT, NOT_FOUND, ...)
         return _rebuild(error, str(original), {"code": original.code})
     return _rebuild(error, error.message if debug else MASKED_MESSAGE, {"code": INTERNAL})

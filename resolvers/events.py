@@ -14,14 +14,18 @@ from typing import TYPE_CHECKING
 
 from graphql import GraphQLError
 
-from gateway.events.bus import SlowConsumer
-from gateway.events.deliveries import AlreadyReplayed, UnknownDeadLetter, event_from_payload
-from gateway.events.live import EventFilter, EventStream, FeedClosed
-from gateway.events.log import EventLog, InvalidCursor, event_json, format_cursor, parse_cursor
+from gateway.events.bus import SlowConsumerError
+from gateway.events.deliveries import (
+    AlreadyReplayedError,
+    UnknownDeadLetterError,
+    event_from_payload,
+)
+from gateway.events.live import EventFilter, EventStream, FeedClosedError
+from gateway.events.log import EventLog, InvalidCursorError, event_json, format_cursor, parse_cursor
 from gateway.store import DeadLetter, EventRecord
 from resolvers import ids
 from resolvers.context import RequestContext
-from resolvers.errors import InvalidInput
+from resolvers.errors import InvalidInputError
 from resolvers.loaders import Loaders
 from resolvers.workflows import EventView, WorkflowView
 from sources.records import Project, SourceSystem
@@ -63,8 +67,8 @@ class LogEvents:
 def _position(after: str | None) -> int | None:
     try:
         return parse_cursor(after)
-    except InvalidCursor as error:
-        raise InvalidInput(f"after: {error}") from None
+    except InvalidCursorError as error:
+        raise InvalidInputError(f"after: {error}") from None
 
 
 def _service(ctx: RequestContext) -> EventsService:
@@ -82,9 +86,9 @@ async def _guarded(stream: EventStream) -> AsyncIterator[EventRecord]:
     try:
         async for record in stream:
             yield record
-    except SlowConsumer as error:
+    except SlowConsumerError as error:
         raise GraphQLError(str(error), extensions={"code": SLOW_CONSUMER}) from error
-    except FeedClosed as error:
+    except FeedClosedError as error:
         raise GraphQLError(str(error), extensions={"code": EVENTS_UNAVAILABLE}) from error
     finally:
         await stream.aclose()
@@ -99,7 +103,7 @@ async def events(
 ) -> AsyncIterator[EventView]:
     """Events after `after` (none from before now when null), then every new one."""
     if types is not None and len(types) > MAX_TYPES:
-        raise InvalidInput(f"types: at most {MAX_TYPES}")
+        raise InvalidInputError(f"types: at most {MAX_TYPES}")
     position = _position(after)
     if subject_id is not None:
         ids.decode(subject_id, argument="subjectId")
@@ -118,7 +122,7 @@ async def workflow_updates(ctx: RequestContext, workflow_id: str) -> AsyncIterat
     try:
         current = await ctx.workflows.get(key)
         if current is None:
-            raise InvalidInput(f"id: no workflow {workflow_id!r}")
+            raise InvalidInputError(f"id: no workflow {workflow_id!r}")
         yield current
         async for _ in _guarded(stream):
             current = await ctx.workflows.get(key)
@@ -146,7 +150,7 @@ async def project_updates(ctx: RequestContext, project_id: str) -> AsyncIterator
     try:
         current = await _fresh_project(ctx, key)
         if current is None:
-            raise InvalidInput(f"id: no project {project_id!r}")
+            raise InvalidInputError(f"id: no project {project_id!r}")
         yield current
         async for _ in _guarded(stream):
             current = await _fresh_project(ctx, key)
@@ -175,11 +179,11 @@ async def dead_letters(
 async def replay_dead_letter(ctx: RequestContext, letter_id: str) -> DeadLetter:
     """Deliver the letter again; its delivery's own error if it fails again."""
     if not letter_id.isascii() or not letter_id.isdigit():
-        raise InvalidInput(f"id: {letter_id!r} is not a dead letter id")
+        raise InvalidInputError(f"id: {letter_id!r} is not a dead letter id")
     try:
         return await _service(ctx).deliveries.replay(int(letter_id))
-    except (UnknownDeadLetter, AlreadyReplayed) as error:
-        raise InvalidInput(f"id: {error}") from None
+    except (UnknownDeadLetterError, AlreadyReplayedError) as error:
+        raise InvalidInputError(f"id: {error}") from None
 
 
 def dead_letter_event(letter: DeadLetter) -> EventView | None:

@@ -11,8 +11,10 @@ import base64
 import binascii
 from dataclasses import dataclass
 
-from resolvers.errors import InvalidInput
+from resolvers.errors import InvalidInputError
 
+# The names of the node types, which `schema.nodes.NODES` (their types and loaders) must
+# match: ids are decoded below the schema.
 NODE_TYPES = frozenset(
     {
         "Client",
@@ -44,16 +46,16 @@ def encode(type_name: str, key: str) -> str:
 
 
 def decode(value: str, expected: str | None = None, *, argument: str = "id") -> GlobalId:
-    """The type and key behind `value`; `InvalidInput` naming `argument` if it is not
+    """The type and key behind `value`; `InvalidInputError` naming `argument` if it is not
     a psgraph id, or not an id of the `expected` type."""
     try:
         padded = value + "=" * (-len(value) % 4)
         text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
     except (binascii.Error, UnicodeError, ValueError):
-        raise InvalidInput(f"{argument}: {value!r} is not a valid id") from None
+        raise InvalidInputError(f"{argument}: {value!r} is not a valid id") from None
     type_name, sep, key = text.partition(":")
     if not sep or not key or type_name not in NODE_TYPES:
-        raise InvalidInput(f"{argument}: {value!r} is not a valid id")
+        raise InvalidInputError(f"{argument}: {value!r} is not a valid id")
     if expected is not None and type_name != expected:
-        raise InvalidInput(f"{argument}: expected a {expected} id, got a {type_name} id")
+        raise InvalidInputError(f"{argument}: expected a {expected} id, got a {type_name} id")
     return GlobalId(type_name, key)

@@ -19,13 +19,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from gateway.store import IdempotencyConflict, WorkflowRecord
-from gateway.workflows import WorkflowNotFound, WorkflowStateError
-from gateway.workflows.business import BusinessException
+from gateway.store import IdempotencyConflictError, WorkflowRecord
+from gateway.workflows import WorkflowNotFoundError, WorkflowStateError
+from gateway.workflows.business import BusinessError
 from gateway.workflows.time_to_billing import SubmitTime
 from resolvers import ids
 from resolvers.context import RequestContext
-from resolvers.errors import InvalidInput
+from resolvers.errors import InvalidInputError
 from resolvers.workflow_store import workflow_view
 from resolvers.workflows import WorkflowView
 from sources.records import TimeEntry
@@ -39,7 +39,7 @@ MAX_TIME_ENTRIES = 500
 MAX_HOURS = 24.0
 
 
-class MutationError(InvalidInput):
+class MutationError(InvalidInputError):
     """A mutation refused for a reason the caller can act on; `code` says which."""
 
     def __init__(self, code: str, message: str) -> None:
@@ -85,7 +85,9 @@ async def submit_time(
     idempotency_key: str,
 ) -> TimeEntry:
     if not math.isfinite(hours) or not 0 < hours <= MAX_HOURS:
-        raise InvalidInput(f"hours: must be more than 0 and at most {MAX_HOURS:g}, got {hours}")
+        raise InvalidInputError(
+            f"hours: must be more than 0 and at most {MAX_HOURS:g}, got {hours}"
+        )
     command = SubmitTime(
         project_id=ids.decode(project_id, "Project", argument="projectId").key,
         resource_id=ids.decode(resource_id, "Resource", argument="resourceId").key,
@@ -103,9 +105,9 @@ async def approve_time_entries(
     ctx: RequestContext, time_entry_ids: Sequence[str], idempotency_key: str | None
 ) -> WorkflowView:
     if not time_entry_ids:
-        raise InvalidInput("ids: give at least one time entry id")
+        raise InvalidInputError("ids: give at least one time entry id")
     if len(time_entry_ids) > MAX_TIME_ENTRIES:
-        raise InvalidInput(f"ids: at most {MAX_TIME_ENTRIES} time entries at once")
+        raise InvalidInputError(f"ids: at most {MAX_TIME_ENTRIES} time entries at once")
     keys = [ids.decode(value, "TimeEntry", argument="ids").key for value in time_entry_ids]
     key = _key(idempotency_key, "idempotencyKey") if idempotency_key is not None else None
     with _translated():
@@ -166,7 +168,7 @@ async def _view(ctx: RequestContext, record: WorkflowRecord) -> WorkflowView:
 def _key(value: str, argument: str) -> str:
     key = value.strip()
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise InvalidInput(f"{argument}: give 1 to {MAX_KEY_LENGTH} characters")
+        raise InvalidInputError(f"{argument}: give 1 to {MAX_KEY_LENGTH} characters")
     return key
 
 
@@ -179,11 +181,11 @@ def _translated() -> Iterator[None]:
     """Turns the process API's refusals into errors with the caller's code."""
     try:
         yield
-    except IdempotencyConflict as error:
+    except IdempotencyConflictError as error:
         raise MutationError("IDEMPOTENCY_CONFLICT", str(error)) from error
-    except WorkflowNotFound as error:
+    except WorkflowNotFoundError as error:
         raise MutationError("NOT_FOUND", str(error)) from error
     except WorkflowStateError as error:
         raise MutationError("WORKFLOW_STATE", str(error)) from error
-    except BusinessException as error:
+    except BusinessError as error:
         raise MutationError("BUSINESS_RULE", error.message) from error

@@ -10,7 +10,7 @@ from resolvers import derived, links
 from resolvers.authority import Conflict
 from resolvers.connections import Window, vendor_window
 from resolvers.context import Report, RequestContext
-from resolvers.errors import InvalidInput
+from resolvers.errors import InvalidInputError
 from resolvers.links import HCM, PSA, TIME, ResourceView
 from resolvers.loaders import settle, settle_each
 from resolvers.values import SystemRef, ref
@@ -58,7 +58,7 @@ async def utilization(
 ) -> float | None:
     """Billable approved hours in [start, end] over the worker's capacity."""
     if end < start:
-        raise InvalidInput(f"utilization: to ({end}) is before from ({start})")
+        raise InvalidInputError(f"utilization: to ({end}) is before from ({start})")
     if view.worker is None:
         return None
     user = await links.time_user(ctx, view)

@@ -15,7 +15,7 @@ from typing import Any
 from gateway.store import StepRecord, Store, WorkflowRecord, WorkflowStatus
 from resolvers import ids
 from resolvers.connections import Window
-from resolvers.errors import InvalidInput
+from resolvers.errors import InvalidInputError
 from resolvers.workflows import WorkflowStepView, WorkflowView
 from sources.records import SourceSystem
 
@@ -98,7 +98,7 @@ def _offset(after: str | None) -> int:
         prefix, _, number = text.partition(":")
         offset = int(number)
     except (binascii.Error, UnicodeError, ValueError):
-        raise InvalidInput(f"after: {after!r} is not a cursor for this list") from None
+        raise InvalidInputError(f"after: {after!r} is not a cursor for this list") from None
     if prefix != "wf" or offset < 0:
-        raise InvalidInput(f"after: {after!r} is not a cursor for this list")
+        raise InvalidInputError(f"after: {after!r} is not a cursor for this list")
     return offset

@@ -24,29 +24,11 @@ from strawberry.extensions import (
 from strawberry.types import ExecutionContext
 
 from resolvers.limits import QueryLimits
-from schema.billing import Invoice
-from schema.clients import Client, Opportunity
 from schema.extensions import ErrorPresentation, FreshnessReport, log_errors
-from schema.people import Resource
-from schema.projects import Assignment, Milestone, Project, StaffingRequest
+from schema.nodes import NODES
 from schema.query import Query
-from schema.timesheets import TimeEntry
-from schema.workflows import Workflow
 
 __all__ = ["GatewaySchema", "build_schema"]
-
-NODE_TYPES: tuple[type, ...] = (
-    Client,
-    Opportunity,
-    Project,
-    Milestone,
-    Assignment,
-    StaffingRequest,
-    Resource,
-    TimeEntry,
-    Invoice,
-    Workflow,
-)
 
 
 class GatewaySchema(strawberry.Schema):
@@ -84,6 +66,6 @@ def build_schema(
         query=query,
         mutation=mutation,
         subscription=subscription,
-        types=[*NODE_TYPES, *types],
+        types=[*NODES, *types],
         extensions=factories,
     )

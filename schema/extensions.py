@@ -13,7 +13,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from resolvers.context import RequestContext
-from resolvers.errors import InvalidInput, present
+from resolvers.errors import InvalidInputError, present
 from sources.errors import SourceError
 
 log = logging.getLogger("psgraph.graphql")
@@ -53,7 +53,7 @@ def log_errors(errors: list[GraphQLError]) -> None:
         original = error.original_error
         if isinstance(original, SourceError):
             log.warning("%s at %s: %s", original.code, error.path, original)
-        elif isinstance(original, InvalidInput):
+        elif isinstance(original, InvalidInputError):
             log.info("bad input at %s: %s", error.path, original)
         elif original is None or isinstance(original, GraphQLError):
             log.info("rejected request: %s", error.message)

@@ -7,6 +7,7 @@ from typing import Any
 
 from resolvers import billing, crm, ids, links, projects, timesheets
 from resolvers.context import RequestContext
+from resolvers.errors import InvalidInputError
 from resolvers.links import PSA
 from schema.billing import Invoice
 from schema.clients import Client, Opportunity
@@ -33,25 +34,32 @@ async def _workflow(ctx: RequestContext, key: str) -> Any:
     return await ctx.workflows.get(key)
 
 
-# type name -> (how to read it, how to show it)
-NODES: dict[str, tuple[Load, Callable[[Any], Node]]] = {
-    "Client": (links.client_by_key, Client.of),
-    "Opportunity": (crm.opportunity, Opportunity.of),
-    "Project": (projects.project, Project.of),
-    "Milestone": (_psa("milestone", MilestoneRecord), Milestone.of),
-    "Resource": (links.resource_by_key, Resource.of),
-    "Assignment": (_psa("assignment", AssignmentRecord), Assignment.of),
-    "StaffingRequest": (_psa("staffing_request", StaffingRequestRecord), StaffingRequest.of),
-    "TimeEntry": (timesheets.time_entry, TimeEntry.of),
-    "Invoice": (billing.invoice, Invoice.of),
-    "Workflow": (_workflow, Workflow.of),
+# Every node type, once: the strawberry type (its name is the one global ids carry, and
+# `of` shows a loaded object) -> how to read one by the key its id encodes.
+NODES: dict[type[Any], Load] = {
+    Client: links.client_by_key,
+    Opportunity: crm.opportunity,
+    Project: projects.project,
+    Milestone: _psa("milestone", MilestoneRecord),
+    Assignment: _psa("assignment", AssignmentRecord),
+    StaffingRequest: _psa("staffing_request", StaffingRequestRecord),
+    Resource: links.resource_by_key,
+    TimeEntry: timesheets.time_entry,
+    Invoice: billing.invoice,
+    Workflow: _workflow,
 }
+_BY_NAME = {kind.__name__: (kind, load) for kind, load in NODES.items()}
+if set(_BY_NAME) != ids.NODE_TYPES:
+    raise RuntimeError(f"node types {sorted(_BY_NAME)} differ from ids.NODE_TYPES")
 
 
 async def load_node(ctx: RequestContext, global_id: str, *, argument: str = "id") -> Node | None:
     """The object behind `global_id`, or None if its system has no such object.
-    Raises `InvalidInput` for an id that is not one of ours."""
+    Raises `InvalidInputError` for an id that is not one of ours."""
     decoded = ids.decode(global_id, argument=argument)
-    load, show = NODES[decoded.type]
+    if decoded.type not in _BY_NAME:
+        raise InvalidInputError(f"{argument}: {global_id!r} is not a valid id")
+    kind, load = _BY_NAME[decoded.type]
     found = await load(ctx, decoded.key)
-    return show(found) if found is not None else None
+    node: Node | None = kind.of(found) if found is not None else None
+    return node

@@ -14,7 +14,7 @@ import strawberry
 from resolvers import billing, crm, ids, people, projects, timesheets
 from resolvers import clients as client_resolvers
 from resolvers.connections import page_size
-from resolvers.errors import InvalidInput
+from resolvers.errors import InvalidInputError
 from schema.billing import Invoice
 from schema.clients import Client, Opportunity
 from schema.common import (
@@ -138,7 +138,7 @@ class Query:
         to: date | None = None,
     ) -> Connection[TimeEntry] | None:
         if from_ is not None and to is not None and to < from_:
-            raise InvalidInput(f"to ({to}) is before from ({from_})")
+            raise InvalidInputError(f"to ({to}) is before from ({from_})")
         window = await timesheets.list_time_entries(
             context(info),
             first,
@@ -181,6 +181,6 @@ class Query:
     ) -> list[DomainEvent]:
         ctx = context(info)
         if types is not None and len(types) > MAX_EVENT_TYPES:
-            raise InvalidInput(f"types: at most {MAX_EVENT_TYPES}")
+            raise InvalidInputError(f"types: at most {MAX_EVENT_TYPES}")
         found = await ctx.events.read(after=after, types=types, limit=page_size(first, ctx.limits))
         return [DomainEvent.of(event) for event in found]

@@ -8,7 +8,7 @@
 
 The bus carries notifications, not the record of truth: the durable event log in the store
 is that, and a subscriber that missed messages replays from it by cursor. Each subscriber
-has a bounded buffer; one that cannot keep up is ended with `SlowConsumer` so that the
+has a bounded buffer; one that cannot keep up is ended with `SlowConsumerError` so that the
 others carry on.
 """
 
@@ -28,7 +28,7 @@ class Message:
     payload: str
 
 
-class SlowConsumer(Exception):
+class SlowConsumerError(Exception):
     """The subscriber's buffer overflowed; its subscription has ended."""
 
 
@@ -79,7 +79,7 @@ class Subscriber:
     async def get(self) -> Message:
         item = await self._queue.get()
         if item is _OVERFLOW:
-            raise SlowConsumer(
+            raise SlowConsumerError(
                 f"subscriber on {self.channel!r} fell {self._buffer} messages behind"
             )
         if item is None:

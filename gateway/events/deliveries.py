@@ -19,8 +19,8 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.events.bus import SlowConsumer
-from gateway.events.live import EventFilter, FeedClosed, LiveFeed
+from gateway.events.bus import SlowConsumerError
+from gateway.events.live import EventFilter, FeedClosedError, LiveFeed
 from gateway.store import DeadLetter, EventRecord, Store
 
 log = logging.getLogger(__name__)
@@ -30,15 +30,15 @@ OFFSETS = "log"  # the change_cursors source under which consumer offsets are ke
 Handler = Callable[[EventRecord], Awaitable[object]]
 
 
-class DeliveryFailed(Exception):
+class DeliveryError(Exception):
     """A handler's way of saying "this delivery failed, try again later"."""
 
 
-class UnknownDeadLetter(LookupError):
+class UnknownDeadLetterError(LookupError):
     pass
 
 
-class AlreadyReplayed(LookupError):
+class AlreadyReplayedError(LookupError):
     pass
 
 
@@ -127,12 +127,14 @@ class Deliveries:
         delivery raised if it failed again (the letter stays)."""
         letter = await self._store.dead_letters.get(letter_id)
         if letter is None:
-            raise UnknownDeadLetter(f"no dead letter {letter_id}")
+            raise UnknownDeadLetterError(f"no dead letter {letter_id}")
         if letter.replayed_at is not None:
-            raise AlreadyReplayed(f"dead letter {letter_id} was already replayed")
+            raise AlreadyReplayedError(f"dead letter {letter_id} was already replayed")
         consumer = self._consumers.get(letter.kind)
         if consumer is None:
-            raise UnknownDeadLetter(f"dead letter {letter_id} is for {letter.kind!r}, not here")
+            raise UnknownDeadLetterError(
+                f"dead letter {letter_id} is for {letter.kind!r}, not here"
+            )
         await consumer.handle(event_from_payload(letter.payload["event"]))
         await self._store.dead_letters.mark_replayed(letter_id)
         replayed = await self._store.dead_letters.get(letter_id)
@@ -150,9 +152,9 @@ class Deliveries:
                 async for record in stream:
                     await self._deliver(consumer, record)
                     await self._store.cursors.set(OFFSETS, consumer.name, str(record.cursor))
-            except SlowConsumer:
+            except SlowConsumerError:
                 log.warning("consumer %s fell behind; resuming from its offset", consumer.name)
-            except FeedClosed:
+            except FeedClosedError:
                 return
 
     async def _deliver(self, consumer: Consumer, record: EventRecord) -> None:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-from gateway.events.deliveries import Consumer, DeliveryFailed
+from gateway.events.deliveries import Consumer, DeliveryError
 from gateway.store import EventRecord
 
 
@@ -54,8 +54,8 @@ def forward_consumer(
         try:
             response = await client.post(url, content=body, headers=headers)
         except httpx.HTTPError as error:
-            raise DeliveryFailed(f"{url}: {error!r}") from error
+            raise DeliveryError(f"{url}: {error!r}") from error
         if not response.is_success:
-            raise DeliveryFailed(f"{url} answered {response.status_code}")
+            raise DeliveryError(f"{url} answered {response.status_code}")
 
     return Consumer(f"forward:{name}"[:50], push, types)

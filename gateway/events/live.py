@@ -16,7 +16,7 @@ A subscriber's `stream(after=...)`:
 
 Events up to P are in the log when the replay reads it (P was read from it), events past
 P reach the queue, and the cursor check drops what arrives both ways. Each watch queues at
-most `buffer` events; one that falls further behind is ended with `SlowConsumer` while the
+most `buffer` events; one that falls further behind is ended with `SlowConsumerError` while the
 others carry on.
 """
 
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.events.bus import Broadcast, SlowConsumer
+from gateway.events.bus import Broadcast, SlowConsumerError
 from gateway.events.log import CHANNEL, EventLog, notified_position
 from gateway.store import EventRecord
 
@@ -89,16 +89,16 @@ class Watch:
         item = await self._queue.get()
         if item is _ENDED:
             if self.overflowed:
-                raise SlowConsumer(
+                raise SlowConsumerError(
                     f"subscriber fell more than {self.buffer} events behind and was ended; "
                     "subscribe again with `after` set to the last cursor received"
                 )
-            raise FeedClosed("the gateway is shutting down")
+            raise FeedClosedError("the gateway is shutting down")
         assert isinstance(item, EventRecord)
         return item
 
 
-class FeedClosed(Exception):
+class FeedClosedError(Exception):
     """The feed stopped (the gateway is shutting down)."""
 
 
@@ -132,7 +132,7 @@ class LiveFeed:
         if self._task in done:
             ready.cancel()
             self._task.result()  # raises what stopped it
-            raise FeedClosed("the live feed ended before it started")
+            raise FeedClosedError("the live feed ended before it started")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -154,7 +154,7 @@ class LiveFeed:
         """Events after `after` from the log, then live ones as they are appended; with
         `after` None, only events appended once this returns. The stream is registered
         before this returns, so nothing appended later is missed; iterate it, and
-        `aclose` it (or use `async with`) when done. It ends with `SlowConsumer` if this
+        `aclose` it (or use `async with`) when done. It ends with `SlowConsumerError` if this
         subscriber falls more than `buffer` events behind."""
         watch = Watch(wants or EventFilter(), buffer or self.buffer)
         self._watches.add(watch)
@@ -201,7 +201,7 @@ class LiveFeed:
                             pass
                         if named is None or named > self._position:
                             await self._catch_up()
-            except SlowConsumer:
+            except SlowConsumerError:
                 log.warning("the live feed fell behind the bus; re-reading the log")
             except StopAsyncIteration:
                 return  # the bus disconnected: the gateway is stopping

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "events"
 
 
-class InvalidCursor(ValueError):
+class InvalidCursorError(ValueError):
     """A cursor that this log never handed out."""
 
 
@@ -36,7 +36,7 @@ def parse_cursor(value: str | None) -> int | None:
     if value is None:
         return None
     if not value.isascii() or not value.isdigit() or len(value) > 19:
-        raise InvalidCursor(f"{value!r} is not an event cursor")
+        raise InvalidCursorError(f"{value!r} is not an event cursor")
     return int(value)
 
 

@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from gateway.events.ingest import Ingest, Receipt, Sighting
 from gateway.events.log import format_cursor
-from gateway.events.webhooks import WebhookRejected, verify_webhook
+from gateway.events.webhooks import WebhookRejectedError, verify_webhook
 from sources.connector import Connector
 from sources.errors import SourceError
 from sources.records import SourceSystem
@@ -62,7 +62,7 @@ WEBHOOK_ENTITIES: Mapping[SourceSystem, Mapping[str, str]] = {
 Secrets = Callable[[SourceSystem], Sequence[str]]
 
 
-class MalformedNotification(ValueError):
+class MalformedNotificationError(ValueError):
     pass
 
 
@@ -73,12 +73,12 @@ def read_notification(
     kind = payload.get("type")
     data = payload.get("data")
     if not isinstance(kind, str) or "." not in kind:
-        raise MalformedNotification("'type' must look like '<object>.<verb>'")
+        raise MalformedNotificationError("'type' must look like '<object>.<verb>'")
     if not isinstance(data, dict):
-        raise MalformedNotification("'data' must be an object")
+        raise MalformedNotificationError("'data' must be an object")
     record_id = data.get("id")
     if isinstance(record_id, bool) or not isinstance(record_id, str | int) or record_id == "":
-        raise MalformedNotification("'data.id' must be a string or a number")
+        raise MalformedNotificationError("'data.id' must be a string or a number")
     prefix, _, verb = kind.rpartition(".")
     return WEBHOOK_ENTITIES.get(system, {}).get(prefix), str(record_id), verb
 
@@ -107,9 +107,9 @@ class WebhookReceiver:
         try:
             pushed = verify_webhook(self._secrets(system), body, request.headers)
             entity, record_id, verb = read_notification(system, pushed.payload)
-        except WebhookRejected as rejected:
+        except WebhookRejectedError as rejected:
             return _error(rejected.status, rejected.reason)
-        except MalformedNotification as malformed:
+        except MalformedNotificationError as malformed:
             return _error(400, str(malformed))
         if entity is None:
             return JSONResponse({"ignored": pushed.type}, status_code=202)

@@ -21,7 +21,7 @@ from contextlib import suppress
 import httpx
 from starlette.routing import Route
 
-from gateway.events.bus import Broadcast, SlowConsumer
+from gateway.events.bus import Broadcast, SlowConsumerError
 from gateway.events.capture import Capture, Poller, SourceHealth, poll_plans
 from gateway.events.deliveries import Consumer, Deliveries
 from gateway.events.domain import IdEncoder
@@ -165,5 +165,5 @@ class EventsService:
                     async for message in invalidations:
                         self.ingest.invalidated_elsewhere(message.payload)
                     return  # the bus disconnected
-            except SlowConsumer:
+            except SlowConsumerError:
                 log.warning("cache invalidations fell behind; some entries live out their TTL")

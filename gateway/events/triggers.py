@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from gateway.events.deliveries import Consumer, DeliveryFailed
+from gateway.events.deliveries import Consumer, DeliveryError
 from gateway.store import EventRecord
 
 QUOTE_TO_PROJECT = "trigger:quote_to_project"
@@ -26,7 +26,7 @@ def quote_to_project_key(opportunity_id: str) -> str:
 def quote_to_project_trigger(start: StartQuoteToProject) -> Consumer:
     async def on_closed_won(event: EventRecord) -> None:
         if event.subject_id is None:
-            raise DeliveryFailed(f"event {event.cursor} names no opportunity")
+            raise DeliveryError(f"event {event.cursor} names no opportunity")
         await start(event.subject_id, quote_to_project_key(event.subject_id))
 
     return Consumer(QUOTE_TO_PROJECT, on_closed_won, frozenset({"OpportunityClosedWon"}))

@@ -17,7 +17,7 @@ from typing import Any
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 
-class WebhookRejected(Exception):
+class WebhookRejectedError(Exception):
     def __init__(self, reason: str, *, status: int = 401) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -35,27 +35,27 @@ class VerifiedWebhook:
 def verify_webhook(
     secrets: Sequence[str], body: bytes, headers: Mapping[str, str]
 ) -> VerifiedWebhook:
-    """The verified push, or `WebhookRejected` (401 for auth problems, 400 for the body)."""
+    """The verified push, or `WebhookRejectedError` (401 for auth problems, 400 for the body)."""
     lowered = {key.lower(): value for key, value in headers.items()}
     webhook_id = lowered.get("webhook-id")
     if not webhook_id or not lowered.get("webhook-timestamp"):
-        raise WebhookRejected("missing webhook-id or webhook-timestamp header")
+        raise WebhookRejectedError("missing webhook-id or webhook-timestamp header")
     if not lowered.get("webhook-signature"):
-        raise WebhookRejected("missing webhook-signature header")
+        raise WebhookRejectedError("missing webhook-signature header")
     if not secrets:
-        raise WebhookRejected("no webhook secret configured for this system")
+        raise WebhookRejectedError("no webhook secret configured for this system")
     try:
         text = body.decode()
     except UnicodeDecodeError as error:
-        raise WebhookRejected("body is not UTF-8", status=400) from error
+        raise WebhookRejectedError("body is not UTF-8", status=400) from error
     if not any(_signed_by(secret, text, lowered) for secret in secrets):
-        raise WebhookRejected("bad signature or stale timestamp")
+        raise WebhookRejectedError("bad signature or stale timestamp")
     try:
         payload = json.loads(text)
     except ValueError as error:
-        raise WebhookRejected("body is not JSON", status=400) from error
+        raise WebhookRejectedError("body is not JSON", status=400) from error
     if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
-        raise WebhookRejected("body must be a JSON object with a string 'type'", status=400)
+        raise WebhookRejectedError("body must be a JSON object with a string 'type'", status=400)
     return VerifiedWebhook(
         id=webhook_id,
         timestamp=datetime.fromtimestamp(float(lowered["webhook-timestamp"]), UTC),

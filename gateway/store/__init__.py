@@ -7,10 +7,10 @@ Same code on SQLite (`sqlite+aiosqlite:///path`, one process) and PostgreSQL
 from __future__ import annotations
 
 from gateway.store.errors import (
-    CrosswalkConflict,
-    IdempotencyConflict,
-    LeaseLost,
-    NestedTransaction,
+    CrosswalkConflictError,
+    IdempotencyConflictError,
+    LeaseLostError,
+    NestedTransactionError,
     StoreError,
 )
 from gateway.store.migrate import migrate
@@ -35,15 +35,15 @@ __all__ = [
     "SETTLED_STATUSES",
     "AuditEntry",
     "ChangeCursor",
-    "CrosswalkConflict",
+    "CrosswalkConflictError",
     "CrosswalkEntry",
     "DeadLetter",
     "EventRecord",
-    "IdempotencyConflict",
+    "IdempotencyConflictError",
     "IdempotencyRecord",
     "Lease",
-    "LeaseLost",
-    "NestedTransaction",
+    "LeaseLostError",
+    "NestedTransactionError",
     "OutboxMessage",
     "Phase",
     "Publish",

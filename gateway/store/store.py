@@ -17,7 +17,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.store.database import READ_ONLY, create_engine
-from gateway.store.errors import NestedTransaction
+from gateway.store.errors import NestedTransactionError
 from gateway.store.migrate import upgrade
 from gateway.store.records import OutboxMessage
 from gateway.store.repos.audit import AuditRepository
@@ -113,7 +113,7 @@ class Store(Repositories):
         """A write transaction: commits when the block ends, rolls back if it raises.
 
         Do not call the store's own repositories inside the block (they would open a
-        second transaction; on SQLite that is refused with NestedTransaction); use `tx`'s.
+        second transaction; on SQLite that is refused with NestedTransactionError); use `tx`'s.
         """
         async with self.writing() as connection:
             yield Transaction(connection, self._dialect)
@@ -137,7 +137,7 @@ class Store(Repositories):
             return
         current = asyncio.current_task()
         if current is not None and self._writer is current:
-            raise NestedTransaction(
+            raise NestedTransactionError(
                 "a write transaction is already open in this task; use its repositories"
             )
         async with self._writer_lock:

@@ -7,7 +7,7 @@ or cancels them. docs/workflows.md has the guarantees.
 
 from __future__ import annotations
 
-from gateway.store import IdempotencyConflict, StepRecord, WorkflowRecord, WorkflowStatus
+from gateway.store import IdempotencyConflictError, StepRecord, WorkflowRecord, WorkflowStatus
 from gateway.workflows.context import StepContext, Write
 from gateway.workflows.definition import (
     Compensation,
@@ -18,10 +18,10 @@ from gateway.workflows.definition import (
 )
 from gateway.workflows.engine import Engine, request_hash
 from gateway.workflows.errors import (
-    InvalidDefinition,
-    UnknownWorkflowKind,
+    InvalidDefinitionError,
+    UnknownWorkflowKindError,
     WorkflowError,
-    WorkflowNotFound,
+    WorkflowNotFoundError,
     WorkflowStateError,
 )
 from gateway.workflows.execution import StepOutputError
@@ -33,8 +33,8 @@ __all__ = [
     "TOPIC",
     "Compensation",
     "Engine",
-    "IdempotencyConflict",
-    "InvalidDefinition",
+    "IdempotencyConflictError",
+    "InvalidDefinitionError",
     "OnFailure",
     "RetryPolicy",
     "Step",
@@ -42,10 +42,10 @@ __all__ = [
     "StepFunction",
     "StepOutputError",
     "StepRecord",
-    "UnknownWorkflowKind",
+    "UnknownWorkflowKindError",
     "WorkflowDefinition",
     "WorkflowError",
-    "WorkflowNotFound",
+    "WorkflowNotFoundError",
     "WorkflowRecord",
     "WorkflowStateError",
     "WorkflowStatus",

@@ -12,7 +12,7 @@ from gateway.store import Store
 DATA_QUALITY = "data_quality"  # the audit action prefix of data-quality records
 
 
-class BusinessException(Exception):
+class BusinessError(Exception):
     """`code` says what is wrong (MISSING_FINANCE_CODE, NOT_CLOSED_WON, ...)."""
 
     retriable = False

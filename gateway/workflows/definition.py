@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from gateway.workflows.context import StepContext
-from gateway.workflows.errors import InvalidDefinition
+from gateway.workflows.errors import InvalidDefinitionError
 from gateway.workflows.retry import RetryPolicy
 
 StepFunction = Callable[[StepContext], Awaitable[Any]]
@@ -68,14 +68,16 @@ class WorkflowDefinition:
     def __post_init__(self) -> None:
         steps = tuple(self.steps)
         if not steps:
-            raise InvalidDefinition(f"{self.kind}: a workflow needs at least one step")
+            raise InvalidDefinitionError(f"{self.kind}: a workflow needs at least one step")
         by_name = {step.name: step for step in steps}
         if len(by_name) != len(steps):
-            raise InvalidDefinition(f"{self.kind}: step names must be unique")
+            raise InvalidDefinitionError(f"{self.kind}: step names must be unique")
         for step in steps:
             unknown = set(step.after) - set(by_name)
             if unknown:
-                raise InvalidDefinition(f"{self.kind}.{step.name}: unknown steps {sorted(unknown)}")
+                raise InvalidDefinitionError(
+                    f"{self.kind}.{step.name}: unknown steps {sorted(unknown)}"
+                )
         object.__setattr__(self, "steps", steps)
         object.__setattr__(self, "_by_name", by_name)
         object.__setattr__(self, "_order", _topological(self.kind, steps))
@@ -105,7 +107,7 @@ def _topological(kind: str, steps: tuple[Step, ...]) -> tuple[Step, ...]:
         ready = [step for step in remaining if set(step.after) <= placed]
         if not ready:
             cycle = sorted(step.name for step in remaining)
-            raise InvalidDefinition(f"{kind}: steps {cycle} depend on each other in a cycle")
+            raise InvalidDefinitionError(f"{kind}: steps {cycle} depend on each other in a cycle")
         for step in ready:
             ordered.append(step)
             placed.add(step.name)

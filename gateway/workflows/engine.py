@@ -24,8 +24,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.store import (
     SETTLED_STATUSES,
-    IdempotencyConflict,
-    LeaseLost,
+    IdempotencyConflictError,
+    LeaseLostError,
     Publish,
     Store,
     Transaction,
@@ -35,7 +35,11 @@ from gateway.store import (
 from gateway.store.records import Phase
 from gateway.store.types import utcnow
 from gateway.workflows.definition import WorkflowDefinition
-from gateway.workflows.errors import UnknownWorkflowKind, WorkflowNotFound, WorkflowStateError
+from gateway.workflows.errors import (
+    UnknownWorkflowKindError,
+    WorkflowNotFoundError,
+    WorkflowStateError,
+)
 from gateway.workflows.execution import Execution
 from gateway.workflows.journal import TOPIC, Journal, progress_message
 
@@ -100,7 +104,7 @@ class Engine:
 
         The same `idempotency_key` with the same kind and input returns the workflow it
         started the first time (whatever its status now); with anything else it raises
-        IdempotencyConflict.
+        IdempotencyConflictError.
         """
         definition = self._definition(kind)
         payload = dict(input)
@@ -227,7 +231,7 @@ class Engine:
             while True:
                 workflow = await self._store.workflows.get(workflow_id)
                 if workflow is None:
-                    raise WorkflowNotFound(workflow_id)
+                    raise WorkflowNotFoundError(workflow_id)
                 if workflow.status in SETTLED_STATUSES:
                     return workflow
                 await asyncio.sleep(poll)
@@ -352,7 +356,7 @@ class Engine:
         renewer = asyncio.create_task(self._keep_lease(workflow.id, this, lost))
         try:
             await execution.run()
-        except LeaseLost:
+        except LeaseLostError:
             logger.warning("worker %s lost workflow %s", self.worker_id, workflow.id)
         except asyncio.CancelledError:
             if not lost.is_set():
@@ -396,7 +400,7 @@ class Engine:
         try:
             return self._definitions[kind]
         except KeyError:
-            raise UnknownWorkflowKind(kind) from None
+            raise UnknownWorkflowKindError(kind) from None
 
     async def _existing(
         self, tx: Transaction, key: str | None, input_hash: str
@@ -405,7 +409,7 @@ class Engine:
             return None
         existing = await tx.workflows.by_idempotency_key(key)
         if existing is not None and existing.input_hash != input_hash:
-            raise IdempotencyConflict(
+            raise IdempotencyConflictError(
                 key,
                 f"idempotency key {key!r} already started workflow {existing.id} "
                 f"({existing.kind}) with a different input",
@@ -415,7 +419,7 @@ class Engine:
     async def _get(self, tx: Transaction, workflow_id: str) -> WorkflowRecord:
         workflow = await tx.workflows.get(workflow_id)
         if workflow is None:
-            raise WorkflowNotFound(workflow_id)
+            raise WorkflowNotFoundError(workflow_id)
         return workflow
 
     async def _audit(

@@ -1,29 +1,29 @@
 """Errors the workflow engine raises to its callers.
 
 WorkflowError
-├── UnknownWorkflowKind     no definition registered for the kind
-├── WorkflowNotFound        no workflow with that id
+├── UnknownWorkflowKindError     no definition registered for the kind
+├── WorkflowNotFoundError        no workflow with that id
 ├── WorkflowStateError      the workflow's status does not allow that (retry a success...)
-└── InvalidDefinition       a definition's steps do not form a DAG
-IdempotencyConflict         (from the store) same key, different input
+└── InvalidDefinitionError       a definition's steps do not form a DAG
+IdempotencyConflictError         (from the store) same key, different input
 """
 
 from __future__ import annotations
 
-from gateway.store.errors import IdempotencyConflict
+from gateway.store.errors import IdempotencyConflictError
 
 
 class WorkflowError(Exception):
     pass
 
 
-class UnknownWorkflowKind(WorkflowError):
+class UnknownWorkflowKindError(WorkflowError):
     def __init__(self, kind: str) -> None:
         super().__init__(f"no workflow definition for kind {kind!r}")
         self.kind = kind
 
 
-class WorkflowNotFound(WorkflowError):
+class WorkflowNotFoundError(WorkflowError):
     def __init__(self, workflow_id: str) -> None:
         super().__init__(f"no workflow {workflow_id}")
         self.workflow_id = workflow_id
@@ -33,15 +33,15 @@ class WorkflowStateError(WorkflowError):
     pass
 
 
-class InvalidDefinition(WorkflowError):
+class InvalidDefinitionError(WorkflowError):
     pass
 
 
 __all__ = [
-    "IdempotencyConflict",
-    "InvalidDefinition",
-    "UnknownWorkflowKind",
+    "IdempotencyConflictError",
+    "InvalidDefinitionError",
+    "UnknownWorkflowKindError",
     "WorkflowError",
-    "WorkflowNotFound",
+    "WorkflowNotFoundError",
     "WorkflowStateError",
 ]

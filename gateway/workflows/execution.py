@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from gateway.store import StepRecord, Store, StoreError, WorkflowStatus
-from gateway.store.errors import LeaseLost
+from gateway.store.errors import LeaseLostError
 from gateway.store.records import Phase
 from gateway.workflows.context import StepContext
 from gateway.workflows.definition import OnFailure, Step, WorkflowDefinition
@@ -163,7 +163,7 @@ class Execution:
                 self._steps[step.name] = await self._journal.step_succeeded(
                     step.name, output, context.writes
                 )
-            except LeaseLost:
+            except LeaseLostError:
                 raise
             except (StoreError, IntegrityError) as error:
                 # A write it asked for was refused (a conflicting crosswalk link, say).

@@ -21,7 +21,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from gateway.workflows.business import BusinessException, record_data_quality
+from gateway.workflows.business import BusinessError, record_data_quality
 from gateway.workflows.context import StepContext
 from gateway.workflows.definition import OnFailure, Step, WorkflowDefinition
 from gateway.workflows.lookups import billing_kind, time_project
@@ -48,7 +48,7 @@ async def collect(systems: Systems, ctx: StepContext) -> dict[str, Any]:
     assert through is not None
     project = (await systems.psa.get_many("project", [project_id]))[0]
     if not isinstance(project, Project):
-        raise BusinessException("UNKNOWN_PROJECT", f"PSA has no project {project_id}")
+        raise BusinessError("UNKNOWN_PROJECT", f"PSA has no project {project_id}")
     if not project.erp_job_id:
         await record_data_quality(
             ctx.store,
@@ -60,15 +60,15 @@ async def collect(systems: Systems, ctx: StepContext) -> dict[str, Any]:
             workflow_id=ctx.workflow_id,
             principal=ctx.principal,
         )
-        raise BusinessException(
+        raise BusinessError(
             "MISSING_FINANCE_CODE", f"project {project.code} has no finance code to invoice"
         )
     job = (await systems.erp.get_many("job", [project.erp_job_id]))[0]
     if not isinstance(job, Job):
-        raise BusinessException("UNKNOWN_JOB", f"the ERP has no job {project.erp_job_id}")
+        raise BusinessError("UNKNOWN_JOB", f"the ERP has no job {project.erp_job_id}")
     try:
         kind = await billing_kind(systems, job.id)
-    except BusinessException as error:
+    except BusinessError as error:
         await record_data_quality(
             ctx.store,
             code=error.code,

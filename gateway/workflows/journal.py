@@ -1,7 +1,7 @@
 """Persisting one claimed workflow's progress, one transaction per state change.
 
 Each change is fenced by the worker's lease (a worker that lost it cannot write; see
-`LeaseLost`), extends the lease, and writes its `workflow` outbox message in the same
+`LeaseLostError`), extends the lease, and writes its `workflow` outbox message in the same
 transaction, so every state a reader can see has been announced exactly as it is.
 """
 

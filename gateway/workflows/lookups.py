@@ -9,12 +9,12 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from gateway.workflows.business import BusinessException
+from gateway.workflows.business import BusinessError
 from gateway.workflows.systems import Systems
 from sources.records import BillingSchedule, Job, Project, TimeProject, TimeUser, Worker
 
 
-class NotFound(BusinessException):
+class NotFoundError(BusinessError):
     """What a command names does not exist where it must."""
 
 
@@ -28,7 +28,7 @@ async def time_project(systems: Systems, code: str, *, active: bool = False) -> 
             if isinstance(found, TimeProject) and found.code == code:
                 return found
         if page.next_cursor is None:
-            raise NotFound("NOT_IN_TIME", f"TIME has no project with code {code}")
+            raise NotFoundError("NOT_IN_TIME", f"TIME has no project with code {code}")
         cursor = page.next_cursor
 
 
@@ -36,7 +36,7 @@ async def time_user(systems: Systems, worker_id: str) -> TimeUser:
     """The TIME user of an HCM worker: the one with the same work email."""
     worker = (await systems.hcm.get_many("worker", [worker_id]))[0]
     if not isinstance(worker, Worker) or not worker.email:
-        raise NotFound("UNKNOWN_RESOURCE", f"HCM has no worker {worker_id} with an email")
+        raise NotFoundError("UNKNOWN_RESOURCE", f"HCM has no worker {worker_id} with an email")
     email = worker.email.casefold()
     cursor: str | None = None
     while True:
@@ -45,7 +45,7 @@ async def time_user(systems: Systems, worker_id: str) -> TimeUser:
             if isinstance(user, TimeUser) and user.email.casefold() == email:
                 return user
         if page.next_cursor is None:
-            raise NotFound("NOT_IN_TIME", f"TIME has no user {worker.email}")
+            raise NotFoundError("NOT_IN_TIME", f"TIME has no user {worker.email}")
         cursor = page.next_cursor
 
 
@@ -98,5 +98,5 @@ async def billing_kind(systems: Systems, job_id: str) -> str:
     page = await systems.erp.list("billing_schedule", {"job_id": job_id}, page_size=10)
     kinds = sorted({s.kind for s in page.items if isinstance(s, BillingSchedule)})
     if not kinds:
-        raise BusinessException("NO_BILLING_SCHEDULE", f"job {job_id} has no billing schedule")
+        raise BusinessError("NO_BILLING_SCHEDULE", f"job {job_id} has no billing schedule")
     return kinds[0]

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from gateway.workflows.business import BusinessException, record_data_quality
+from gateway.workflows.business import BusinessError, record_data_quality
 from gateway.workflows.context import StepContext
 from gateway.workflows.definition import OnFailure, Step, WorkflowDefinition
 from gateway.workflows.lookups import billing_kind
@@ -37,7 +37,7 @@ async def complete(systems: Systems, ctx: StepContext) -> dict[str, Any]:
     milestone_id = ctx.input["milestone_id"]
     before = (await systems.psa.get_many("milestone", [milestone_id]))[0]
     if not isinstance(before, Milestone):
-        raise BusinessException("MILESTONE_NOT_FOUND", f"PSA has no milestone {milestone_id}")
+        raise BusinessError("MILESTONE_NOT_FOUND", f"PSA has no milestone {milestone_id}")
     done = await systems.psa.complete_milestone(milestone_id)
     if before.status != done.status:
         ctx.audit(
@@ -63,20 +63,20 @@ async def bill(systems: Systems, ctx: StepContext) -> dict[str, Any]:
         return {"invoice_id": None, "skipped": "the milestone was billed already"}
     amount = decimal_of(done["amount"])
     if amount is None or amount <= 0:
-        raise BusinessException("NO_AMOUNT", f"milestone {done['milestone_id']} has no amount")
+        raise BusinessError("NO_AMOUNT", f"milestone {done['milestone_id']} has no amount")
     project = (await systems.psa.get_many("project", [done["project_id"]]))[0]
     if not isinstance(project, Project):
-        raise BusinessException("UNKNOWN_PROJECT", f"PSA has no project {done['project_id']}")
+        raise BusinessError("UNKNOWN_PROJECT", f"PSA has no project {done['project_id']}")
     if not project.erp_job_id:
         await _missing(ctx, "MISSING_FINANCE_CODE", project, done)
-        raise BusinessException(
+        raise BusinessError(
             "MISSING_FINANCE_CODE",
             f"project {project.code} has no finance code; milestone "
             f"{done['milestone_id']} cannot be billed",
         )
     try:
         kind = await billing_kind(systems, project.erp_job_id)
-    except BusinessException as error:
+    except BusinessError as error:
         await _missing(ctx, error.code, project, done)
         raise
     if kind != MILESTONE:

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from gateway.workflows.business import BusinessException
+from gateway.workflows.business import BusinessError
 from gateway.workflows.concurrently import concurrently
 from gateway.workflows.context import StepContext
 from gateway.workflows.definition import OnFailure, Step, WorkflowDefinition
@@ -53,21 +53,21 @@ async def validate(systems: Systems, ctx: StepContext) -> dict[str, Any]:
     opportunity_id = ctx.input["opportunity_id"]
     found = (await systems.crm.get_many("opportunity", [opportunity_id]))[0]
     if not isinstance(found, Opportunity):
-        raise BusinessException("OPPORTUNITY_NOT_FOUND", f"CRM has no opportunity {opportunity_id}")
+        raise BusinessError("OPPORTUNITY_NOT_FOUND", f"CRM has no opportunity {opportunity_id}")
     if found.stage != WON:
-        raise BusinessException(
+        raise BusinessError(
             "NOT_CLOSED_WON", f"opportunity {found.id} is {found.stage}; only {WON} deals start"
         )
     if found.psa_project_id:
-        raise BusinessException(
+        raise BusinessError(
             "PROJECT_EXISTS",
             f"opportunity {found.id} already has PSA project {found.psa_project_id}",
         )
     if found.amount is None:
-        raise BusinessException("NO_AMOUNT", f"opportunity {found.id} has no amount to budget")
+        raise BusinessError("NO_AMOUNT", f"opportunity {found.id} has no amount to budget")
     account = (await systems.crm.get_many("account", [found.account_id]))[0]
     if not isinstance(account, Account):
-        raise BusinessException("ACCOUNT_NOT_FOUND", f"CRM has no account {found.account_id}")
+        raise BusinessError("ACCOUNT_NOT_FOUND", f"CRM has no account {found.account_id}")
     manager = await _manager(systems, ctx.input.get("manager_id"))
     start, end = project_dates(
         found.close_date, date_of(ctx.input.get("start_date")), today=dt.date.today()
@@ -99,12 +99,12 @@ async def _manager(systems: Systems, worker_id: str | None) -> str | None:
         return None
     worker = (await systems.hcm.get_many("worker", [worker_id]))[0]
     if not isinstance(worker, Worker):
-        raise BusinessException("MANAGER_NOT_FOUND", f"HCM has no worker {worker_id}")
+        raise BusinessError("MANAGER_NOT_FOUND", f"HCM has no worker {worker_id}")
     page = await systems.psa.list("user", {"search": worker.name}, page_size=50)
     for user in page.items:
         if isinstance(user, PsaUser) and user.employee_number == worker.id:
             return user.id
-    raise BusinessException("MANAGER_NOT_IN_PSA", f"worker {worker.id} has no PSA user")
+    raise BusinessError("MANAGER_NOT_IN_PSA", f"worker {worker.id} has no PSA user")
 
 
 async def ensure_customer(systems: Systems, ctx: StepContext) -> dict[str, Any]:

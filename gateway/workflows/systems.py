@@ -18,7 +18,7 @@ from sources.time.connector import TimeConnector
 C = TypeVar("C", bound=Connector)
 
 
-class MissingSystem(LookupError):
+class MissingSystemError(LookupError):
     """A step needs a source the gateway is not configured with (not retriable)."""
 
     retriable = False
@@ -56,7 +56,7 @@ class Systems:
     def _get(self, system: SourceSystem, kind: type[C]) -> C:
         connector = self.connectors.get(system)
         if connector is None:
-            raise MissingSystem(f"the gateway has no {system.value} source configured")
+            raise MissingSystemError(f"the gateway has no {system.value} source configured")
         if not isinstance(connector, kind):
             raise TypeError(f"the {system.value} connector is a {type(connector).__name__}")
         return connector

@@ -23,13 +23,13 @@ from functools import partial
 from typing import Any
 
 from gateway.store import Store
-from gateway.workflows.business import BusinessException, record_data_quality
+from gateway.workflows.business import BusinessError, record_data_quality
 from gateway.workflows.concurrently import concurrently
 from gateway.workflows.context import StepContext
 from gateway.workflows.definition import OnFailure, Step, WorkflowDefinition
 from gateway.workflows.engine import request_hash
 from gateway.workflows.lookups import (
-    NotFound,
+    NotFoundError,
     bill_rates,
     jobs_by_id,
     projects_by_code,
@@ -89,7 +89,7 @@ async def submit_time(
     """The TIME entry for this key: created once, the same entry for every repeat.
 
     The key is claimed in the store with the request's hash first, so the same key with
-    different details is refused (IdempotencyConflict) before anything is written.
+    different details is refused (IdempotencyConflictError) before anything is written.
     """
     claimed, _ = await store.idempotency.claim(
         SUBMIT_SCOPE, command.idempotency_key, request_hash(SUBMIT_SCOPE, command.as_json())
@@ -100,7 +100,7 @@ async def submit_time(
             return entry
     project = (await systems.psa.get_many("project", [command.project_id]))[0]
     if not isinstance(project, Project):
-        raise NotFound(UNKNOWN_PROJECT, f"PSA has no project {command.project_id}")
+        raise NotFoundError(UNKNOWN_PROJECT, f"PSA has no project {command.project_id}")
     in_time = await time_project(systems, project.code, active=True)
     user = await time_user(systems, command.resource_id)
     entry = await systems.time.create_time_entry(
@@ -137,7 +137,7 @@ async def approve(systems: Systems, ctx: StepContext) -> dict[str, Any]:
     before = [entry for entry in found if isinstance(entry, TimeEntry)]
     if len(before) != len(ids):
         missing = [i for i, entry in zip(ids, found, strict=True) if entry is None]
-        raise BusinessException("UNKNOWN_TIME_ENTRY", f"TIME has no entries {missing}")
+        raise BusinessError("UNKNOWN_TIME_ENTRY", f"TIME has no entries {missing}")
     approved = await systems.time.approve(ids)
     for old, new in zip(before, approved, strict=True):
         if old.status != new.status:
@@ -195,7 +195,7 @@ async def exceptions(systems: Systems, ctx: StepContext) -> dict[str, Any]:
         )
     codes = sorted({item["code"] for item in still})
     reasons = "; ".join(f"{item['entry']['id']}: {item['reason']}" for item in still[:10])
-    raise BusinessException(
+    raise BusinessError(
         codes[0] if len(codes) == 1 else "TIME_NOT_POSTED",
         f"{len(still)} approved time entries were not posted to the ERP ({reasons})",
     )

@@ -30,7 +30,7 @@ class ApiError(Exception):
         self.fields = list(fields)
 
 
-class MultipleMatches(Exception):
+class MultipleMatchesError(Exception):
     """An upsert whose external id matches several records (HTTP 300)."""
 
     def __init__(self, sobject: SObjectType, record_ids: list[str]) -> None:
@@ -162,7 +162,7 @@ class Org:
     ) -> tuple[str, bool, list[str]]:
         """Update the one record whose external id is `value`, or create it.
 
-        Returns (id, created, changed field names); MultipleMatches when several match.
+        Returns (id, created, changed field names); MultipleMatchesError when several match.
         """
         field = sobject.field(field_name)
         if field is None or not field.external_id:
@@ -185,7 +185,7 @@ class Org:
             if row.get(field.name) is not None and sort_key(row[field.name]) == sort_key(value)
         ]
         if len(found) > 1:
-            raise MultipleMatches(sobject, found)
+            raise MultipleMatchesError(sobject, found)
         if found:
             return found[0], False, self.update(sobject, found[0], body)
         record_id = self.create(sobject, {**body, field.name: value})

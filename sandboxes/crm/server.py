@@ -50,7 +50,7 @@ from sandboxes.crm.access import (
     Quota,
     Sessions,
 )
-from sandboxes.crm.org import ApiError, MultipleMatches, Org, QueryResult, Row, record_url
+from sandboxes.crm.org import ApiError, MultipleMatchesError, Org, QueryResult, Row, record_url
 from sandboxes.crm.seed import seed_org
 from sandboxes.crm.sobjects import ACCOUNT, CONTACT, OPPORTUNITY, Field, SObjectType, sobject_type
 from sandboxes.crm.soql_engine import SoqlError, parse
@@ -336,7 +336,7 @@ class CrmSandbox(Sandbox):
             )
         except ApiError as error:
             return self._api_error(error)
-        except MultipleMatches as several:
+        except MultipleMatchesError as several:
             return JSONResponse(several.urls, status_code=300)
         self._notify(sobject, record_id, "created" if created else "updated", changed)
         return JSONResponse(

@@ -73,7 +73,7 @@ class AccessTokens:
         self._expiry.clear()
 
 
-class _BadParameter(ValueError):
+class _BadParameterError(ValueError):
     pass
 
 
@@ -84,10 +84,10 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int | 
     try:
         value = int(raw)
     except ValueError:
-        raise _BadParameter(f"{name} must be an integer, not {raw!r}") from None
+        raise _BadParameterError(f"{name} must be an integer, not {raw!r}") from None
     if value < low or (high is not None and value > high):
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise _BadParameter(f"{name} must be {bounds}, not {value}")
+        raise _BadParameterError(f"{name} must be {bounds}, not {value}")
     return value
 
 
@@ -200,7 +200,7 @@ class HcmSandbox(Sandbox):
         try:
             limit = _int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
             offset = _int_param(request, "offset", 0, 0, None)
-        except _BadParameter as error:
+        except _BadParameterError as error:
             return self.error_response(400, str(error), "INVALID_PARAMETER")
         workers = list(self.workers.values())
         search = request.query_params.get("search")

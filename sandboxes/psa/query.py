@@ -16,7 +16,7 @@ PAGING_PARAMS = frozenset({"page", "per_page"})
 COMMON_PARAMS = PAGING_PARAMS | {"only", "include"}
 
 
-class BadRequest(ValueError):
+class BadRequestError(ValueError):
     """A request the vendor would refuse with 400."""
 
 
@@ -43,9 +43,9 @@ def paging(params: Mapping[str, str]) -> Paging:
         page = int(params.get("page", "1"))
         per_page = int(params.get("per_page", str(DEFAULT_PAGE_SIZE)))
     except ValueError:
-        raise BadRequest("page and per_page must be integers") from None
+        raise BadRequestError("page and per_page must be integers") from None
     if page < 1 or per_page < 1:
-        raise BadRequest("page and per_page must be positive")
+        raise BadRequestError("page and per_page must be positive")
     return Paging(page, min(per_page, MAX_PAGE_SIZE))
 
 
@@ -57,7 +57,7 @@ def select(table: Table, params: Mapping[str, str]) -> list[Row]:
     """The rows matching every filter in `params`, in id order."""
     unknown = set(params) - COMMON_PARAMS - set(table.filters)
     if unknown:
-        raise BadRequest(f"unknown filter for {table.key}: {', '.join(sorted(unknown))}")
+        raise BadRequestError(f"unknown filter for {table.key}: {', '.join(sorted(unknown))}")
     checks = [table.filters[name](value) for name, value in params.items() if name in table.filters]
     if "only" in params:
         # Straight to the asked ids rather than a scan: `only=` is the hot path.
@@ -79,7 +79,7 @@ def included(
     names = id_list(params.get("include", ""))
     unknown = [name for name in names if name not in table.includes]
     if unknown:
-        raise BadRequest(f"{table.key} cannot include {', '.join(unknown)}")
+        raise BadRequestError(f"{table.key} cannot include {', '.join(unknown)}")
     shown = [dict(row) for row in rows]
     maps: dict[str, dict[str, Row]] = {}
     for name in names:

@@ -31,9 +31,9 @@ from starlette.routing import BaseRoute, Route
 
 from sandboxes.base import Sandbox
 from sandboxes.psa.events import EventLog
-from sandboxes.psa.query import BadRequest, Paging, envelope, paging, render, select
+from sandboxes.psa.query import BadRequestError, Paging, envelope, paging, render, select
 from sandboxes.psa.seed import seed_tables
-from sandboxes.psa.tables import STATUS_BY_KEY, Invalid, Row, Table, stamp
+from sandboxes.psa.tables import STATUS_BY_KEY, InvalidValueError, Row, Table, stamp
 from sandboxes.world.model import World
 from sources.records import SourceSystem
 
@@ -154,7 +154,7 @@ class PsaSandbox(Sandbox):
         params = dict(request.query_params)
         try:
             return JSONResponse(render(table, select(table, params), params, self.tables))
-        except BadRequest as error:
+        except BadRequestError as error:
             return self.error_response(400, str(error), "BAD_REQUEST")
 
     def _show(self, table: Table, rows: list[Row], request: Request) -> Response:
@@ -162,7 +162,7 @@ class PsaSandbox(Sandbox):
         params["per_page"] = str(max(1, len(rows)))
         try:
             return JSONResponse(render(table, rows, params, self.tables))
-        except BadRequest as error:
+        except BadRequestError as error:
             return self.error_response(400, str(error), "BAD_REQUEST")
 
     # --- writes ----------------------------------------------------------------------
@@ -183,7 +183,7 @@ class PsaSandbox(Sandbox):
             drafts = [
                 self._draft(table, dict(table.defaults), item, creating=True) for item in items
             ]
-        except Invalid as error:
+        except InvalidValueError as error:
             return self.error_response(422, str(error), "INVALID")
         created = [
             self._insert(table, draft, sorted(item))
@@ -204,7 +204,7 @@ class PsaSandbox(Sandbox):
         previous = table.rows[row_id]
         try:
             draft = self._draft(table, previous, fields, creating=False)
-        except Invalid as error:
+        except InvalidValueError as error:
             return self.error_response(422, str(error), "INVALID")
         changed = sorted(name for name, value in draft.items() if previous.get(name) != value)
         if changed:
@@ -217,12 +217,12 @@ class PsaSandbox(Sandbox):
         for name, value in fields.items():
             spec = table.fields.get(name)
             if spec is None:
-                raise Invalid(f"{name} is not a writable {table.singular} attribute")
+                raise InvalidValueError(f"{name} is not a writable {table.singular} attribute")
             draft[name] = spec.check(name, value, self.tables)
         if creating:
             missing = [name for name in table.required if draft.get(name) in (None, "")]
             if missing:
-                raise Invalid(f"{', '.join(missing)} can't be blank")
+                raise InvalidValueError(f"{', '.join(missing)} can't be blank")
         if "status_key" in draft:
             draft["status"] = STATUS_BY_KEY[draft.pop("status_key")]
         if table.key == "stories" and draft.get("state") != "completed":
@@ -263,7 +263,7 @@ class PsaSandbox(Sandbox):
         params = dict(request.query_params)
         try:
             events, window, maps = self._events_page(params)
-        except BadRequest as error:
+        except BadRequestError as error:
             return self.error_response(400, str(error), "BAD_REQUEST")
         count = len(events)
         page = list(window.slice(events))
@@ -275,10 +275,12 @@ class PsaSandbox(Sandbox):
     ) -> tuple[list[Row], Paging, Callable[[list[Row]], dict[str, dict[str, Row]]]]:
         unknown = set(params) - EVENT_PARAMS - {"page", "per_page"}
         if unknown:
-            raise BadRequest(f"unknown filter for subscribed_events: {', '.join(sorted(unknown))}")
+            raise BadRequestError(
+                f"unknown filter for subscribed_events: {', '.join(sorted(unknown))}"
+            )
         includes = [i for i in params.get("include", "").split(",") if i]
         if set(includes) - {"subject"}:
-            raise BadRequest("subscribed_events can only include subject")
+            raise BadRequestError("subscribed_events can only include subject")
         event_types = [t for t in params.get("event_types", "").split(",") if t]
         events = self.events.query(
             created_after=_moment(params, "created_after"),
@@ -339,7 +341,7 @@ def _moment(params: Mapping[str, str], name: str) -> dt.datetime | None:
     try:
         moment = dt.datetime.fromisoformat(params[name])
     except ValueError:
-        raise BadRequest(f"{name} must be an ISO 8601 time") from None
+        raise BadRequestError(f"{name} must be an ISO 8601 time") from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 

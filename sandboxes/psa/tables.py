@@ -29,7 +29,7 @@ STORY_TYPES = ("task", "deliverable", "milestone", "issue")
 REQUEST_STATUSES = ("open", "in_progress", "filled", "cancelled")
 
 
-class Invalid(ValueError):
+class InvalidValueError(ValueError):
     """A write the vendor would refuse with 422."""
 
 
@@ -67,16 +67,16 @@ class FieldSpec:
             "date": isinstance(value, str),
         }[self.kind]
         if not ok:
-            raise Invalid(f"{name} is invalid: {value!r}")
+            raise InvalidValueError(f"{name} is invalid: {value!r}")
         if self.kind == "date":
             try:
                 dt.date.fromisoformat(value)
             except ValueError:
-                raise Invalid(f"{name} is not a date: {value!r}") from None
+                raise InvalidValueError(f"{name} is not a date: {value!r}") from None
         if self.kind == "ref":
             value = str(value)
             if self.ref is not None and value not in tables[self.ref].rows:
-                raise Invalid(f"{name} {value} does not exist")
+                raise InvalidValueError(f"{name} {value} does not exist")
         return value
 
 

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 from starlette.requests import Request
 
-from sandboxes.time.params import Invalid, positive_int
+from sandboxes.time.params import InvalidValueError, positive_int
 from sources.time.harvest import MAX_PER_PAGE
 
 T = TypeVar("T")
@@ -49,9 +49,9 @@ def decode_cursor(cursor: str) -> SortKey:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         key = json.loads(raw)
     except (binascii.Error, ValueError):
-        raise Invalid("cursor is not valid") from None
+        raise InvalidValueError("cursor is not valid") from None
     if not isinstance(key, list) or not all(isinstance(part, int) for part in key):
-        raise Invalid("cursor is not valid")
+        raise InvalidValueError("cursor is not valid")
     return tuple(key)
 
 

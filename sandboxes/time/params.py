@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 
 
-class Invalid(ValueError):
+class InvalidValueError(ValueError):
     """A request Harvest would answer with 422 and this message."""
 
 
@@ -25,7 +25,7 @@ def parse_date(value: object, name: str) -> date:
             return date.fromisoformat(text)
         except ValueError:
             pass
-    raise Invalid(f"{name} must be a date (YYYY-MM-DD)")
+    raise InvalidValueError(f"{name} must be a date (YYYY-MM-DD)")
 
 
 def optional_datetime(params: Mapping[str, str], name: str) -> datetime | None:
@@ -35,7 +35,7 @@ def optional_datetime(params: Mapping[str, str], name: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise Invalid(f"{name} must be an ISO 8601 date and time") from None
+        raise InvalidValueError(f"{name} must be an ISO 8601 date and time") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -47,13 +47,13 @@ def optional_bool(params: Mapping[str, str], name: str) -> bool | None:
         return True
     if value.lower() in ("false", "0"):
         return False
-    raise Invalid(f"{name} must be true or false")
+    raise InvalidValueError(f"{name} must be true or false")
 
 
 def optional_choice(params: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str | None:
     value = params.get(name)
     if value is not None and value not in choices:
-        raise Invalid(f"{name} must be one of {', '.join(choices)}")
+        raise InvalidValueError(f"{name} must be one of {', '.join(choices)}")
     return value
 
 
@@ -61,9 +61,9 @@ def positive_int(value: object, name: str, *, maximum: int | None = None) -> int
     try:
         number = int(str(value))
     except ValueError:
-        raise Invalid(f"{name} must be a whole number") from None
+        raise InvalidValueError(f"{name} must be a whole number") from None
     if number < 1:
-        raise Invalid(f"{name} must be greater than 0")
+        raise InvalidValueError(f"{name} must be greater than 0")
     if maximum is not None and number > maximum:
-        raise Invalid(f"{name} must be less than or equal to {maximum}")
+        raise InvalidValueError(f"{name} must be less than or equal to {maximum}")
     return number

@@ -37,7 +37,7 @@ from sandboxes.time.ledger import ProjectLedger
 from sandboxes.time.limits import RequestWindow
 from sandboxes.time.paging import SortKey, page_body
 from sandboxes.time.params import (
-    Invalid,
+    InvalidValueError,
     optional_bool,
     optional_choice,
     optional_date,
@@ -79,13 +79,13 @@ Handler = Callable[["TimeSandbox", Request], Awaitable[Response]]
 
 
 def _harvest(handler: Handler) -> Handler:
-    """Answer a request Harvest would refuse (`Invalid`) with its 422."""
+    """Answer a request Harvest would refuse (`InvalidValueError`) with its 422."""
 
     @functools.wraps(handler)
     async def guarded(self: TimeSandbox, request: Request) -> Response:
         try:
             return await handler(self, request)
-        except Invalid as error:
+        except InvalidValueError as error:
             return self.error_response(422, str(error), "UNPROCESSABLE_ENTITY")
 
     return guarded
@@ -413,7 +413,7 @@ class TimeSandbox(Sandbox):
 def _report_range(params: Mapping[str, str]) -> tuple[date, date]:
     for name in ("from", "to"):
         if name not in params:
-            raise Invalid(f"{name} is required")
+            raise InvalidValueError(f"{name} is required")
     return parse_date(params["from"], "from"), parse_date(params["to"], "to")
 
 
@@ -425,9 +425,9 @@ async def _json_object(request: Request) -> dict[str, Any]:
     try:
         body = await request.json()
     except ValueError:
-        raise Invalid("the body must be a JSON object") from None
+        raise InvalidValueError("the body must be a JSON object") from None
     if not isinstance(body, dict):
-        raise Invalid("the body must be a JSON object")
+        raise InvalidValueError("the body must be a JSON object")
     return body
 
 

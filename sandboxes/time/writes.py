@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sandboxes.time.params import Invalid, parse_date
+from sandboxes.time.params import InvalidValueError, parse_date
 from sandboxes.time.rows import InvoiceRef, ProjectRow, TimeEntryRow, UserRow
 from sources.time.harvest import APPROVAL_STATUSES
 
@@ -24,25 +24,25 @@ def _spent_date(value: Any) -> date:
 
 def _hours(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 24:
-        raise Invalid("hours must be a number from 0 to 24")
+        raise InvalidValueError("hours must be a number from 0 to 24")
     return round(float(value), 2)
 
 
 def _notes(value: Any) -> str | None:
     if value is not None and not isinstance(value, str):
-        raise Invalid("notes must be text")
+        raise InvalidValueError("notes must be text")
     return value or None
 
 
 def _billable(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise Invalid("billable must be true or false")
+        raise InvalidValueError("billable must be true or false")
     return value
 
 
 def _reference(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, int | str) or not str(value):
-        raise Invalid("ids must be integers")
+        raise InvalidValueError("ids must be integers")
     return str(value)
 
 
@@ -50,7 +50,7 @@ def _external_reference(value: Any) -> dict[str, Any] | None:
     if value is None:
         return None
     if not isinstance(value, dict) or not value.get("id"):
-        raise Invalid("external_reference must be an object with an id")
+        raise InvalidValueError("external_reference must be an object with an id")
     return {
         "id": str(value["id"]),
         "group_id": None if value.get("group_id") is None else str(value["group_id"]),
@@ -77,7 +77,7 @@ def _invoice(value: Any) -> InvoiceRef | None:
     if value is None:
         return None
     if not isinstance(value, dict) or value.get("id") is None:
-        raise Invalid("invoice must be an object with an id and a number")
+        raise InvalidValueError("invoice must be an object with an id and a number")
     return InvoiceRef(id=str(value["id"]), number=str(value.get("number") or value["id"]))
 
 
@@ -95,7 +95,7 @@ def new_time_entry(
     the task)."""
     for required in ("user_id", "project_id", "spent_date"):
         if body.get(required) is None:
-            raise Invalid(f"{required} is required")
+            raise InvalidValueError(f"{required} is required")
     fields = {name: parse(body[name]) for name, parse in _CONTENT.items() if name in body}
     user, project = _user_and_project(fields["user_id"], fields["project_id"], users, projects)
     return TimeEntryRow(
@@ -133,7 +133,7 @@ def entry_changes(
         if name in body and (value := parse(body[name])) != getattr(row, name)
     }
     if changes and row.is_locked:
-        raise Invalid("the time entry is locked (approved or billed); unapprove it first")
+        raise InvalidValueError("the time entry is locked (approved or billed); unapprove it first")
     if "user_id" in changes or "project_id" in changes:
         _user_and_project(
             changes.get("user_id", row.user_id),
@@ -144,20 +144,20 @@ def entry_changes(
 
     approval = body.get("approval_status", row.approval_status)
     if approval not in APPROVAL_STATUSES:
-        raise Invalid(f"approval_status must be one of {', '.join(APPROVAL_STATUSES)}")
+        raise InvalidValueError(f"approval_status must be one of {', '.join(APPROVAL_STATUSES)}")
     if approval != row.approval_status:
         if row.is_billed:
-            raise Invalid("a billed time entry cannot change its approval")
+            raise InvalidValueError("a billed time entry cannot change its approval")
         changes["approval_status"] = approval
 
     billed = body.get("is_billed", row.is_billed)
     if not isinstance(billed, bool):
-        raise Invalid("is_billed must be true or false")
+        raise InvalidValueError("is_billed must be true or false")
     invoice = _invoice(body["invoice"]) if "invoice" in body else row.invoice
     if billed and not row.is_billed and approval != "approved":
-        raise Invalid("only approved time entries can be billed")
+        raise InvalidValueError("only approved time entries can be billed")
     if billed and row.is_billed and row.invoice and invoice and invoice != row.invoice:
-        raise Invalid(f"the time entry is already billed on invoice {row.invoice.number}")
+        raise InvalidValueError(f"the time entry is already billed on invoice {row.invoice.number}")
     if not billed:
         invoice = None
     if billed != row.is_billed:
@@ -183,9 +183,9 @@ def _user_and_project(
 ) -> tuple[UserRow, ProjectRow]:
     user, project = users.get(user_id), projects.get(project_id)
     if user is None or not user.is_active:
-        raise Invalid(f"user {user_id} is not an active user")
+        raise InvalidValueError(f"user {user_id} is not an active user")
     if project is None:
-        raise Invalid(f"project {project_id} does not exist")
+        raise InvalidValueError(f"project {project_id} does not exist")
     if not project.is_active:
-        raise Invalid(f"project {project_id} is archived")
+        raise InvalidValueError(f"project {project_id} is archived")
     return user, project

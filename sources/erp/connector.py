@@ -35,7 +35,7 @@ from sources.erp import mapping, queries
 from sources.erp.client import NetSuiteBearerAuth, classify, parse_body
 from sources.erp.cursors import EPOCH, ChangePosition, decode_offset
 from sources.erp.mapping import InvoiceLine, Row
-from sources.erp.queries import EntityQuery, NoMatch, entity_query
+from sources.erp.queries import EntityQuery, NoMatchError, entity_query
 from sources.errors import SourceDataError, SourceRejected
 from sources.http import SourceClient
 from sources.records import (
@@ -129,7 +129,7 @@ class ErpConnector(Connector):
         offset = decode_offset(cursor)
         try:
             where = queries.filter_clauses(entity, query, filters or {})
-        except NoMatch:
+        except NoMatchError:
             return Page([], None, 0)
         answer = await self._suiteql(queries.select(query, where), limit=page_size, offset=offset)
         records = await self._records(entity, query, answer.rows)
@@ -317,7 +317,7 @@ class ErpConnector(Connector):
         for row in rows:
             try:
                 record = read(row, lines.get(str(row.get("id")), []), self._ui)
-            except ValueError as error:  # MalformedRow, or a record its model refuses
+            except ValueError as error:  # MalformedRowError, or a record its model refuses
                 raise SourceDataError(self.system, f"{entity}: {error}") from error
             if record is not None:
                 records.append(record)
@@ -328,7 +328,7 @@ class ErpConnector(Connector):
             return ChangePosition(
                 mapping.parse_moment(str(row["lastmodifieddate"])), str(row["id"])
             )
-        except (KeyError, mapping.MalformedRow) as error:
+        except (KeyError, mapping.MalformedRowError) as error:
             raise SourceDataError(
                 self.system, f"a change row without a position: {row!r}"
             ) from error
@@ -353,7 +353,7 @@ class ErpConnector(Connector):
     def _build(self, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         try:
             return build()
-        except mapping.UnknownReference as error:
+        except mapping.UnknownReferenceError as error:
             raise SourceRejected(
                 self.system, str(error), status=400, vendor_code="INVALID_KEY_OR_REF"
             ) from error

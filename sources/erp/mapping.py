@@ -37,7 +37,7 @@ from sources.records import (
 Row = Mapping[str, Any]
 
 
-class MalformedRow(ValueError):
+class MalformedRowError(ValueError):
     """A row the connector cannot read as its record."""
 
 
@@ -142,7 +142,7 @@ def invoice_from(row: Row, lines: Sequence[Row], ui: str) -> Invoice:
     elif code in INVOICE_STATUSES:
         status = INVOICE_STATUSES[code]
     else:
-        raise MalformedRow(f"invoice {record_id} has unknown status {code!r}")
+        raise MalformedRowError(f"invoice {record_id} has unknown status {code!r}")
     return Invoice(
         id=record_id,
         modified_at=_moment(row, "lastmodifieddate"),
@@ -168,7 +168,7 @@ def payment_from(row: Row, lines: Sequence[Row], ui: str) -> Payment | None:
         return None
     received = _date(row, "trandate")
     if received is None:
-        raise MalformedRow(f"payment {record_id} has no trandate")
+        raise MalformedRowError(f"payment {record_id} has no trandate")
     return Payment(
         id=record_id,
         modified_at=_moment(row, "lastmodifieddate"),
@@ -185,7 +185,7 @@ def time_posting_from(row: Row, lines: Sequence[Row], ui: str) -> TimePosting:
     record_id = _id(row)
     work_date = _date(row, "trandate")
     if work_date is None:
-        raise MalformedRow(f"timebill {record_id} has no trandate")
+        raise MalformedRowError(f"timebill {record_id} has no trandate")
     return TimePosting(
         id=record_id,
         modified_at=_moment(row, "lastmodifieddate"),
@@ -223,7 +223,7 @@ def _text(row: Row, key: str) -> str | None:
 def _required(row: Row, key: str) -> str:
     value = _text(row, key)
     if value is None:
-        raise MalformedRow(f"row {row.get('id')!r} has no {key}")
+        raise MalformedRowError(f"row {row.get('id')!r} has no {key}")
     return value
 
 
@@ -236,7 +236,7 @@ def _decimal(row: Row, key: str) -> Decimal | None:
     try:
         return None if value is None else Decimal(value)
     except InvalidOperation:
-        raise MalformedRow(f"{key} is not a number: {value!r}") from None
+        raise MalformedRowError(f"{key} is not a number: {value!r}") from None
 
 
 def _date(row: Row, key: str) -> dt.date | None:
@@ -244,7 +244,7 @@ def _date(row: Row, key: str) -> dt.date | None:
     try:
         return None if value is None else dt.date.fromisoformat(value[:10])
     except ValueError:
-        raise MalformedRow(f"{key} is not a date: {value!r}") from None
+        raise MalformedRowError(f"{key} is not a date: {value!r}") from None
 
 
 def _moment(row: Row, key: str) -> dt.datetime | None:
@@ -258,7 +258,7 @@ def parse_moment(value: str) -> dt.datetime:
     try:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise MalformedRow(f"not a timestamp: {value!r}") from None
+        raise MalformedRowError(f"not a timestamp: {value!r}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
@@ -319,7 +319,7 @@ TIME_FIELDS = {
 References = Mapping[str, Mapping[str, str]]  # list -> name -> internal id
 
 
-class UnknownReference(ValueError):
+class UnknownReferenceError(ValueError):
     def __init__(self, list_name: str, value: Any) -> None:
         super().__init__(f"NetSuite has no {list_name} named {value!r}")
         self.list_name = list_name
@@ -352,7 +352,7 @@ def body_from(
         else:
             found = refs.get(target.refers_to, {}).get(str(value))
             if found is None:
-                raise UnknownReference(target.refers_to, value)
+                raise UnknownReferenceError(target.refers_to, value)
             body[target.name] = {"id": found}
     return body
 

@@ -200,12 +200,12 @@ def lines_of(lines: Lines, parent_ids: Sequence[str]) -> str:
     )
 
 
-class NoMatch(Exception):
+class NoMatchError(Exception):
     """A filter that no record can pass (an empty list, ids that cannot exist)."""
 
 
 def filter_clauses(entity: str, query: EntityQuery, filters: Mapping[str, Any]) -> list[str]:
-    """WHERE conditions for `filters`; raises NoMatch when nothing can match."""
+    """WHERE conditions for `filters`; raises NoMatchError when nothing can match."""
     clauses = []
     for name, raw in filters.items():
         values = _as_list(raw)
@@ -214,7 +214,7 @@ def filter_clauses(entity: str, query: EntityQuery, filters: Mapping[str, Any]) 
             if unknown:
                 raise ValueError(f"unknown invoice status {unknown[0]!r}")
             if not values:
-                raise NoMatch
+                raise NoMatchError
             clauses.append("(" + " OR ".join(INVOICE_STATUS_WHERE[v] for v in values) + ")")
             continue
         column = query.filters.get(name)
@@ -226,7 +226,7 @@ def filter_clauses(entity: str, query: EntityQuery, filters: Mapping[str, Any]) 
         if numeric:
             values = internal_ids(values)
         if not values:
-            raise NoMatch
+            raise NoMatchError
         if line_column is not None and query.lines is not None:
             lines = query.lines
             inner = in_list(line_column, values, numeric=numeric)

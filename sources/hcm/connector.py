@@ -15,7 +15,7 @@ from sources.connector import ChangeSet, Connector, Page, record_type
 from sources.errors import SourceDataError, SourceRejected
 from sources.hcm.auth import WorkdayRefreshTokenAuth
 from sources.hcm.cursor import decode_cursor, encode_cursor
-from sources.hcm.errors import TokenRejected, classify_workday
+from sources.hcm.errors import TokenRejectedError, classify_workday
 from sources.hcm.mapping import worker_from_workday
 from sources.hcm.search import matches_name_search
 from sources.hcm.snapshot import Snapshot, SnapshotCache, pages_for, request_bound
@@ -147,7 +147,7 @@ class HcmConnector(Connector):
             )
         except SourceRejected as error:
             # An unknown tenant is refused at the token exchange: any other 404 is the worker.
-            if error.status == 404 and not isinstance(error, TokenRejected):
+            if error.status == 404 and not isinstance(error, TokenRejectedError):
                 return None
             raise
         return self._worker(body)

@@ -3,7 +3,7 @@
 Workday REST errors are `{"error": message, "code": code}` (sometimes with
 `"errors": [{"error", "field"}]`); its OAuth token route answers in the OAuth 2.0 shape
 `{"error": code, "error_description": message}`. Both become `SourceRejected` carrying
-the vendor's message and code (`TokenRejected` when it is the token exchange that was
+the vendor's message and code (`TokenRejectedError` when it is the token exchange that was
 refused, so a 404 for an unknown tenant is never mistaken for a missing worker); 429 is
 `RateLimited`; 408, 504 and 5xx follow the shared table in `sources.http`.
 """
@@ -22,7 +22,7 @@ from sources.records import SourceSystem
 _TOKEN_PATH = re.compile(r"/ccx/oauth2/[^/]+/token$")
 
 
-class TokenRejected(SourceRejected):
+class TokenRejectedError(SourceRejected):
     """The OAuth token route refused the refresh token (or the tenant)."""
 
 
@@ -59,7 +59,7 @@ def classify_workday(system: SourceSystem, response: httpx.Response) -> SourceEr
         return classify_status(system, response)
     message, code = vendor_error(response)
     if _TOKEN_PATH.search(response.request.url.path):
-        return TokenRejected(
+        return TokenRejectedError(
             system, f"token exchange refused: {message}", status=status, vendor_code=code
         )
     return SourceRejected(system, message, status=status, vendor_code=code)

@@ -24,7 +24,7 @@ from sources.psa import mapping
 from sources.psa.client import BearerAuth, classify
 from sources.psa.cursors import FeedCursor, PagePosition
 from sources.psa.endpoints import ENDPOINTS, Endpoint, chunks, endpoint
-from sources.psa.envelope import Envelope, MalformedEnvelope, Row, parse_envelope
+from sources.psa.envelope import Envelope, MalformedEnvelopeError, Row, parse_envelope
 from sources.records import (
     Assignment,
     Milestone,
@@ -287,7 +287,7 @@ class PsaConnector(Connector):
         body = await self._client.json(method, path, params=params, json=json)
         try:
             return parse_envelope(body)
-        except MalformedEnvelope as error:
+        except MalformedEnvelopeError as error:
             raise SourceDataError(self.system, f"{method} {path}: {error}") from error
 
     def _read(self, entity: str, target: Endpoint, env: Envelope) -> builtins.list[Record]:

@@ -20,7 +20,7 @@ from typing import Any
 Row = Mapping[str, Any]
 
 
-class MalformedEnvelope(ValueError):
+class MalformedEnvelopeError(ValueError):
     """The body is not a Kantata envelope."""
 
 
@@ -48,12 +48,12 @@ class Envelope:
 
 
 def parse_envelope(body: Any) -> Envelope:
-    """The envelope in `body`; MalformedEnvelope when it is not one."""
+    """The envelope in `body`; MalformedEnvelopeError when it is not one."""
     if not isinstance(body, Mapping):
-        raise MalformedEnvelope(f"expected an object, got {type(body).__name__}")
+        raise MalformedEnvelopeError(f"expected an object, got {type(body).__name__}")
     refs = body.get("results")
     if not isinstance(refs, list):
-        raise MalformedEnvelope("no results list")
+        raise MalformedEnvelopeError("no results list")
     maps = {
         key: value
         for key, value in body.items()
@@ -62,20 +62,20 @@ def parse_envelope(body: Any) -> Envelope:
     results: list[tuple[str, str]] = []
     for ref in refs:
         if not isinstance(ref, Mapping) or "key" not in ref or "id" not in ref:
-            raise MalformedEnvelope(f"bad result reference {ref!r}")
+            raise MalformedEnvelopeError(f"bad result reference {ref!r}")
         key, record_id = str(ref["key"]), str(ref["id"])
         record = maps.get(key, {}).get(record_id)
         if not isinstance(record, Mapping):
-            raise MalformedEnvelope(f"result {key}/{record_id} is missing from its map")
+            raise MalformedEnvelopeError(f"result {key}/{record_id} is missing from its map")
         results.append((key, record_id))
     meta = body.get("meta")
     meta = {} if meta is None else meta
     if not isinstance(meta, Mapping):
-        raise MalformedEnvelope("meta is not an object")
+        raise MalformedEnvelopeError("meta is not an object")
     count = meta.get("count", body.get("count"))
     page_number = meta.get("page_number", 1)
     page_count = meta.get("page_count", 1)
     for name, value in (("count", count), ("page_number", page_number), ("page_count", page_count)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise MalformedEnvelope(f"{name} is not a number: {value!r}")
+            raise MalformedEnvelopeError(f"{name} is not a number: {value!r}")
     return Envelope(results, maps, count, page_number or 1, page_count or 1)

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Row, select
 
-from gateway.store.errors import CrosswalkConflict
+from gateway.store.errors import CrosswalkConflictError
 from gateway.store.records import CrosswalkEntry
 from gateway.store.repos.base import Repository
 from gateway.store.tables import crosswalk
@@ -30,7 +30,7 @@ class CrosswalkRepository(Repository):
     ) -> CrosswalkEntry:
         """Record that `global_key` is `native_id` in `system`. Linking twice is harmless.
 
-        Raises CrosswalkConflict when either side is already linked to something else.
+        Raises CrosswalkConflictError when either side is already linked to something else.
         """
         # Ignoring any unique clash, then looking, keeps racing links from failing the
         # transaction: the loser finds the winner's row and compares.
@@ -51,10 +51,10 @@ class CrosswalkRepository(Repository):
             if row is None:
                 row = (await conn.execute(_by_native_id(entity, system, native_id))).first()
         if row is None:
-            raise CrosswalkConflict(f"{entity} {global_key} is already linked in {system}")
+            raise CrosswalkConflictError(f"{entity} {global_key} is already linked in {system}")
         entry = _record(row)
         if entry.global_key != global_key:
-            raise CrosswalkConflict(
+            raise CrosswalkConflictError(
                 f"{system} {entity} {native_id} is already linked to {entry.global_key}"
             )
         return entry

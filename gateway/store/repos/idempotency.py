@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Row, select, update
 
-from gateway.store.errors import IdempotencyConflict
+from gateway.store.errors import IdempotencyConflictError
 from gateway.store.records import IdempotencyRecord
 from gateway.store.repos.base import Repository
 from gateway.store.tables import idempotency_keys
@@ -30,7 +30,7 @@ class IdempotencyRepository(Repository):
     ) -> tuple[IdempotencyRecord, bool]:
         """The record for (scope, key) and whether this call created it.
 
-        Raises IdempotencyConflict when the key was claimed with another request hash.
+        Raises IdempotencyConflictError when the key was claimed with another request hash.
         """
         values = {
             "scope": scope,
@@ -51,7 +51,7 @@ class IdempotencyRepository(Repository):
             existing = (await conn.execute(_by_key(scope, key))).one()
         record = _record(existing)
         if record.request_hash != request_hash:
-            raise IdempotencyConflict(key)
+            raise IdempotencyConflictError(key)
         return record, False
 
     async def get(self, scope: str, key: str) -> IdempotencyRecord | None:

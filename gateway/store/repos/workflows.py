@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Row, and_, func, or_, select, update
 
-from gateway.store.errors import LeaseLost
+from gateway.store.errors import LeaseLostError
 from gateway.store.records import Phase, WorkflowRecord, WorkflowStatus
 from gateway.store.repos.base import Repository
 from gateway.store.tables import workflows
@@ -151,7 +151,7 @@ class WorkflowRepository(Repository):
             return result.first() is not None
 
     async def update_leased(self, id: str, owner: str, **changes: Any) -> WorkflowRecord:
-        """Apply `changes` only while `owner` holds the lease; raises LeaseLost otherwise.
+        """Apply `changes` only while `owner` holds the lease; raises LeaseLostError otherwise.
 
         Every write a worker makes goes through here (or `touch`), so a worker that lost
         its lease can never overwrite the progress of the one that took over.
@@ -166,7 +166,7 @@ class WorkflowRepository(Repository):
                 )
             ).first()
         if row is None:
-            raise LeaseLost(id, owner)
+            raise LeaseLostError(id, owner)
         return _record(row)
 
     async def touch(self, id: str, owner: str) -> int:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from gateway.events.bus import Broadcast, SlowConsumer
+from gateway.events.bus import Broadcast, SlowConsumerError
 from tests.support_services import require_service
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -72,7 +72,7 @@ async def test_a_slow_consumer_is_ended_and_the_others_carry_on(bus: Broadcast) 
         for i in range(20):
             await bus.publish("events", str(i))
         assert await _receive(fast, 20) == [str(i) for i in range(20)]
-        with pytest.raises(SlowConsumer):
+        with pytest.raises(SlowConsumerError):
             await _receive(slow, 20)
 
 

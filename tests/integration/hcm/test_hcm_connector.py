@@ -18,7 +18,7 @@ from sandboxes.runner import SandboxCluster
 from sandboxes.world.model import World
 from sources.errors import SourceRejected
 from sources.hcm.connector import HcmConnector
-from sources.hcm.errors import TokenRejected
+from sources.hcm.errors import TokenRejectedError
 from tests.conftest import source_settings
 
 
@@ -127,7 +127,7 @@ async def test_a_bad_refresh_token_is_the_vendors_rejection(
 ) -> None:
     credentials = {"token": "not-the-refresh-token", "account_id": "psgraph_demo"}
     async with _connector(demo_settings, sandboxes, credentials=credentials) as connector:
-        with pytest.raises(TokenRejected) as caught:
+        with pytest.raises(TokenRejectedError) as caught:
             await connector.get_many("worker", _ids(world)[:3])
 
     assert (caught.value.status, caught.value.vendor_code) == (400, "invalid_grant")

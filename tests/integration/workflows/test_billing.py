@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from gateway.store import IdempotencyConflict, Store, WorkflowStatus
+from gateway.store import IdempotencyConflictError, Store, WorkflowStatus
 from gateway.workflows.bootstrap import Workflows
 from gateway.workflows.systems import Systems
 from gateway.workflows.time_to_billing import SubmitTime
@@ -114,7 +114,7 @@ async def test_submitted_time_is_one_entry_per_key(
     assert again.id == first.id
     assert (first.project_code, first.hours, first.billable) == (project.code, 6.5, True)
     assert first.user_id == person.time_user_id
-    with pytest.raises(IdempotencyConflict):
+    with pytest.raises(IdempotencyConflictError):
         await workflows.submit_time(
             SubmitTime(project.psa_id, person.hcm_id, dt.date(2026, 11, 2), 7.0, True, None, "ts-1")
         )

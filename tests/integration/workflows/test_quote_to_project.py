@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from gateway.store import IdempotencyConflict, Store, WorkflowStatus
+from gateway.store import IdempotencyConflictError, Store, WorkflowStatus
 from gateway.workflows import RetryPolicy
 from gateway.workflows.bootstrap import Workflows, bootstrap, running
 from gateway.workflows.systems import Systems
@@ -75,7 +75,7 @@ async def test_the_same_key_with_another_deal_is_refused(
     first, second = await won_deal(systems, world), await won_deal(systems, world)
     await workflows.start_project(first, "shared-key")
 
-    with pytest.raises(IdempotencyConflict, match="shared-key"):
+    with pytest.raises(IdempotencyConflictError, match="shared-key"):
         await workflows.start_project(second, "shared-key")
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from sources.erp import mapping
-from sources.erp.mapping import InvoiceLine, MalformedRow
+from sources.erp.mapping import InvoiceLine, MalformedRowError
 from sources.records import BillingScheduleLine
 
 UI = "http://erp.test"
@@ -80,7 +80,7 @@ def test_an_invoice_row_reads_whole() -> None:
     ],
 )
 def test_malformed_rows_are_refused(row: dict[str, Any]) -> None:
-    with pytest.raises(MalformedRow):
+    with pytest.raises(MalformedRowError):
         mapping.invoice_from(row, [], UI)
 
 
@@ -203,7 +203,7 @@ def test_time_body_carries_dimensions_and_plain_json() -> None:
     [
         pytest.param(
             lambda: mapping.customer_body({"payment_terms": "Net 99"}, REFS),
-            mapping.UnknownReference,
+            mapping.UnknownReferenceError,
             id="unknown-term",
         ),
         pytest.param(

@@ -12,7 +12,7 @@ import pytest
 from sandboxes.erp.suiteql import parse
 from sources.erp import queries
 from sources.erp.cursors import ChangePosition, decode_offset
-from sources.erp.queries import ENTITY_QUERIES, NoMatch, entity_query, filter_clauses
+from sources.erp.queries import ENTITY_QUERIES, NoMatchError, entity_query, filter_clauses
 
 
 @pytest.mark.parametrize(
@@ -77,8 +77,8 @@ def test_filters_become_where_clauses(
 @pytest.mark.parametrize(
     ("entity", "filters", "error"),
     [
-        pytest.param("job", {"customer_id": []}, NoMatch, id="empty-list"),
-        pytest.param("job", {"customer_id": ["abc"]}, NoMatch, id="ids-that-cannot-exist"),
+        pytest.param("job", {"customer_id": []}, NoMatchError, id="empty-list"),
+        pytest.param("job", {"customer_id": ["abc"]}, NoMatchError, id="ids-that-cannot-exist"),
         pytest.param("job", {"owner": ["x"]}, ValueError, id="unknown-filter"),
         pytest.param("invoice", {"status": ["LOST"]}, ValueError, id="unknown-status"),
     ],

@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from gateway.events.deliveries import (
-    AlreadyReplayed,
+    AlreadyReplayedError,
     Consumer,
     Deliveries,
-    DeliveryFailed,
-    UnknownDeadLetter,
+    DeliveryError,
+    UnknownDeadLetterError,
 )
 from gateway.events.domain import DomainEvent, Subject
 from gateway.events.live import LiveFeed
@@ -45,7 +45,7 @@ class Starter:
         self.calls.append((opportunity_id, idempotency_key))
         if self.failures:
             self.failures -= 1
-            raise DeliveryFailed("the CRM is down")
+            raise DeliveryError("the CRM is down")
         return self.started.setdefault(idempotency_key, f"wf-{len(self.started) + 1}")
 
 
@@ -123,7 +123,7 @@ async def test_a_delivery_that_keeps_failing_is_dead_lettered_and_the_next_goes_
 
     assert letter.kind == QUOTE_TO_PROJECT
     assert letter.attempts == 3
-    assert letter.error == "DeliveryFailed: the CRM is down"
+    assert letter.error == "DeliveryError: the CRM is down"
     assert letter.payload["event"]["subject_id"] == "Opportunity:1"
 
 
@@ -137,7 +137,7 @@ async def test_a_dead_letter_replayed_is_delivered_and_marked(
         [letter] = await _letters(deliveries)
 
         replayed = await deliveries.replay(letter.id)
-        with pytest.raises(AlreadyReplayed):
+        with pytest.raises(AlreadyReplayedError):
             await deliveries.replay(letter.id)
 
     assert replayed.replayed_at is not None
@@ -153,7 +153,7 @@ async def test_a_replay_that_fails_again_keeps_the_letter(
         await event_log.append([closed_won("1")])
         [letter] = await _letters(deliveries)
 
-        with pytest.raises(DeliveryFailed):
+        with pytest.raises(DeliveryError):
             await deliveries.replay(letter.id)
 
         assert [d.id for d in await deliveries.dead_letters()] == [letter.id]
@@ -161,7 +161,7 @@ async def test_a_replay_that_fails_again_keeps_the_letter(
 
 async def test_replaying_an_unknown_letter_is_a_clear_error(make_deliveries):
     async with make_deliveries() as deliveries:
-        with pytest.raises(UnknownDeadLetter):
+        with pytest.raises(UnknownDeadLetterError):
             await deliveries.replay(404)
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from gateway.events.bus import Broadcast
 from gateway.events.domain import DomainEvent, Subject, source_health_event
-from gateway.events.log import CHANNEL, EventLog, InvalidCursor, event_json, parse_cursor
+from gateway.events.log import CHANNEL, EventLog, InvalidCursorError, event_json, parse_cursor
 from sources.records import SourceSystem
 
 
@@ -105,5 +105,5 @@ def test_cursors_parse_to_log_positions(text: str | None, position: int | None):
     ],
 )
 def test_a_cursor_the_log_never_gave_is_refused(text: str):
-    with pytest.raises(InvalidCursor):
+    with pytest.raises(InvalidCursorError):
         parse_cursor(text)

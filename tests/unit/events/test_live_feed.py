@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from gateway.events.bus import SlowConsumer
+from gateway.events.bus import SlowConsumerError
 from gateway.events.domain import DomainEvent, Subject
 from gateway.events.live import EventFilter, LiveFeed
 from gateway.events.log import EventLog
@@ -117,7 +117,7 @@ async def test_a_slow_subscriber_is_ended_with_a_clear_error_and_the_others_carr
         await event_log.append([event(n)])
 
     assert [r.data["n"] for r in await fast_all] == list(range(1, 11))
-    with pytest.raises(SlowConsumer, match="fell more than 3 events behind"):
+    with pytest.raises(SlowConsumerError, match="fell more than 3 events behind"):
         await take(slow, 10)
 
 

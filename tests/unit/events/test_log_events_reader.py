@@ -8,7 +8,7 @@ import pytest
 
 from gateway.events.domain import DomainEvent, Subject
 from gateway.events.log import EventLog
-from resolvers.errors import InvalidInput
+from resolvers.errors import InvalidInputError
 from resolvers.events import LogEvents
 from sources.records import SourceSystem
 
@@ -37,5 +37,5 @@ async def test_events_after_a_cursor_of_the_asked_types(event_log: EventLog):
 
 
 async def test_a_cursor_that_is_not_ours_is_the_callers_mistake(event_log: EventLog):
-    with pytest.raises(InvalidInput, match="after: 'yesterday' is not an event cursor"):
+    with pytest.raises(InvalidInputError, match="after: 'yesterday' is not an event cursor"):
         await LogEvents(event_log).read(after="yesterday", types=None, limit=10)

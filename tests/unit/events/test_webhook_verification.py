@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from gateway.events.webhooks import WebhookRejected, verify_webhook
+from gateway.events.webhooks import WebhookRejectedError, verify_webhook
 
 SECRET = "whsec_" + base64.b64encode(b"a" * 32).decode()
 OTHER = "whsec_" + base64.b64encode(b"b" * 32).decode()
@@ -67,12 +67,12 @@ def test_bad_pushes_are_rejected_with_a_reason(
 ) -> None:
     # Headers are signed when the test runs: a timestamp made at collection time
     # would go stale in a long test session.
-    with pytest.raises(WebhookRejected) as rejected:
+    with pytest.raises(WebhookRejectedError) as rejected:
         verify_webhook([SECRET], body.encode(), headers())
     assert rejected.value.status == status
     assert rejected.value.reason
 
 
 def test_a_system_without_secrets_accepts_nothing() -> None:
-    with pytest.raises(WebhookRejected, match="no webhook secret"):
+    with pytest.raises(WebhookRejectedError, match="no webhook secret"):
         verify_webhook([], BODY.encode(), signed())

@@ -14,7 +14,7 @@ from sources.errors import (
     SourceTimeout,
     SourceUnavailable,
 )
-from sources.hcm.errors import TokenRejected, classify_workday
+from sources.hcm.errors import TokenRejectedError, classify_workday
 from sources.records import SourceSystem
 
 WORKERS = "https://wd.example/ccx/api/staffing/v6/acme/workers"
@@ -53,14 +53,14 @@ def answer(
                 {"error": "invalid_grant", "error_description": "refresh token revoked"},
                 url=TOKEN,
             ),
-            TokenRejected,
+            TokenRejectedError,
             "token exchange refused: refresh token revoked",
             "invalid_grant",
             id="400-token-exchange",
         ),
         pytest.param(
             answer(404, {"error": "tenant 'acme' not found", "code": "INVALID_TENANT"}, url=TOKEN),
-            TokenRejected,
+            TokenRejectedError,
             "token exchange refused: tenant 'acme' not found",
             "INVALID_TENANT",
             id="404-token-exchange",

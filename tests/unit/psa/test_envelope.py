@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sources.psa.envelope import MalformedEnvelope, parse_envelope
+from sources.psa.envelope import MalformedEnvelopeError, parse_envelope
 
 DOCUMENTED = {
     "count": 2,
@@ -75,5 +75,5 @@ def test_an_envelope_without_meta_is_one_page_counted_by_count():
     ],
 )
 def test_a_garbled_envelope_is_refused(body):
-    with pytest.raises(MalformedEnvelope):
+    with pytest.raises(MalformedEnvelopeError):
         parse_envelope(body)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from resolvers.connections import Window, slice_window, vendor_window
-from resolvers.errors import InvalidInput
+from resolvers.errors import InvalidInputError
 from resolvers.limits import QueryLimits
 from sources.connector import Page
 from sources.records import Record
@@ -119,7 +119,7 @@ async def test_a_source_that_cannot_count_leaves_the_total_unknown():
     ],
 )
 async def test_bad_paging_arguments_are_bad_input(first, after, message):
-    with pytest.raises(InvalidInput, match=message):
+    with pytest.raises(InvalidInputError, match=message):
         await vendor_window(Vendor(10), first, after, LIMITS)
 
 
@@ -140,5 +140,5 @@ def test_a_list_in_hand_is_sliced_with_offset_cursors():
 
 
 def test_a_vendor_cursor_is_not_an_offset_cursor():
-    with pytest.raises(InvalidInput, match="not a cursor for this list"):
+    with pytest.raises(InvalidInputError, match="not a cursor for this list"):
         slice_window([1, 2], 1, "eyJ2IjpudWxsLCJuIjoyLCJrIjoxfQ", LIMITS)

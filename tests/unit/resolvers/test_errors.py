@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from graphql import GraphQLError
 
-from resolvers.errors import InvalidInput, present
+from resolvers.errors import InvalidInputError, present
 from sources.errors import (
     RateLimited,
     SourceDataError,
@@ -76,7 +76,7 @@ def test_rate_limits_say_when_to_retry():
 
 
 def test_bad_input_keeps_its_message():
-    error = present(raised(InvalidInput("first must be between 0 and 1000")), debug=False)
+    error = present(raised(InvalidInputError("first must be between 0 and 1000")), debug=False)
 
     assert error.message == "first must be between 0 and 1000"
     assert error.extensions == {"code": "BAD_USER_INPUT"}

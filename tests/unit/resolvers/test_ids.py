@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from resolvers import ids
-from resolvers.errors import InvalidInput
+from resolvers.errors import InvalidInputError
 
 
 def test_an_id_is_opaque_and_decodes_back_to_its_type_and_key():
@@ -29,10 +29,10 @@ def test_keys_may_contain_colons():
     ],
 )
 def test_a_value_that_is_not_one_of_our_ids_is_bad_input(value):
-    with pytest.raises(InvalidInput, match="not a valid id"):
+    with pytest.raises(InvalidInputError, match="not a valid id"):
         ids.decode(value)
 
 
 def test_an_id_of_another_type_is_refused_with_both_types_named():
-    with pytest.raises(InvalidInput, match="clientId: expected a Client id, got a Project id"):
+    with pytest.raises(InvalidInputError, match="clientId: expected a Client id, got a Project id"):
         ids.decode(ids.encode("Project", "P1"), "Client", argument="clientId")

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 
 from gateway.store import (
-    CrosswalkConflict,
-    IdempotencyConflict,
-    LeaseLost,
+    CrosswalkConflictError,
+    IdempotencyConflictError,
+    LeaseLostError,
     Store,
     WorkflowStatus,
 )
@@ -96,7 +96,7 @@ async def test_an_expired_lease_can_be_claimed_by_another_worker(store: Store):
     assert [w.lease_owner for w in taken] == ["b"]
     assert taken[0].attempts == 2
     assert not await store.workflows.renew_lease("w1", "a", later)
-    with pytest.raises(LeaseLost):
+    with pytest.raises(LeaseLostError):
         await store.workflows.update_leased("w1", "a", error="stale worker")
 
 
@@ -177,7 +177,7 @@ async def test_an_idempotency_key_replays_for_the_same_request(store: Store):
 async def test_an_idempotency_key_with_another_request_conflicts(store: Store):
     await store.idempotency.claim("submitTime", "k1", "hash-a")
 
-    with pytest.raises(IdempotencyConflict):
+    with pytest.raises(IdempotencyConflictError):
         await store.idempotency.claim("submitTime", "k1", "hash-b")
     _, created = await store.idempotency.claim("otherScope", "k1", "hash-b")
     assert created
@@ -252,7 +252,7 @@ async def test_linking_the_same_pair_twice_is_harmless(store: Store):
 async def test_a_conflicting_link_is_refused(store: Store, global_key: str, native_id: str):
     await store.crosswalk.link("Project", "P-1", "PSA", "ws-9")
 
-    with pytest.raises(CrosswalkConflict):
+    with pytest.raises(CrosswalkConflictError):
         await store.crosswalk.link("Project", global_key, "PSA", native_id)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from sqlalchemy import text
 
-from gateway.store import NestedTransaction, Store
+from gateway.store import NestedTransactionError, Store
 
 
 async def test_the_database_runs_in_wal_mode(store: Store):
@@ -39,7 +39,7 @@ async def test_concurrent_writers_from_two_stores_all_commit(
 async def test_a_write_transaction_inside_another_is_refused(store: Store):
     async with store.transaction() as tx:
         await tx.outbox.add("workflow", {})
-        with pytest.raises(NestedTransaction):
+        with pytest.raises(NestedTransactionError):
             await store.outbox.add("workflow", {})
 
 

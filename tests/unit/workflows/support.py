@@ -11,13 +11,13 @@ from gateway.workflows import Compensation, RetryPolicy, StepContext, StepFuncti
 QUICK = RetryPolicy(max_attempts=3, initial_delay=0.001, max_delay=0.005)
 
 
-class Transient(Exception):
+class TransientError(Exception):
     """A failure worth retrying (as SourceUnavailable is)."""
 
     retriable = True
 
 
-class Fatal(Exception):
+class FatalError(Exception):
     """A failure retrying cannot fix (as SourceRejected is)."""
 
 

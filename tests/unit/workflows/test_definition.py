@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.workflows import InvalidDefinition, OnFailure, Step, WorkflowDefinition
+from gateway.workflows import InvalidDefinitionError, OnFailure, Step, WorkflowDefinition
 
 
 async def _noop(ctx):
@@ -53,5 +53,5 @@ def test_a_step_failure_policy_falls_back_to_the_workflow_one():
     ],
 )
 def test_an_invalid_graph_is_refused(steps: list[Step]):
-    with pytest.raises(InvalidDefinition):
+    with pytest.raises(InvalidDefinitionError):
         WorkflowDefinition("demo", steps)

@@ -13,17 +13,17 @@ from gateway.store import Store, WorkflowStatus
 from gateway.store.records import Phase
 from gateway.workflows import (
     Engine,
-    IdempotencyConflict,
+    IdempotencyConflictError,
     OnFailure,
     RetryPolicy,
     Step,
-    UnknownWorkflowKind,
+    UnknownWorkflowKindError,
     WorkflowDefinition,
-    WorkflowNotFound,
+    WorkflowNotFoundError,
     WorkflowStateError,
 )
 from tests.unit.store.fixtures import Clock
-from tests.unit.workflows.support import QUICK, Fatal, Script, Transient
+from tests.unit.workflows.support import QUICK, FatalError, Script, TransientError
 
 S = WorkflowStatus
 MakeEngine = Callable[..., Engine]
@@ -98,7 +98,7 @@ async def test_the_same_key_with_another_request_is_a_conflict(
     engine = make_engine(chain(script, "a"), chain(script, "a", kind="other"))
     await engine.start("chain", {"n": 1}, idempotency_key="key-1")
 
-    with pytest.raises(IdempotencyConflict, match="key-1"):
+    with pytest.raises(IdempotencyConflictError, match="key-1"):
         await engine.start(kind, input, idempotency_key="key-1")
 
 
@@ -112,7 +112,7 @@ async def test_without_a_key_every_start_is_a_new_workflow(store: Store, make_en
 
 
 async def test_an_unknown_kind_is_refused(make_engine: MakeEngine):
-    with pytest.raises(UnknownWorkflowKind):
+    with pytest.raises(UnknownWorkflowKindError):
         await make_engine(chain(Script(), "a")).start("nope", {})
 
 
@@ -295,7 +295,7 @@ async def test_retriable_failures_are_retried_until_the_step_succeeds(
     store: Store, make_engine: MakeEngine
 ):
     script = Script()
-    script.fail("a", Transient("503"), Transient("503"))
+    script.fail("a", TransientError("503"), TransientError("503"))
     engine = make_engine(chain(script, "a", "b"))
     workflow = await engine.start("chain", {})
 
@@ -313,7 +313,7 @@ async def test_retriable_failures_are_retried_until_the_step_succeeds(
 
 async def test_a_fatal_error_is_not_retried(store: Store, make_engine: MakeEngine):
     script = Script()
-    script.fail("a", Fatal("400 bad request"))
+    script.fail("a", FatalError("400 bad request"))
     engine = make_engine(chain(script, "a"))
     workflow = await engine.start("chain", {})
 
@@ -322,14 +322,14 @@ async def test_a_fatal_error_is_not_retried(store: Store, make_engine: MakeEngin
     assert script.runs("a") == 1
     a = (await store.steps.for_workflow(workflow.id))[0]
     assert a.status is S.FAILED
-    assert a.error == "Fatal: 400 bad request"
+    assert a.error == "FatalError: 400 bad request"
 
 
 async def test_a_long_retry_wait_hands_the_workflow_back_until_it_is_due(
     store: Store, make_engine: MakeEngine, clock: Clock
 ):
     script = Script()
-    script.fail("a", Transient("429"))
+    script.fail("a", TransientError("429"))
     patient = RetryPolicy(max_attempts=2, initial_delay=60, jitter=0)
     engine = make_engine(
         WorkflowDefinition("one", [Step("a", script.step("a"), retry=patient)]),
@@ -395,7 +395,7 @@ async def test_exhausted_retries_undo_the_done_steps_in_reverse_order(
     store: Store, make_engine: MakeEngine
 ):
     script = Script()
-    script.fail("d", Transient("503"), Transient("503"), Transient("503"))
+    script.fail("d", TransientError("503"), TransientError("503"), TransientError("503"))
     definition = WorkflowDefinition(
         "chain",
         [
@@ -414,7 +414,7 @@ async def test_exhausted_retries_undo_the_done_steps_in_reverse_order(
     done = await store.workflows.get(workflow.id)
     assert done is not None
     assert done.status is S.COMPENSATED
-    assert done.error == "step d failed: Transient: 503"
+    assert done.error == "step d failed: TransientError: 503"
     assert script.order("undo") == ["c", "b"]
     assert await step_states(store, workflow.id) == {
         "a": S.SUCCEEDED,
@@ -430,7 +430,7 @@ async def test_a_failure_with_nothing_to_undo_ends_failed_and_can_be_retried(
     store: Store, make_engine: MakeEngine
 ):
     script = Script()
-    script.fail("b", Fatal("closed-lost opportunity"))
+    script.fail("b", FatalError("closed-lost opportunity"))
     definition = WorkflowDefinition(
         "demo", [Step("a", script.step("a")), Step("b", script.step("b"), after=["a"])]
     )
@@ -454,7 +454,7 @@ async def test_a_parked_workflow_waits_for_a_person_then_retries_from_the_failed
     store: Store, make_engine: MakeEngine
 ):
     script = Script()
-    script.fail("b", Fatal("ERP project has no finance code"))
+    script.fail("b", FatalError("ERP project has no finance code"))
     engine = make_engine(chain(script, "a", "b", "c", on_failure=OnFailure.PARK))
     workflow = await engine.start("chain", {})
 
@@ -466,7 +466,7 @@ async def test_a_parked_workflow_waits_for_a_person_then_retries_from_the_failed
 
     assert parked is not None
     assert parked.status is S.NEEDS_ATTENTION
-    assert parked.error == "step b failed: Fatal: ERP project has no finance code"
+    assert parked.error == "step b failed: FatalError: ERP project has no finance code"
     assert parked.finished_at is None
     assert states == {"a": S.SUCCEEDED, "b": S.FAILED, "c": S.PENDING}
     assert retried.status is S.PENDING
@@ -484,7 +484,7 @@ async def test_a_step_can_park_while_the_workflow_compensates_otherwise(
     store: Store, make_engine: MakeEngine
 ):
     script = Script()
-    script.fail("b", Fatal("needs a person"))
+    script.fail("b", FatalError("needs a person"))
     definition = WorkflowDefinition(
         "demo",
         [
@@ -508,8 +508,8 @@ async def test_a_failing_compensation_parks_and_retry_resumes_undoing(
     store: Store, make_engine: MakeEngine
 ):
     script = Script()
-    script.fail("c", Fatal("rejected"))
-    script.fail("a", Fatal("ERP refuses to delete"), undo=True)
+    script.fail("c", FatalError("rejected"))
+    script.fail("a", FatalError("ERP refuses to delete"), undo=True)
     engine = make_engine(chain(script, "a", "b", "c"))
     workflow = await engine.start("chain", {})
 
@@ -521,7 +521,7 @@ async def test_a_failing_compensation_parks_and_retry_resumes_undoing(
     assert parked is not None
     assert parked.status is S.NEEDS_ATTENTION
     assert parked.phase is Phase.COMPENSATING
-    assert parked.error == "undoing step a failed: Fatal: ERP refuses to delete"
+    assert parked.error == "undoing step a failed: FatalError: ERP refuses to delete"
     done = await store.workflows.get(workflow.id)
     assert done is not None
     assert done.status is S.COMPENSATED
@@ -536,8 +536,8 @@ async def test_a_failing_compensation_parks_and_retry_resumes_undoing(
 
 async def test_retriable_compensation_failures_are_retried(store: Store, make_engine: MakeEngine):
     script = Script()
-    script.fail("b", Fatal("rejected"))
-    script.fail("a", Transient("503"), undo=True)
+    script.fail("b", FatalError("rejected"))
+    script.fail("a", TransientError("503"), undo=True)
     engine = make_engine(chain(script, "a", "b"))
     workflow = await engine.start("chain", {})
 
@@ -571,7 +571,7 @@ async def test_cancelling_a_parked_workflow_undoes_its_done_steps(
     store: Store, make_engine: MakeEngine
 ):
     script = Script()
-    script.fail("c", Fatal("rejected"))
+    script.fail("c", FatalError("rejected"))
     engine = make_engine(chain(script, "a", "b", "c", on_failure=OnFailure.PARK))
     workflow = await engine.start("chain", {})
     await engine.run_until_idle()
@@ -606,7 +606,7 @@ async def test_a_finished_workflow_can_be_neither_retried_nor_cancelled(
 ):
     script = Script()
     if fails:
-        script.fail("b", Fatal("rejected"))
+        script.fail("b", FatalError("rejected"))
     engine = make_engine(chain(script, "a", "b"))
     workflow = await engine.start("chain", {})
     await engine.run_until_idle()
@@ -632,7 +632,7 @@ async def test_a_running_workflow_cannot_be_cancelled(make_engine: MakeEngine):
 
 
 async def test_an_unknown_workflow_cannot_be_retried(make_engine: MakeEngine):
-    with pytest.raises(WorkflowNotFound):
+    with pytest.raises(WorkflowNotFoundError):
         await make_engine(chain(Script(), "a")).retry("no-such-id")
 
 
@@ -666,7 +666,7 @@ async def test_every_state_change_writes_one_outbox_message(store: Store, make_e
 
 async def test_retries_and_compensation_are_announced_too(store: Store, make_engine: MakeEngine):
     script = Script()
-    script.fail("b", Transient("503"), Fatal("rejected"))
+    script.fail("b", TransientError("503"), FatalError("rejected"))
     engine = make_engine(chain(script, "a", "b"))
     await engine.start("chain", {})
 
@@ -769,7 +769,7 @@ async def test_a_conflicting_link_fails_the_step_and_writes_nothing(
     parked = await store.workflows.get(workflow.id)
     assert parked is not None
     assert parked.status is S.NEEDS_ATTENTION
-    assert "CrosswalkConflict" in (parked.error or "")
+    assert "CrosswalkConflictError" in (parked.error or "")
     assert await store.audit.find(workflow_id=workflow.id) == []
 
 
