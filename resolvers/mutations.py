@@ -23,7 +23,7 @@ from gateway.store import IdempotencyConflictError, WorkflowRecord
 from gateway.workflows import WorkflowNotFoundError, WorkflowStateError
 from gateway.workflows.business import BusinessError
 from gateway.workflows.time_to_billing import SubmitTime
-from resolvers import ids
+from resolvers import ids, links
 from resolvers.context import RequestContext
 from resolvers.errors import InvalidInputError
 from resolvers.workflow_store import workflow_view
@@ -125,6 +125,21 @@ async def complete_milestone(
     with _translated():
         record = await commands(ctx).complete_milestone(
             milestone, idempotency_key=key, principal=principal(ctx)
+        )
+    return await _view(ctx, record)
+
+
+async def fill_staffing_request(
+    ctx: RequestContext, request_id: str, resource_id: str, idempotency_key: str
+) -> WorkflowView:
+    request = ids.decode(request_id, "StaffingRequest", argument="id").key
+    worker = ids.decode(resource_id, "Resource", argument="resourceId").key
+    _key(idempotency_key, "idempotencyKey")  # checked, but the request is the business key
+    if worker.startswith(links.PSA_PREFIX):
+        raise InvalidInput("resourceId: this person has no HCM worker record to staff from")
+    with _translated():
+        record = await commands(ctx).fill_staffing_request(
+            request, worker, principal=principal(ctx)
         )
     return await _view(ctx, record)
 

@@ -64,11 +64,12 @@ async def utilization(
     user = await links.time_user(ctx, view)
     if user is None:
         return 0.0
-    hours = await _billable_hours(ctx, start, end).load(user.id)
+    hours = await billable_hours(ctx, start, end).load(user.id)
     return derived.utilization(hours, view.worker.weekly_capacity_hours, start, end)
 
 
-def _billable_hours(ctx: RequestContext, start: date, end: date) -> Any:
+def billable_hours(ctx: RequestContext, start: date, end: date) -> Any:
+    """The request's loader of billable approved hours in [start, end] by TIME user id."""
     window = {"from": start, "to": end}
 
     async def batch(user_ids: list[str]) -> list[Any]:

@@ -104,6 +104,23 @@ class Mutation:
         return Workflow.of(view)
 
     @_mutation(
+        "Fill a staffing request: re-check the person is active and free, book them on the "
+        "project in the PSA and mark the request filled. One fill per request, whatever the "
+        "idempotency key: a later call returns the running or finished fill."
+    )
+    async def fill_staffing_request(
+        self,
+        info: GatewayInfo,
+        id: strawberry.ID,
+        resource_id: strawberry.ID,
+        idempotency_key: str,
+    ) -> Workflow:
+        view = await resolve.fill_staffing_request(
+            context(info), str(id), str(resource_id), idempotency_key
+        )
+        return Workflow.of(view)
+
+    @_mutation(
         "Invoice a project's approved, unbilled time and completed milestones "
         "up to `through` in the ERP, and mark the time invoiced in TIME."
     )

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from resolvers import health, ids, links
+from gateway.staffing_rank import Candidate
+from resolvers import health, ids, links, staffing
 from resolvers import projects as resolve
 from resolvers.links import PSA
 from schema.common import (
@@ -308,6 +309,42 @@ class StaffingRequest(Node):
 
         view = await links.resource_of_psa_user(context(info), self.record.assigned_user_id)
         return Resource.of(view) if view is not None else None
+
+    @described(
+        "Active people who could fill the request, best first: ranked by skill match, "
+        "free hours over the request's window and recent utilization (docs/staffing.md)."
+    )
+    async def candidates(
+        self, info: GatewayInfo, first: int | None = None
+    ) -> list[StaffingCandidate]:
+        found = await staffing.candidates(context(info), self.record, first)
+        return [StaffingCandidate.of(c) for c in found]
+
+
+@strawberry.type
+class StaffingCandidate:
+    skill_match: float
+    available_hours_per_week: float
+    utilization: float | None
+    score: float
+    candidate: strawberry.Private[Candidate]
+
+    @classmethod
+    def of(cls, candidate: Candidate) -> StaffingCandidate:
+        return cls(
+            skill_match=candidate.skill_match,
+            available_hours_per_week=candidate.available_hours_per_week,
+            utilization=candidate.utilization,
+            score=candidate.score,
+            candidate=candidate,
+        )
+
+    @strawberry.field
+    def resource(self) -> ResourceRef:
+        from schema.people import Resource
+
+        worker = self.candidate.worker
+        return Resource.of(links.ResourceView(worker.id, worker))
 
 
 async def _project(info: GatewayInfo, project_id: str, holder: str) -> Project:

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import strawberry
 
-from resolvers import billing, crm, ids, people, projects, timesheets
+from resolvers import billing, crm, ids, people, projects, staffing, timesheets
 from resolvers import clients as client_resolvers
 from resolvers.connections import page_size
 from resolvers.errors import InvalidInputError
@@ -24,6 +24,7 @@ from schema.common import (
     Node,
     OpportunityStage,
     ProjectStatus,
+    StaffingRequestStatus,
     TimeEntryStatus,
     arg,
     connection,
@@ -32,7 +33,7 @@ from schema.common import (
 )
 from schema.nodes import load_node
 from schema.people import Resource
-from schema.projects import Project
+from schema.projects import Project, StaffingRequest
 from schema.timesheets import TimeEntry
 from schema.workflows import DomainEvent, Workflow, WorkflowStatus
 
@@ -95,6 +96,20 @@ class Query:
             context(info), first, after, practice=practice, skill=skill
         )
         return connection(window, Resource.of)
+
+    @described("Staffing requests (PSA resource requests), by status and the project's practice.")
+    async def staffing_requests(
+        self,
+        info: GatewayInfo,
+        first: int | None = None,
+        after: str | None = None,
+        status: StaffingRequestStatus | None = None,
+        practice: str | None = None,
+    ) -> Connection[StaffingRequest] | None:
+        window = await staffing.list_requests(
+            context(info), first, after, status=arg(status), practice=practice
+        )
+        return connection(window, StaffingRequest.of)
 
     @strawberry.field
     async def opportunities(

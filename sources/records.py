@@ -130,6 +130,7 @@ class Worker(Record):
     currency: str = "USD"
     manager_id: str | None = None
     weekly_capacity_hours: float = 40.0
+    active: bool = True  # false once the person has left (terminated in the HCM)
 
 
 # --- ERP -----------------------------------------------------------------------------

@@ -22,8 +22,21 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from gateway.store import Publish, StepRecord, Store, WorkflowRecord
-from gateway.workflows import invoicing, milestone_billing, quote_to_project, time_to_billing
+from gateway.store import (
+    IdempotencyConflict,
+    Publish,
+    StepRecord,
+    Store,
+    WorkflowRecord,
+    WorkflowStatus,
+)
+from gateway.workflows import (
+    invoicing,
+    milestone_billing,
+    quote_to_project,
+    staffing_fill,
+    time_to_billing,
+)
 from gateway.workflows.definition import WorkflowDefinition
 from gateway.workflows.engine import Engine
 from gateway.workflows.retry import RetryPolicy
@@ -39,6 +52,10 @@ SOURCE_RETRY = RetryPolicy(max_attempts=6, initial_delay=0.5, multiplier=2.0, ma
 LEASE_SECONDS = 10.0  # how long a dead worker's workflows wait before another takes them
 STOP_GRACE_SECONDS = 10.0
 ANONYMOUS = "anonymous"
+# A workflow that ended like this changed nothing: the business key is free again.
+ENDED_WITHOUT_EFFECT = frozenset(
+    {WorkflowStatus.FAILED, WorkflowStatus.CANCELLED, WorkflowStatus.COMPENSATED}
+)
 
 
 def definitions(systems: Systems, *, retry: RetryPolicy = SOURCE_RETRY) -> list[WorkflowDefinition]:
@@ -47,6 +64,7 @@ def definitions(systems: Systems, *, retry: RetryPolicy = SOURCE_RETRY) -> list[
         time_to_billing.definition(systems, retry),
         milestone_billing.definition(systems, retry),
         invoicing.definition(systems, retry),
+        staffing_fill.definition(systems, retry),
     ]
 
 
@@ -113,6 +131,31 @@ class Workflows:
         return await self._start(
             invoicing.KIND, invoicing.invoice_input(project_id, through), idempotency_key, principal
         )
+
+    async def fill_staffing_request(
+        self,
+        request_id: str,
+        worker_id: str,
+        *,
+        today: dt.date | None = None,
+        principal: str = ANONYMOUS,
+    ) -> WorkflowRecord:
+        """One fill per request, whoever asks with whatever key: a fill that is running or
+        succeeded is returned to every later caller; after a fill failed (the person was
+        not available), the next one may start. The request is the business key."""
+        payload = staffing_fill.fill_input(request_id, worker_id, today or dt.date.today())
+        attempt = 0
+        while True:
+            key = f"{staffing_fill.business_key(request_id)}:{attempt}"
+            existing = await self.store.workflows.by_idempotency_key(key)
+            if existing is None:
+                try:
+                    return await self._start(staffing_fill.KIND, payload, key, principal)
+                except IdempotencyConflict:
+                    continue  # another caller started this attempt first: read it again
+            if existing.status not in ENDED_WITHOUT_EFFECT:
+                return existing
+            attempt += 1
 
     async def submit_time(self, command: SubmitTime, *, principal: str = ANONYMOUS) -> TimeEntry:
         return await time_to_billing.submit_time(

@@ -7,7 +7,7 @@ A worker, as the sandbox serves it (the connector reads exactly these names):
      "primarySupervisoryOrganization": {"id", "descriptor": practice},
      "manager": {"id", "descriptor"} | null, "skills": [{"id", "descriptor"}],
      "compensation": {"costRate": {"amount", "currency"}, "billRate": {...}},
-     "scheduledWeeklyHours", "lastUpdated"}
+     "scheduledWeeklyHours", "isActive", "lastUpdated"}
 
 Amounts are decimal strings so no rate passes through a float. Reference objects carry
 stable WID-like ids derived from their descriptor, as Workday's would be stable.
@@ -62,6 +62,7 @@ def worker_json(person: Person, manager: Person | None, is_manager: bool) -> dic
             "billRate": _money(person.bill_rate, person.currency),
         },
         "scheduledWeeklyHours": person.weekly_capacity_hours,
+        "isActive": True,
         "lastUpdated": workday_timestamp(person.modified_at),
     }
 

@@ -8,7 +8,10 @@ Vendor routes (one tenant, `psgraph_demo` unless told otherwise):
 - `GET /ccx/api/staffing/v6/{tenant}/workers?limit=&offset=&search=`
   -> `{"total": N, "data": [worker, ...]}`; limit 1..100 (default 20), offset from 0;
   `search` matches the start of a word of the worker's name;
-- `GET /ccx/api/staffing/v6/{tenant}/workers/{id}` -> one worker.
+- `GET /ccx/api/staffing/v6/{tenant}/workers/{id}` -> one worker;
+- `PATCH /ccx/api/staffing/v6/{tenant}/workers/{id}` `{"isActive": bool,
+  "scheduledWeeklyHours": n}` -> the worker as changed: in Workday these change through
+  business processes (a termination, a change of hours); the sandbox takes their outcome.
 
 Like Workday's REST API there is no batch-by-id and no modified-since filter. Data routes
 take only access tokens the token route issued, and those expire. Errors are Workday's
@@ -42,6 +45,7 @@ DEFAULT_TENANT = "psgraph_demo"
 DEFAULT_ACCESS_TOKEN_LIFETIME = 3600.0  # seconds
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+CHANGEABLE = frozenset({"isActive", "scheduledWeeklyHours"})
 
 _TOKEN_PATH = re.compile(r"^/ccx/oauth2/[^/]+/token$")
 
@@ -169,6 +173,7 @@ class HcmSandbox(Sandbox):
             Route("/ccx/oauth2/{tenant}/token", self._token, methods=["POST"]),
             Route(f"{api}/workers", self._list_workers, methods=["GET"]),
             Route(f"{api}/workers/{{worker_id}}", self._get_worker, methods=["GET"]),
+            Route(f"{api}/workers/{{worker_id}}", self._change_worker, methods=["PATCH"]),
         ]
 
     def admin_routes(self) -> Sequence[BaseRoute]:
@@ -219,6 +224,30 @@ class HcmSandbox(Sandbox):
         worker = self.workers.get(worker_id)
         if worker is None:
             return self.error_response(404, f"worker {worker_id!r} not found", "NOT_FOUND")
+        return JSONResponse(self._with_href(request, worker))
+
+    async def _change_worker(self, request: Request) -> Response:
+        """The outcome of a termination or a change of scheduled hours."""
+        if (missing := self._unknown_tenant(request)) is not None:
+            return missing
+        worker = self.workers.get(request.path_params["worker_id"])
+        if worker is None:
+            return self.error_response(404, "worker not found", "NOT_FOUND")
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or not body or set(body) - CHANGEABLE:
+            fields = ", ".join(sorted(CHANGEABLE))
+            return self.error_response(400, f"send an object with {fields}", "INVALID_PARAMETER")
+        active, hours = body.get("isActive", True), body.get("scheduledWeeklyHours", 0)
+        if not isinstance(active, bool) or not isinstance(hours, int | float) or hours < 0:
+            return self.error_response(
+                400, "isActive is a boolean, hours >= 0", "INVALID_PARAMETER"
+            )
+        worker.update(body)
+        worker["lastUpdated"] = workday_timestamp(self.clock.tick())
+        self.changed("worker.updated", {"id": worker["id"], "changed_fields": sorted(body)})
         return JSONResponse(self._with_href(request, worker))
 
     def _with_href(self, request: Request, worker: dict[str, Any]) -> dict[str, Any]:

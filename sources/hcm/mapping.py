@@ -87,6 +87,10 @@ def worker_from_workday(raw: Any, *, link: Callable[[str], str] | None = None) -
         "modified_at": _timestamp(raw.get("lastUpdated")),
         "url": link(raw["id"]) if link is not None else None,
     }
+    active = raw.get("isActive", True)
+    if not isinstance(active, bool):
+        raise _bad(f"worker isActive is not a boolean: {active!r}")
+    fields["active"] = active
     hours = raw.get("scheduledWeeklyHours")
     if hours is not None:
         fields["weekly_capacity_hours"] = hours

@@ -221,6 +221,37 @@ class PsaConnector(Connector):
         )
         return _as(StaffingRequest, await self._create("staffing_request", attributes))
 
+    async def book(
+        self,
+        project_id: str,
+        user_id: str,
+        *,
+        role: str | None,
+        hours_per_week: float | None,
+        start_date: dt.date | None,
+        end_date: dt.date | None,
+    ) -> Assignment:
+        """The person's participation in the workspace, created only if they have none:
+        a participation is a person's one membership of a workspace, so it is its own
+        look-before-create key."""
+        found = await self._first("assignment", {"project_id": project_id, "user_id": user_id})
+        if found is not None:
+            return _as(Assignment, found)
+        attributes = mapping.participation_attributes(
+            project_id=project_id,
+            user_id=user_id,
+            role=role,
+            hours_per_week=hours_per_week,
+            start_date=start_date,
+            end_date=end_date,
+        )
+        return _as(Assignment, await self._create("assignment", attributes))
+
+    async def fill_staffing_request(self, request_id: str, user_id: str) -> StaffingRequest:
+        """Mark the resource request filled by this person (again: the same answer)."""
+        attributes = {"status": "filled", "assigned_user_id": user_id}
+        return _as(StaffingRequest, await self._update("staffing_request", request_id, attributes))
+
     async def complete_milestone(self, milestone_id: str) -> Milestone:
         """Mark the milestone story completed; one already completed (or billed) is
         returned unchanged."""

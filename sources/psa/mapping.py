@@ -257,3 +257,22 @@ def resource_request_attributes(
         "start_date": start_date.isoformat() if start_date else None,
         "external_reference": external_ref,
     }
+
+
+def participation_attributes(
+    *,
+    project_id: str,
+    user_id: str,
+    role: str | None,
+    hours_per_week: float | None,
+    start_date: dt.date | None,
+    end_date: dt.date | None,
+) -> dict[str, Any]:
+    return {
+        "workspace_id": project_id,
+        "user_id": user_id,
+        "role": role,
+        "hours_per_week": hours_per_week,
+        "start_date": start_date.isoformat() if start_date else None,
+        "end_date": end_date.isoformat() if end_date else None,
+    }
