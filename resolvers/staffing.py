@@ -12,11 +12,12 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import cast
 
+from gateway.staffing_conflicts import BookingConflict, conflicts_of
 from gateway.staffing_rank import Candidate, rank, window
 from resolvers import derived, links
 from resolvers.connections import Window, page_size, vendor_window
 from resolvers.context import RequestContext
-from resolvers.links import HCM, PSA, TIME
+from resolvers.links import HCM, PSA, TIME, ResourceView
 from resolvers.loaders import normal_key
 from resolvers.people import billable_hours
 from sources.errors import SourceError
@@ -66,16 +67,30 @@ async def candidates(
 
 
 async def bookings_by_worker(ctx: RequestContext) -> dict[str, list[Assignment]]:
-    """Every PSA participation, by the HCM worker booked (PSA users carry the worker id)."""
-    users = await ctx.loaders.listing(PSA, "user")
-    worker_of = {u.id: cast(PsaUser, u).employee_number for u in users}
-    found: dict[str, list[Assignment]] = defaultdict(list)
-    for record in await ctx.loaders.listing(PSA, "assignment"):
-        assignment = cast(Assignment, record)
-        worker_id = worker_of.get(assignment.user_id)
-        if worker_id:
-            found[worker_id].append(assignment)
-    return found
+    """Every PSA participation, by the HCM worker booked (PSA users carry the worker id);
+    built once per request."""
+
+    async def build() -> dict[str, list[Assignment]]:
+        users = await ctx.loaders.listing(PSA, "user")
+        worker_of = {u.id: cast(PsaUser, u).employee_number for u in users}
+        found: dict[str, list[Assignment]] = defaultdict(list)
+        for record in await ctx.loaders.listing(PSA, "assignment"):
+            assignment = cast(Assignment, record)
+            worker_id = worker_of.get(assignment.user_id)
+            if worker_id:
+                found[worker_id].append(assignment)
+        return found
+
+    return await ctx.loaders.once(("bookings_by_worker",), build)
+
+
+async def booking_conflicts(
+    ctx: RequestContext, view: ResourceView, today: date | None = None
+) -> list[BookingConflict]:
+    if view.worker is None:
+        return []
+    bookings = await bookings_by_worker(ctx)
+    return conflicts_of(view.worker, bookings.get(view.worker.id, []), today or date.today())
 
 
 async def recent_utilization(

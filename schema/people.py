@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from resolvers import ids
+from gateway.staffing_conflicts import BookingConflict as BookingConflictRecord
+from resolvers import ids, staffing
 from resolvers import people as resolve
 from resolvers.links import ResourceView
 from schema.common import (
@@ -27,6 +28,25 @@ if TYPE_CHECKING:
     from schema.projects import Assignment
 
 AssignmentRef = Annotated["Assignment", strawberry.lazy("schema.projects")]
+
+
+@strawberry.type(description="A booking that is no longer true (docs/staffing.md).")
+class BookingConflict:
+    kind: str = strawberry.field(description="OVER_CAPACITY or INACTIVE_ASSIGNED.")
+    summary: str
+    week: date | None = strawberry.field(description="OVER_CAPACITY: the first week over.")
+    booked_hours: float
+    capacity_hours: float
+
+    @classmethod
+    def of(cls, found: BookingConflictRecord) -> BookingConflict:
+        return cls(
+            kind=found.kind,
+            summary=found.summary,
+            week=found.week,
+            booked_hours=found.booked_hours,
+            capacity_hours=found.capacity_hours,
+        )
 
 
 @strawberry.type(description="A person: the HCM worker, matched to PSA and TIME users.")
@@ -100,6 +120,14 @@ class Resource(Node):
         ctx = context(info)
         found = await resolve.system_refs(ctx, self.view, ctx.reporter(info.path.as_list()))
         return refs(found)
+
+    @described(
+        "Bookings that stopped being true: over the person's HCM capacity in a week from "
+        "today on, or held by someone who has left."
+    )
+    async def booking_conflicts(self, info: GatewayInfo) -> list[BookingConflict]:
+        found = await staffing.booking_conflicts(context(info), self.view)
+        return [BookingConflict.of(c) for c in found]
 
     @described("Where HCM, PSA and TIME disagree about this person.")
     async def conflicts(self, info: GatewayInfo) -> list[FieldConflict] | None:

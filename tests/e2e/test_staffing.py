@@ -5,17 +5,24 @@ one booking per request however many fills, and a clear refusal for someone not 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from gql import Client
+from gql.transport.httpx import HTTPXAsyncTransport
 
+from gateway.app import create_app
 from gateway.settings import Settings
 from gateway.staffing_rank import score
 from gateway.workflows.systems import Systems
 from resolvers import ids
+from sandboxes.harness.served import serving, settings_for
 from sandboxes.runner import SandboxCluster
-from sources.records import Assignment, StaffingRequest
+from sources.records import Assignment, PsaUser, StaffingRequest
 from tests.e2e.conftest import GraphQL
 from tests.integration.conftest import RequestsSince
 
@@ -176,3 +183,93 @@ async def bookings(systems: Systems, project_id: str, user_id: str | None) -> li
         "assignment", {"project_id": project_id, "user_id": user_id}, page_size=50
     )
     return [a for a in page.items if isinstance(a, Assignment)]
+
+
+CONFLICTS = """
+query($id: ID!) { node(id: $id) { ... on Resource { name bookingConflicts { kind week } } } }
+"""
+
+
+@pytest.fixture
+async def uncached(
+    demo_settings: Settings, sandboxes: SandboxCluster, tmp_path: Path
+) -> AsyncIterator[GraphQL]:
+    """The gateway with nothing cached, so a change made in a vendor shows at once."""
+    settings = settings_for(demo_settings, sandboxes, tmp_path / "store.db")
+    sources = {
+        name: source.model_copy(update={"cache_ttl": {"worker": 0.0}})
+        for name, source in settings.sources.items()
+    }
+    async with serving(create_app(settings.model_copy(update={"sources": sources}))) as running:
+        transport = HTTPXAsyncTransport(url=running.graphql, timeout=60)
+        async with Client(transport=transport, execute_timeout=60) as session:
+            yield GraphQL(session)
+
+
+async def test_a_booking_over_capacity_made_in_the_psa_is_a_conflict_until_undone(
+    uncached: GraphQL, sandboxes: SandboxCluster, demo_settings: Settings, systems: Systems
+) -> None:
+    request, person = await fillable(uncached)
+    project = ids.decode(request["project"]["id"], "Project").key
+    user = await psa_user_of(systems, ids.decode(person, "Resource").key)
+    with httpx.Client(
+        base_url=f"{sandboxes['psa'].url}/api/v1",
+        headers={"Authorization": f"Bearer {demo_settings.sandbox.tokens['psa']}"},
+    ) as psa:
+        assert (await uncached(CONFLICTS, id=person))["node"]["bookingConflicts"] == []
+
+        over = {"workspace_id": project, "user_id": user, "hours_per_week": 60}
+        over["start_date"] = date.today().isoformat()
+        made = psa.post("/participations.json", json={"participations": [over]})
+        made.raise_for_status()
+        booking = made.json()["results"][0]["id"]
+        found = (await uncached(CONFLICTS, id=person))["node"]["bookingConflicts"]
+        assert [c["kind"] for c in found] == ["OVER_CAPACITY"]
+
+        psa.put(
+            f"/participations/{booking}.json", json={"participation": {"hours_per_week": 0}}
+        ).raise_for_status()
+        assert (await uncached(CONFLICTS, id=person))["node"]["bookingConflicts"] == []
+
+
+async def test_someone_made_inactive_in_the_hcm_with_future_work_is_a_conflict_until_back(
+    uncached: GraphQL, sandboxes: SandboxCluster, demo_settings: Settings
+) -> None:
+    person = await someone_booked_ahead(uncached)
+    worker = ids.decode(person, "Resource").key
+    change = hcm_worker_change(sandboxes["hcm"].url, demo_settings.sandbox.tokens["hcm"], worker)
+
+    change({"isActive": False})
+    try:
+        found = (await uncached(CONFLICTS, id=person))["node"]["bookingConflicts"]
+        assert [c["kind"] for c in found] == ["INACTIVE_ASSIGNED"]
+    finally:
+        change({"isActive": True})
+    assert (await uncached(CONFLICTS, id=person))["node"]["bookingConflicts"] == []
+
+
+async def someone_booked_ahead(graphql: GraphQL) -> str:
+    found = await graphql(
+        "{ projects(first: 50, status: ACTIVE) { edges { node { assignments {"
+        " endDate resource { id bookingConflicts { kind } } } } } } }"
+    )
+    for edge in found["projects"]["edges"]:
+        for assignment in edge["node"]["assignments"]:
+            ends = assignment["endDate"]
+            if (ends is None or ends > date.today().isoformat()) and not assignment["resource"][
+                "bookingConflicts"
+            ]:
+                return str(assignment["resource"]["id"])
+    raise AssertionError("nobody is booked ahead without a conflict already")
+
+
+async def psa_user_of(systems: Systems, worker_id: str) -> str:
+    cursor = None
+    while True:
+        page = await systems.psa.list("user", page_size=200, cursor=cursor)
+        for user in page.items:
+            if isinstance(user, PsaUser) and user.employee_number == worker_id:
+                return user.id
+        cursor = page.next_cursor
+        if cursor is None:
+            raise AssertionError(f"worker {worker_id} has no PSA user")

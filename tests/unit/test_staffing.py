@@ -1,4 +1,5 @@
-"""Who fits a staffing request: the documented score, on hand-made people."""
+"""Who fits a staffing request (the documented score), and which bookings stopped being
+true: on hand-made people."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from gateway.staffing_conflicts import INACTIVE_ASSIGNED, OVER_CAPACITY, conflicts_of
 from gateway.staffing_rank import available_hours, rank, score, skill_match, week_starts, window
 from sources.records import Assignment, Worker
 
@@ -82,3 +84,33 @@ def test_people_are_ranked_best_first_and_inactive_people_are_not_candidates() -
         ("busy-expert", pytest.approx(0.5 + 0.0 + 0.2)),
         ("free-novice", pytest.approx(0.0 + 0.3 + 0.2)),
     ]
+
+
+# --- bookings that stopped being true --------------------------------------------------
+
+
+def test_a_person_booked_over_capacity_in_a_week_ahead_is_one_conflict() -> None:
+    today = date(2026, 3, 4)
+    bookings = [booking(30, MONDAY), booking(20, date(2026, 3, 16), date(2026, 3, 27))]
+
+    (found,) = conflicts_of(worker("w", []), bookings, today)
+
+    assert (found.kind, found.week, found.booked_hours, found.capacity_hours) == (
+        OVER_CAPACITY,
+        date(2026, 3, 16),
+        50,
+        40,
+    )
+    assert found.key == "OVER_CAPACITY:w"
+    assert conflicts_of(worker("w", [], capacity=50), bookings, today) == []
+
+
+def test_past_bookings_are_no_conflict() -> None:
+    ended = [booking(60, date(2026, 1, 5), date(2026, 2, 27))]
+    assert conflicts_of(worker("w", []), ended, date(2026, 3, 4)) == []
+    assert conflicts_of(worker("w", [], active=False), ended, date(2026, 3, 4)) == []
+
+
+def test_someone_who_left_but_holds_future_work_is_a_conflict() -> None:
+    (found,) = conflicts_of(worker("w", [], active=False), [booking(16, MONDAY)], MONDAY)
+    assert (found.kind, found.hours_per_week_at_risk) == (INACTIVE_ASSIGNED, 16)
