@@ -136,7 +136,7 @@ async def fill_staffing_request(
     worker = ids.decode(resource_id, "Resource", argument="resourceId").key
     _key(idempotency_key, "idempotencyKey")  # checked, but the request is the business key
     if worker.startswith(links.PSA_PREFIX):
-        raise InvalidInput("resourceId: this person has no HCM worker record to staff from")
+        raise InvalidInputError("resourceId: this person has no HCM worker record to staff from")
     with _translated():
         record = await commands(ctx).fill_staffing_request(
             request, worker, principal=principal(ctx)

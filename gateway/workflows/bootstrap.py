@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from gateway.store import (
-    IdempotencyConflict,
+    IdempotencyConflictError,
     Publish,
     StepRecord,
     Store,
@@ -151,7 +151,7 @@ class Workflows:
             if existing is None:
                 try:
                     return await self._start(staffing_fill.KIND, payload, key, principal)
-                except IdempotencyConflict:
+                except IdempotencyConflictError:
                     continue  # another caller started this attempt first: read it again
             if existing.status not in ENDED_WITHOUT_EFFECT:
                 return existing

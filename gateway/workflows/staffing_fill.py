@@ -20,7 +20,7 @@ from functools import partial
 from typing import Any, cast
 
 from gateway.staffing_rank import DEFAULT_HOURS, available_hours, window
-from gateway.workflows.business import BusinessException
+from gateway.workflows.business import BusinessError
 from gateway.workflows.context import StepContext
 from gateway.workflows.definition import OnFailure, Step, WorkflowDefinition
 from gateway.workflows.retry import RetryPolicy
@@ -42,20 +42,20 @@ async def check(systems: Systems, ctx: StepContext) -> dict[str, Any]:
     request_id, worker_id = ctx.input["request_id"], ctx.input["worker_id"]
     request = (await systems.psa.get_many("staffing_request", [request_id]))[0]
     if not isinstance(request, StaffingRequest):
-        raise BusinessException("REQUEST_NOT_FOUND", f"PSA has no staffing request {request_id}")
+        raise BusinessError("REQUEST_NOT_FOUND", f"PSA has no staffing request {request_id}")
     worker = (await systems.hcm.get_many("worker", [worker_id]))[0]
     if not isinstance(worker, Worker):
-        raise BusinessException("PERSON_NOT_FOUND", f"the HCM has no worker {worker_id}")
+        raise BusinessError("PERSON_NOT_FOUND", f"the HCM has no worker {worker_id}")
     if not worker.active:
-        raise BusinessException("PERSON_INACTIVE", f"{worker.name} is no longer active")
+        raise BusinessError("PERSON_INACTIVE", f"{worker.name} is no longer active")
     users = await systems.psa.list("user", {"search": worker.email or worker.name}, page_size=50)
     user = next((u for u in users.items if cast(PsaUser, u).employee_number == worker.id), None)
     if user is None:
-        raise BusinessException("NO_PSA_USER", f"{worker.name} has no PSA user to book")
+        raise BusinessError("NO_PSA_USER", f"{worker.name} has no PSA user to book")
     if request.status == "FILLED" and request.assigned_user_id != user.id:
-        raise BusinessException("ALREADY_FILLED", f"request {request_id} is filled by another")
+        raise BusinessError("ALREADY_FILLED", f"request {request_id} is filled by another")
     if request.status == "CANCELLED":
-        raise BusinessException("REQUEST_CANCELLED", f"request {request_id} was cancelled")
+        raise BusinessError("REQUEST_CANCELLED", f"request {request_id} was cancelled")
     project = (await systems.psa.get_many("project", [request.project_id]))[0]
     end = project.end_date if isinstance(project, Project) else None
     start, finish = window(request.start_date, end, date.fromisoformat(ctx.input["today"]))
@@ -65,7 +65,7 @@ async def check(systems: Systems, ctx: StepContext) -> dict[str, Any]:
         wanted = request.hours_per_week or DEFAULT_HOURS
         free = available_hours(worker.weekly_capacity_hours, bookings, start, finish)
         if free < wanted:
-            raise BusinessException(
+            raise BusinessError(
                 "PERSON_UNAVAILABLE",
                 f"{worker.name} has {free:g} free hours a week in the tightest week from "
                 f"{start} to {finish}; the request needs {wanted:g}",
