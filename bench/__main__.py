@@ -6,7 +6,7 @@ import importlib
 import sys
 import time
 
-BENCHMARKS = ("bench.read_queries", "bench.workflows", "bench.events")
+BENCHMARKS = ("bench.read_queries", "bench.staffing", "bench.workflows", "bench.events")
 
 
 def main(names: list[str]) -> int:

@@ -78,10 +78,31 @@ def booked(assignment: Assignment, monday: date) -> float:
 def available_hours(
     capacity: float, bookings: Sequence[Assignment], start: date, end: date
 ) -> float:
-    """Free hours in the tightest week of [start, end] (never below 0)."""
+    """Free hours in the tightest week of [start, end] (never below 0).
+
+    The load only rises in a week where a booking starts, so only the window's first week
+    and those weeks need adding up, not every week of the window."""
     weeks = week_starts(start, end)
-    free = min(capacity - sum(booked(a, monday) for a in bookings) for monday in weeks)
-    return max(free, 0.0)
+    first, last = weeks[0], weeks[-1]
+    overlapping = [b for b in bookings if booked(b, first) or _starts_within(b, first, last)]
+    if not overlapping:
+        return max(capacity, 0.0)
+    candidates = {first} | {
+        _monday(b.start_date)
+        for b in overlapping
+        if b.start_date is not None and first < b.start_date <= last + timedelta(days=6)
+    }
+    heaviest = max(sum(booked(b, monday) for b in overlapping) for monday in candidates)
+    return max(capacity - heaviest, 0.0)
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _starts_within(booking: Assignment, first: date, last: date) -> bool:
+    begins = booking.start_date
+    return begins is not None and first <= begins <= last + timedelta(days=6)
 
 
 def score(skills: float, available: float, wanted_hours: float, utilization: float | None) -> float:

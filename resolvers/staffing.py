@@ -96,7 +96,16 @@ async def booking_conflicts(
 async def recent_utilization(
     ctx: RequestContext, workers: list[Worker], today: date
 ) -> dict[str, float | None]:
-    """Billable approved hours over capacity in the four weeks before `today`."""
+    """Billable approved hours over capacity in the four weeks before `today`, by worker
+    id; worked out once per request."""
+    return await ctx.loaders.once(
+        ("recent_utilization", today), lambda: _recent_utilization(ctx, workers, today)
+    )
+
+
+async def _recent_utilization(
+    ctx: RequestContext, workers: list[Worker], today: date
+) -> dict[str, float | None]:
     start, end = today - timedelta(days=UTILIZATION_DAYS), today - timedelta(days=1)
     time_users = await ctx.loaders.index(TIME, "user", "email")
     pairs: list[tuple[Worker, TimeUser]] = []

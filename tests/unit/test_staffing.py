@@ -3,12 +3,21 @@ true: on hand-made people."""
 
 from __future__ import annotations
 
-from datetime import date
+import random
+from datetime import date, timedelta
 
 import pytest
 
 from gateway.staffing_conflicts import INACTIVE_ASSIGNED, OVER_CAPACITY, conflicts_of
-from gateway.staffing_rank import available_hours, rank, score, skill_match, week_starts, window
+from gateway.staffing_rank import (
+    available_hours,
+    booked,
+    rank,
+    score,
+    skill_match,
+    week_starts,
+    window,
+)
 from sources.records import Assignment, Worker
 
 MONDAY = date(2026, 3, 2)
@@ -114,3 +123,28 @@ def test_past_bookings_are_no_conflict() -> None:
 def test_someone_who_left_but_holds_future_work_is_a_conflict() -> None:
     (found,) = conflicts_of(worker("w", [], active=False), [booking(16, MONDAY)], MONDAY)
     assert (found.kind, found.hours_per_week_at_risk) == (INACTIVE_ASSIGNED, 16)
+
+
+def test_the_tightest_week_is_found_without_adding_up_every_week() -> None:
+    """Checked against adding up every week of the window, on seeded random bookings."""
+    rng = random.Random(7)
+    day = date(2026, 1, 1)
+    for _ in range(2000):
+        start = day + timedelta(days=rng.randrange(200))
+        end = start + timedelta(days=rng.randrange(300))
+        bookings = []
+        for n in range(rng.randrange(6)):
+            begins = day + timedelta(days=rng.randrange(500))
+            ends = begins + timedelta(days=rng.randrange(200))
+            bookings.append(
+                Assignment(
+                    id=str(n),
+                    project_id="p",
+                    user_id="u",
+                    hours_per_week=rng.choice([None, 8.0, 16.0, 40.0]),
+                    start_date=rng.choice([None, begins]),
+                    end_date=rng.choice([None, ends]),
+                )
+            )
+        every_week = min(40 - sum(booked(b, m) for b in bookings) for m in week_starts(start, end))
+        assert available_hours(40, bookings, start, end) == max(every_week, 0.0)
