@@ -8,7 +8,11 @@ connectors, as any other client of the vendor would call it):
 - CRM   a deal in negotiation is won (and, to keep some in the pipeline, a new one opens);
 - TIME  someone logs hours on an active project; later, logged hours are approved;
 - PSA   the next open milestone of an active project is completed;
-- ERP   an invoice is posted on a job; later, its customer pays it in full.
+- ERP   an invoice is posted on a job; later, its customer pays it in full;
+- HCM   now and then someone's scheduled hours drop (so bookings run over capacity), and
+  later go back;
+- and, through the gateway's own `fillStaffingRequest` (when the scenario is given the
+  gateway), a resource manager fills an open staffing request with its best free candidate.
 
 Steps whose system is not given are skipped. A step the source refuses (a closed project,
 an outage injected on purpose) is logged and the scenario carries on with the next one.
@@ -25,7 +29,9 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import httpx
 
 from sources.config import SourceSettings
 from sources.connector import Connector
@@ -34,6 +40,9 @@ from sources.erp.client import NetSuiteBearerAuth, classify
 from sources.erp.connector import REST_PATH, ErpConnector
 from sources.erp.mapping import InvoiceLine
 from sources.errors import SourceError
+from sources.hcm.auth import WorkdayRefreshTokenAuth
+from sources.hcm.connector import HcmConnector
+from sources.hcm.errors import classify_workday
 from sources.http import SourceClient
 from sources.psa.connector import PsaConnector
 from sources.records import (
@@ -46,6 +55,7 @@ from sources.records import (
     SourceSystem,
     TimeProject,
     TimeUser,
+    Worker,
 )
 from sources.registry import make_connector
 from sources.time.connector import TimeConnector
@@ -66,10 +76,15 @@ class Firm:
         connectors: Mapping[str, Connector],
         payments: SourceClient | None = None,
         *,
+        hr: SourceClient | None = None,
+        gateway: Gateway | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self._connectors = connectors
         self._payments = payments
+        self._hr = hr
+        self._gateway = gateway
+        self._reduced: deque[tuple[str, float]] = deque()  # workers whose hours dropped
         self._rng = rng or random.Random()
         self._logged: deque[str] = deque()  # TIME entries logged here, awaiting approval
         self._posted: deque[Invoice] = deque()  # invoices posted here, awaiting payment
@@ -86,8 +101,52 @@ class Firm:
             ("erp", self.post_an_invoice),
             ("time", self.approve_time),
             ("erp", self.receive_a_payment),
+            ("psa", self.fill_a_request),
+            ("hcm", self.change_someones_hours),
         ]
         return [step for system, step in plan if system in self._connectors]
+
+    # --- staffing -------------------------------------------------------------------------
+
+    async def fill_a_request(self) -> str | None:
+        """A resource manager books the best free candidate of an open request, through
+        the gateway, as a dashboard would."""
+        if self._gateway is None:
+            return None
+        found = await self._gateway.query(_OPEN_REQUESTS)
+        edges = (found.get("staffingRequests") or {}).get("edges", [])
+        requests = [edge["node"] for edge in edges]
+        self._rng.shuffle(requests)
+        for request in requests:
+            wanted = request["hoursPerWeek"] or 40.0
+            free = [c for c in request["candidates"] if c["availableHoursPerWeek"] >= wanted]
+            if free:
+                person = free[0]["resource"]
+                await self._gateway.query(
+                    _FILL, id=request["id"], resource=person["id"], key=uuid.uuid4().hex
+                )
+                return f"PSA: {request['role']} request filled with {person['name']}"
+        return None
+
+    async def change_someones_hours(self) -> str | None:
+        """Every other time, someone's scheduled hours drop to 16; the next time, the
+        earliest such change is undone."""
+        if self._hr is None:
+            return None
+        if self._reduced:
+            worker_id, hours = self._reduced.popleft()
+            await self._hr.request(
+                "PATCH", f"/workers/{worker_id}", json={"scheduledWeeklyHours": hours}
+            )
+            return f"HCM: worker {worker_id} back to {hours:g} h/week"
+        page = await self._connector("hcm", HcmConnector).list("worker", page_size=100)
+        workers = [w for w in page.items if isinstance(w, Worker) and w.active]
+        if not workers:
+            return None
+        worker = self._rng.choice(workers)
+        await self._hr.request("PATCH", f"/workers/{worker.id}", json={"scheduledWeeklyHours": 16})
+        self._reduced.append((worker.id, worker.weekly_capacity_hours))
+        return f"HCM: {worker.name} now works 16 h/week"
 
     # --- CRM ------------------------------------------------------------------------------
 
@@ -226,6 +285,58 @@ _PRACTICES = ("Cloud", "Data & AI", "Security", "Enterprise Apps")
 _CONTRACTS = ("FIXED_FEE", "TIME_AND_MATERIALS", "MILESTONE")
 
 
+_OPEN_REQUESTS = """
+{ staffingRequests(first: 20, status: OPEN) { edges { node {
+  id role hoursPerWeek
+  candidates(first: 3) { availableHoursPerWeek resource { id name } }
+} } } }
+"""
+_FILL = """
+mutation($id: ID!, $resource: ID!, $key: String!) {
+  fillStaffingRequest(id: $id, resourceId: $resource, idempotencyKey: $key) { id }
+}
+"""
+
+
+class Gateway:
+    """The gateway's GraphQL endpoint, for the steps a person takes through psgraph."""
+
+    def __init__(self, url: str, headers: Mapping[str, str] | None = None) -> None:
+        self._url = url
+        self._http = httpx.AsyncClient(headers=dict(headers or {}), timeout=60)
+
+    async def query(self, document: str, **variables: object) -> dict[str, Any]:
+        try:
+            payload = {"query": document, "variables": variables}
+            response = await self._http.post(self._url, json=payload)
+            body = response.json()
+        except (httpx.HTTPError, ValueError) as error:
+            raise GatewayUnavailableError(f"the gateway: {error!r}") from error
+        if body.get("errors") or response.status_code != 200:
+            raise GatewayUnavailableError(f"the gateway refused: {body.get('errors')}")
+        data: dict[str, Any] = body.get("data") or {}
+        return data
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+class GatewayUnavailableError(Exception):
+    """The gateway did not answer or refused: the step is skipped like a vendor's refusal."""
+
+
+def _hr_client(settings: SourceSettings) -> SourceClient | None:
+    """The HR team's own access to the HCM, for the changes Workday makes through its
+    business processes (the sandbox takes their outcome as a PATCH)."""
+    token, tenant = settings.credentials.token, settings.credentials.account_id
+    if token is None or not tenant:
+        return None
+    root = settings.base_url.rstrip("/")
+    api = settings.model_copy(update={"base_url": f"{root}/ccx/api/staffing/v6/{tenant}"})
+    auth = WorkdayRefreshTokenAuth(f"{root}/ccx/oauth2/{tenant}/token", token.get_secret_value())
+    return SourceClient(SourceSystem.HCM, api, auth=auth, classify=classify_workday)
+
+
 def _payment_client(settings: SourceSettings) -> SourceClient | None:
     token = settings.credentials.token
     if token is None:
@@ -242,6 +353,7 @@ async def run_scenario(
     interval_s: float = 5.0,
     seed: int | None = None,
     report: Callable[[str], None] | None = None,
+    gateway: Gateway | None = None,
 ) -> None:
     """Keep the firm moving until cancelled: one step every `interval_s`, in turn.
     `settings_by_system` maps "crm", "psa", "time", "erp" to each sandbox's settings;
@@ -249,7 +361,9 @@ async def run_scenario(
     connectors = {name: make_connector(name, s) for name, s in settings_by_system.items()}
     erp = settings_by_system.get("erp")
     payments = _payment_client(erp) if erp is not None else None
-    firm = Firm(connectors, payments, rng=random.Random(seed))
+    hcm = settings_by_system.get("hcm")
+    hr = _hr_client(hcm) if hcm is not None else None
+    firm = Firm(connectors, payments, hr=hr, gateway=gateway, rng=random.Random(seed))
     tell = report or log.info
     try:
         steps = firm.steps()
@@ -259,7 +373,7 @@ async def run_scenario(
             turn += 1
             try:
                 happened = await step()
-            except SourceError as error:
+            except (SourceError, GatewayUnavailableError) as error:
                 log.info("scenario: %s skipped: %s", step.__name__, error)
             else:
                 if happened:
@@ -267,5 +381,6 @@ async def run_scenario(
             await asyncio.sleep(interval_s)
     finally:
         await asyncio.gather(*(c.aclose() for c in connectors.values()))
-        if payments is not None:
-            await payments.aclose()
+        for client in (payments, hr, gateway):
+            if client is not None:
+                await client.aclose()

@@ -1,5 +1,6 @@
 """The living demo: with the scenario moving the firm in the sandboxes, a subscriber sees
-deals won, time approved, milestones completed, invoices posted and paid."""
+deals won, time approved, milestones completed, invoices posted and paid, and staffing
+requests filled through the gateway."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sandboxes.scenario import run_scenario
+from sandboxes.scenario import Gateway, run_scenario
 from sources.config import SourceSettings
 from tests.conftest import source_settings
 from tests.e2e.events.conftest import sse_subscribe
@@ -22,6 +23,7 @@ KINDS = [
     "MilestoneCompleted",
     "InvoicePosted",
     "InvoicePaid",
+    "StaffingRequestFilled",
 ]
 EVENTS = """
 subscription($types: [String!]) { events(types: $types, after: "0") { type source subjectId } }
@@ -29,7 +31,7 @@ subscription($types: [String!]) { events(types: $types, after: "0") { type sourc
 POLL = {
     "crm": {"opportunity": 0.3},
     "time": {"time_entry": 0.5},
-    "psa": {"milestone": 0.3},
+    "psa": {"milestone": 0.3, "staffing_request": 0.3},
     "erp": {"invoice": 0.3},
 }
 
@@ -37,10 +39,10 @@ POLL = {
 async def test_a_subscriber_sees_the_firm_move(
     serve_gateway, demo_settings, sandboxes, restore_sandboxes, collect
 ):
-    for name in POLL:
+    for name in [*POLL, "hcm"]:
         restore_sandboxes(name)
     settings: dict[str, SourceSettings] = {
-        name: source_settings(demo_settings, sandboxes, name) for name in POLL
+        name: source_settings(demo_settings, sandboxes, name) for name in [*POLL, "hcm"]
     }
     async with serve_gateway(poll=POLL) as gw:
         for system, entities in POLL.items():
@@ -52,7 +54,13 @@ async def test_a_subscriber_sees_the_firm_move(
         )
         happened: list[str] = []
         scenario = asyncio.create_task(
-            run_scenario(settings, interval_s=0.1, seed=7, report=happened.append)
+            run_scenario(
+                settings,
+                interval_s=0.1,
+                seed=7,
+                report=happened.append,
+                gateway=Gateway(gw.graphql),
+            )
         )
         try:
             events = await seen.until_true(
@@ -72,5 +80,6 @@ async def test_a_subscriber_sees_the_firm_move(
         "MilestoneCompleted": "PSA",
         "InvoicePosted": "ERP",
         "InvoicePaid": "ERP",
+        "StaffingRequestFilled": "PSA",
     }
     assert len(happened) >= len(KINDS)
