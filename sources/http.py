@@ -4,6 +4,9 @@ Every upstream call goes through `SourceClient.request`, which applies, in order
 circuit breaker -> client-side rate limit -> concurrency limit -> timeout -> retries
 (with exponential backoff and jitter, honouring Retry-After; reads and idempotent writes
 only). httpx exceptions and vendor error statuses become `sources.errors` here, once.
+
+A client with an `observer` (`sources.observe.CallObserver`, set by the gateway) reports
+each call, attempt, retry and rate-limit wait to it, and sends the trace context it adds.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from sources.errors import (
     SourceTimeout,
     SourceUnavailable,
 )
+from sources.observe import CallObserver, ObservedCall, route_template
 from sources.records import SourceSystem
 from sources.resilience import CircuitBreaker, RateLimiter
 
@@ -59,6 +63,8 @@ def classify_status(system: SourceSystem, response: httpx.Response) -> SourceErr
 
 
 class SourceClient:
+    observer: CallObserver | None = None  # set by whoever watches the calls; none costs nothing
+
     def __init__(
         self,
         system: SourceSystem,
@@ -107,16 +113,28 @@ class SourceClient:
         policy = self.settings.retry
         attempts = policy.attempts if may_retry else 1
         deadline = time.monotonic() + self.settings.timeouts.total
+        call = None
+        if self.observer is not None:
+            call = self.observer.begin(self.system, method.upper(), route_template(url))
+            headers = dict(headers or {})
+            call.propagate(headers)
         for attempt in range(1, attempts + 1):
             try:
-                return await self._send_once(method, url, params, json, data, headers)
+                response = await self._send_once(method, url, params, json, data, headers, call)
             except SourceError as error:
-                if not error.retriable or attempt == attempts:
+                last = not error.retriable or attempt == attempts
+                delay = 0.0 if last else self._backoff(attempt, error)
+                if last or time.monotonic() + delay >= deadline:
+                    if call is not None:
+                        call.finished(error.code)
                     raise
-                delay = self._backoff(attempt, error)
-                if time.monotonic() + delay >= deadline:
-                    raise
+                if call is not None:
+                    call.retrying(error.code, delay)
                 await asyncio.sleep(delay)
+            else:
+                if call is not None:
+                    call.finished(None)
+                return response
         raise AssertionError("unreachable")  # the loop returns or raises
 
     async def json(self, method: str, url: str, **kwargs: Any) -> Any:
@@ -146,22 +164,44 @@ class SourceClient:
         json: Any,
         data: Mapping[str, Any] | None,
         headers: Mapping[str, str] | None,
+        call: ObservedCall | None = None,
     ) -> httpx.Response:
-        self.breaker.before_call(self.system)
+        try:
+            self.breaker.before_call(self.system)
+        except SourceError as error:
+            if call is not None:
+                call.rejected(error.code)
+            raise
         if self._pacer is not None:
+            waited = time.monotonic()
             await self._pacer.acquire()
+            if call is not None:
+                call.paced(time.monotonic() - waited)
+        started = time.monotonic()
         try:
             async with self._slots:
+                started = time.monotonic()  # the source's latency, not our queue's
                 response = await self._http.request(
                     method, url, params=params, json=json, data=data, headers=headers
                 )
         except httpx.TimeoutException as error:
             self.breaker.record_failure()
-            raise SourceTimeout(self.system, f"no answer from {url}: {error!r}") from error
+            failed: SourceError = SourceTimeout(self.system, f"no answer from {url}: {error!r}")
+            if call is not None:
+                call.attempted(None, failed.code, time.monotonic() - started, None)
+            raise failed from error
         except httpx.TransportError as error:
             self.breaker.record_failure()
-            raise SourceUnavailable(self.system, f"cannot reach {url}: {error!r}") from error
+            failed = SourceUnavailable(self.system, f"cannot reach {url}: {error!r}")
+            if call is not None:
+                call.attempted(None, failed.code, time.monotonic() - started, None)
+            raise failed from error
         failure = self._classify(self.system, response)
+        if call is not None:
+            elapsed = time.monotonic() - started
+            call.attempted(
+                response.status_code, failure.code if failure else None, elapsed, response.headers
+            )
         if failure is None:
             self.breaker.record_success()
             return response
