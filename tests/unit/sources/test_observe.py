@@ -74,7 +74,7 @@ def observed(handler: object, **settings: object) -> tuple[SourceClient, Recorde
     }
     client = SourceClient(
         SourceSystem.TIME,
-        SourceSettings(**base),  # type: ignore[arg-type]
+        SourceSettings(**base),
         transport=httpx.MockTransport(handler),  # type: ignore[arg-type]
     )
     recorder = Recorder()
