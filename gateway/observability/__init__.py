@@ -1,0 +1,1 @@
+"""Metrics, traces and source health for one gateway (see `wiring.Observability`)."""
