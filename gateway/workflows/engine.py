@@ -42,6 +42,7 @@ from gateway.workflows.errors import (
 )
 from gateway.workflows.execution import Execution
 from gateway.workflows.journal import TOPIC, Journal, progress_message
+from gateway.workflows.observe import Unobserved, WorkflowObserver
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class Engine:
         max_claims: int = 20,
         publish: Publish | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
+        observer: WorkflowObserver | None = None,
     ) -> None:
         """
         `concurrency` bounds the workflows this worker drives at once. A worker that dies
@@ -71,7 +73,7 @@ class Engine:
         the workflow back with a due time. A workflow claimed `max_claims` times without
         settling (its worker keeps dying on it) is parked rather than claimed forever.
         `publish` receives every outbox message after its transaction commits (at least
-        once, in order per relay).
+        once, in order per relay). `observer` watches runs and steps (metrics, traces).
         """
         self._store = store
         self._definitions = {d.kind: d for d in definitions}
@@ -83,6 +85,7 @@ class Engine:
         self._max_claims = max_claims
         self._publish = publish
         self._clock = clock
+        self._observer = observer or Unobserved()
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -348,14 +351,20 @@ class Engine:
             )
             return
         execution = Execution(
-            self._store, definition, journal, max_inline_delay=self._max_inline_delay
+            self._store,
+            definition,
+            journal,
+            max_inline_delay=self._max_inline_delay,
+            observer=self._observer,
         )
         this = asyncio.current_task()
         assert this is not None
         lost = asyncio.Event()
         renewer = asyncio.create_task(self._keep_lease(workflow.id, this, lost))
         try:
-            await execution.run()
+            with self._observer.run(workflow.kind, workflow.id):
+                await execution.run()
+            self._observer.ended(workflow.kind, journal.workflow.status.value)
         except LeaseLostError:
             logger.warning("worker %s lost workflow %s", self.worker_id, workflow.id)
         except asyncio.CancelledError:

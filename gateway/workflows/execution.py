@@ -27,6 +27,7 @@ from gateway.store.records import Phase
 from gateway.workflows.context import StepContext
 from gateway.workflows.definition import OnFailure, Step, WorkflowDefinition
 from gateway.workflows.journal import Journal
+from gateway.workflows.observe import Unobserved, WorkflowObserver
 from gateway.workflows.retry import retry_after
 
 SUCCEEDED = WorkflowStatus.SUCCEEDED
@@ -58,11 +59,13 @@ class Execution:
         journal: Journal,
         *,
         max_inline_delay: float,
+        observer: WorkflowObserver | None = None,
     ) -> None:
         self._store = store
         self._definition = definition
         self._journal = journal
         self._max_inline_delay = max_inline_delay
+        self._observer = observer or Unobserved()
         self._steps: dict[str, StepRecord] = {}
 
     @property
@@ -173,8 +176,9 @@ class Execution:
             return Done(output)
 
     async def _call(self, step: Step, context: StepContext) -> Any:
-        async with asyncio.timeout(step.timeout):
-            output = await step.run(context)
+        with self._observer.step(context.kind, step.name, context.attempt):
+            async with asyncio.timeout(step.timeout):
+                output = await step.run(context)
         try:
             json.dumps(output)
         except (TypeError, ValueError) as error:
