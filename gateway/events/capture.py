@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from gateway.events.domain import source_health_event
 from gateway.events.ingest import Applied, Ingest, Sighting
@@ -66,6 +68,15 @@ def poll_plans(
     return plans
 
 
+class CaptureObserver(Protocol):
+    """Watches change scans (metrics, integration health)."""
+
+    def scanned(self, system: SourceSystem, entity: str, started_at: float, events: int) -> None:
+        """A scan that began at wall time `started_at` succeeded, appending `events`."""
+
+    def scan_failed(self, system: SourceSystem, entity: str, error: SourceError) -> None: ...
+
+
 class SourceHealth:
     """Appends `SourceHealthChanged` when a source's change scans start or stop failing."""
 
@@ -93,12 +104,14 @@ class Poller:
         ingest: Ingest,
         store: Store,
         health: SourceHealth,
+        observer: CaptureObserver | None = None,
     ) -> None:
         self.plan = plan
         self._connector = connector
         self._ingest = ingest
         self._store = store
         self._health = health
+        self._observer = observer
 
     async def scan(self) -> Applied:
         """One change scan: the events it appended (none on the very first scan)."""
@@ -118,10 +131,13 @@ class Poller:
         failures = 0
         while True:
             delay = self.plan.interval_s
+            started_at = time.time()
             try:
-                await self.scan()
+                applied = await self.scan()
             except SourceError as error:
                 failures += 1
+                if self._observer is not None:
+                    self._observer.scan_failed(self.plan.system, self.plan.entity, error)
                 await self._health.failed(self.plan.system, error)
                 delay = min(self.plan.interval_s * 2**failures, MAX_BACKOFF_S)
                 if isinstance(error, RateLimited) and error.retry_after is not None:
@@ -135,6 +151,10 @@ class Poller:
                 )
             else:
                 failures = 0
+                if self._observer is not None:
+                    self._observer.scanned(
+                        self.plan.system, self.plan.entity, started_at, len(applied.events)
+                    )
                 await self._health.succeeded(self.plan.system)
             await asyncio.sleep(delay)
 

@@ -22,7 +22,13 @@ import httpx
 from starlette.routing import Route
 
 from gateway.events.bus import Broadcast, SlowConsumerError
-from gateway.events.capture import Capture, Poller, SourceHealth, poll_plans
+from gateway.events.capture import (
+    Capture,
+    CaptureObserver,
+    Poller,
+    SourceHealth,
+    poll_plans,
+)
 from gateway.events.deliveries import Consumer, Deliveries
 from gateway.events.domain import IdEncoder
 from gateway.events.forward import forward_consumer
@@ -54,11 +60,13 @@ class EventsService:
         invalidate: Invalidate | None = None,
         start_quote_to_project: StartQuoteToProject | None = None,
         bus: Broadcast | None = None,
+        capture_observer: CaptureObserver | None = None,
     ) -> None:
         """`subject_id(type, key)` makes global ids; `invalidate(system, entity, ids)` is
         the read cache's hook; `start_quote_to_project(opportunity_id, idempotency_key)`
         is called for closed-won deals when `events.auto_start_quote_to_project` is on;
-        `bus` is one the caller owns (otherwise one is made from `settings.bus_url`)."""
+        `bus` is one the caller owns (otherwise one is made from `settings.bus_url`);
+        `capture_observer` watches the change scans."""
         config = settings.events
         self.settings = settings
         self.store = store
@@ -74,7 +82,7 @@ class EventsService:
         self._invalidate = invalidate
         health = SourceHealth(self.log)
         pollers = [
-            Poller(plan, connectors[plan.system], self.ingest, store, health)
+            Poller(plan, connectors[plan.system], self.ingest, store, health, capture_observer)
             for plan in poll_plans(config, connectors)
         ]
         self.capture = Capture(pollers)
