@@ -11,7 +11,8 @@ Identical upstream reads in flight at the same time are shared: the first caller
 starts one task, later callers await it (shielded, so one caller giving up does not
 cancel the read for the others).
 
-`invalidate(system, entity, ids)` is the hook change events call.
+`invalidate(system, entity, ids)` is the hook change events call; `on_lookup`, when set,
+is told how each look-up was served (for metrics).
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ class Cached(Generic[T]):
 
 
 Key = tuple[Namespace, Hashable]
+# namespace, items fresh in the cache, items shared with a read in flight, items read now
+Lookup = Callable[[Namespace, int, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class SourceCache:
     ) -> None:
         self.policy = policy or CachePolicy()
         self.clock = clock
+        self.on_lookup: Lookup | None = None
         self._ttls = {system: dict(by_entity) for system, by_entity in ttls.items()}
         self._entries: TLRUCache[Key, _Entry] = TLRUCache(
             maxsize=self.policy.maxsize,
@@ -141,6 +145,9 @@ class SourceCache:
                 waiting.append((index, task, position))
             else:
                 missing.append(index)
+        if self.on_lookup is not None:
+            shared = len(waiting)
+            self.on_lookup(namespace, len(items) - shared - len(missing), shared, len(missing))
         if missing:
             wanted = [items[i] for i in missing]
             generation = self._generation(namespace)  # now, before any await
