@@ -3,7 +3,8 @@
 A `Sandbox` holds its system's slice of the generated world in memory, serves the vendor
 routes its subclass declares, and adds, outside those routes:
 
-- `GET  /_sandbox/stats`    request counts per route and in total;
+- `GET  /_sandbox/stats`    request counts per route and in total, and the W3C
+                            `traceparent` headers of the last vendor requests that had one;
 - `POST /_sandbox/faults`   latency_ms, jitter_ms, error_rate, status, rate_limit_per_s,
                             outage, garbage (any subset; vendor routes only); `DELETE`
                             clears them;
@@ -24,7 +25,7 @@ import logging
 import random
 import time
 from abc import ABC, abstractmethod
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ from sources.records import SourceSystem
 log = logging.getLogger(__name__)
 
 ADMIN_PREFIX = "/_sandbox/"
+TRACEPARENTS_KEPT = 100
 
 
 @dataclass
@@ -97,6 +99,8 @@ class SandboxRuntime:
     counts: Counter[str] = field(default_factory=Counter)
     window: _Window = field(default_factory=_Window)
     webhooks: list[WebhookTarget] = field(default_factory=list)
+    # the callers' trace context, so tests can see it crossed to the vendor
+    traceparents: deque[str] = field(default_factory=lambda: deque(maxlen=TRACEPARENTS_KEPT))
 
 
 class Sandbox(ABC):
@@ -224,7 +228,13 @@ class Sandbox(ABC):
 
     async def _stats(self, request: Request) -> Response:
         counts = self.runtime.counts
-        return JSONResponse({"total": sum(counts.values()), "routes": dict(counts)})
+        return JSONResponse(
+            {
+                "total": sum(counts.values()),
+                "routes": dict(counts),
+                "traceparents": list(self.runtime.traceparents),
+            }
+        )
 
     async def _faults(self, request: Request) -> Response:
         if request.method == "POST":
@@ -296,6 +306,9 @@ class _VendorGate:
         sandbox = self.sandbox
         runtime = sandbox.runtime
         runtime.counts[self._route_name(scope)] += 1
+        for name, value in scope.get("headers", ()):
+            if name == b"traceparent":
+                runtime.traceparents.append(value.decode("latin-1"))
         response = await self._gate(Request(scope, receive))
         if response is not None:
             await response(scope, receive, send)

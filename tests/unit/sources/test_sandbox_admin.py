@@ -113,8 +113,21 @@ async def test_reset_zeroes_counters_and_faults(sandbox) -> None:
 
     await http.post("/_sandbox/reset")
 
-    assert (await http.get("/_sandbox/stats")).json() == {"total": 0, "routes": {}}
+    assert (await http.get("/_sandbox/stats")).json() == {
+        "total": 0,
+        "routes": {},
+        "traceparents": [],
+    }
     assert (await http.get("/_sandbox/faults")).json()["latency_ms"] == 0
+
+
+async def test_stats_show_the_trace_context_callers_sent(sandbox) -> None:
+    http = sandbox
+    traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    await http.get(WORKERS, headers={"traceparent": traceparent})
+    await http.get(WORKERS)
+
+    assert (await http.get("/_sandbox/stats")).json()["traceparents"] == [traceparent]
 
 
 async def test_a_missing_token_gets_the_vendors_401(sandbox) -> None:
