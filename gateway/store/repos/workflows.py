@@ -93,6 +93,15 @@ class WorkflowRepository(Repository):
         async with self._scope.reading() as conn:
             return int((await conn.execute(statement)).scalar_one())
 
+    async def counts(self) -> dict[tuple[str, WorkflowStatus], int]:
+        """How many workflows there are of each (kind, status) (for metrics)."""
+        statement = select(workflows.c.kind, workflows.c.status, func.count()).group_by(
+            workflows.c.kind, workflows.c.status
+        )
+        async with self._scope.reading() as conn:
+            rows = await conn.execute(statement)
+            return {(kind, WorkflowStatus(status)): int(n) for kind, status, n in rows}
+
     async def claim(
         self,
         *,
