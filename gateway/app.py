@@ -9,11 +9,17 @@ front of them, the schema and the GraphQL endpoint, and serves:
 - `/readyz`   readiness: 503 when no source can be reached (`?probe=true` asks each one);
 - `/graphql` subscriptions over WebSocket (graphql-transport-ws, graphql-ws) and over
   SSE (any request accepting text/event-stream);
-- `/webhooks/{system}`  pushed change notifications (gateway.events.receiver).
+- `/webhooks/{system}`  pushed change notifications (gateway.events.receiver);
+- `/metrics`  Prometheus text (gateway.observability.metrics); open, or behind a bearer
+  token of its own when `observability.metrics_token_env` is set (never the GraphQL
+  authentication path: scrapers hold no user token).
 
 The events process API (`gateway.events.service.EventsService`: change capture, the event
 log, live streams, triggers, dead letters), the workflow engine and the store's pruning
 (`gateway.retention`) run for the app's lifespan on the store at `settings.store_url`.
+
+Every upstream call, cache look-up, change scan, workflow step and GraphQL operation is
+watched by `gateway.observability` (metrics, OpenTelemetry spans, source health).
 
 The running `Gateway` is `app.state.gateway`; its `invalidate(system, entity, ids)` is
 the hook change events call to drop cached reads.
@@ -29,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from opentelemetry.sdk.trace.export import SpanExporter
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -41,6 +48,8 @@ from gateway.events.service import EventsService
 from gateway.events.triggers import StartQuoteToProject
 from gateway.graphql_http import GraphQLView
 from gateway.graphql_sse import GraphQLOverSSE
+from gateway.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from gateway.observability.wiring import Observability
 from gateway.retention import retention_running
 from gateway.settings import Settings
 from gateway.store import Store
@@ -58,6 +67,7 @@ from resolvers.workflow_store import StoreWorkflowReader
 from resolvers.workflows import EventReader, NoWorkflows, WorkflowReader
 from schema import GatewaySchema, build_schema
 from schema.events import EventsMutation, EventsQuery, Subscription
+from schema.integration import IntegrationQuery
 from schema.mutations import Mutation as WorkflowMutation
 from schema.query import Query
 from sources.connector import Connector
@@ -78,6 +88,7 @@ class Gateway:
     schema: GatewaySchema
     workflows: WorkflowReader
     events: EventReader
+    observability: Observability
     store: Store | None = None  # open while the app runs
     live: EventsService | None = None  # running while the app runs
     commands: Workflows | None = None  # the workflow engine, running while the app runs
@@ -96,6 +107,7 @@ class Gateway:
             request=request,
             live=self.live,
             commands=self.commands,
+            health=self.observability.health,
         )
 
     async def start_quote_to_project(self, opportunity_id: str, idempotency_key: str) -> object:
@@ -127,6 +139,7 @@ class Gateway:
 
     async def aclose(self) -> None:
         await self.upstream.aclose()
+        self.observability.shutdown()
 
 
 def build_gateway(
@@ -139,8 +152,10 @@ def build_gateway(
     events: EventReader | None = None,
     mutation: type | None = None,
     subscription: type | None = None,
+    span_exporter: SpanExporter | None = None,
 ) -> Gateway:
-    """The gateway's parts, wired; `connectors` replaces the ones settings would make."""
+    """The gateway's parts, wired; `connectors` replaces the ones settings would make,
+    `span_exporter` the trace exporter settings name (tests: in-memory)."""
     mutation = mutation or WorkflowMutation
     enabled = {
         SourceSystem(name.upper()): config
@@ -163,6 +178,7 @@ def build_gateway(
             system: config.batch_size for system, config in enabled.items() if config.batch_size
         },
     )
+    observability = Observability(settings.observability, upstream, span_exporter=span_exporter)
     limits = limits or QueryLimits(**settings.query_limits.model_dump())
     nothing = NoWorkflows()
     return Gateway(
@@ -171,15 +187,17 @@ def build_gateway(
         authority=Authority(settings.authority),
         limits=limits,
         schema=build_schema(
-            query=merge_types("Query", (Query, EventsQuery)),
+            query=merge_types("Query", (Query, EventsQuery, IntegrationQuery)),
             mutation=merge_types(
                 "Mutation", (mutation, EventsMutation) if mutation else (EventsMutation,)
             ),
             subscription=subscription or Subscription,
             limits=limits,
+            extensions=[observability.operation_extension()],
         ),
         workflows=workflows or nothing,
         events=events or nothing,
+        observability=observability,
     )
 
 
@@ -196,14 +214,17 @@ async def events_running(
         subject_id=ids.encode,
         invalidate=gateway.invalidate,
         start_quote_to_project=start_quote_to_project,
+        capture_observer=gateway.observability.capture,
     )
     await service.start()
     owned = gateway.store is None
     gateway.store, gateway.live, before = store, service, gateway.events
     gateway.events = LogEvents(service.log)
+    gateway.observability.store = store
     try:
         yield service
     finally:
+        gateway.observability.store = None
         gateway.live, gateway.events = None, before
         await service.stop()
         if owned:
@@ -218,7 +239,12 @@ async def workflows_running(gateway: Gateway) -> AsyncIterator[Workflows]:
     if gateway.store is None:
         raise RuntimeError("open the store first (events_running)")
     publish = gateway.live.publish_outbox if gateway.live is not None else None
-    workflows = bootstrap(gateway.store, gateway.upstream.connectors, publish=publish)
+    workflows = bootstrap(
+        gateway.store,
+        gateway.upstream.connectors,
+        publish=publish,
+        observer=gateway.observability.workflows,
+    )
     reader = gateway.workflows
     async with running(workflows):
         gateway.commands = workflows
@@ -283,6 +309,15 @@ def create_app(
             {"status": status, "sources": sources}, status_code=200 if ready else 503
         )
 
+    async def metrics(request: Request) -> Response:
+        if settings.observability.metrics_token_env is not None:
+            token = settings.metrics_token()
+            # Configured but unset fails closed: a missing secret must not open the page.
+            if token is None or request.headers.get("authorization") != f"Bearer {token}":
+                return Response("a metrics token is required", status_code=401)
+        body = await gateway.observability.metrics.render()
+        return Response(body, media_type=METRICS_CONTENT_TYPE)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
@@ -296,6 +331,9 @@ def create_app(
         finally:
             await gateway.aclose()
 
+    scraped = (
+        [Route("/metrics", metrics, methods=["GET"])] if settings.observability.metrics else []
+    )
     app = Starlette(
         debug=settings.debug,
         routes=[
@@ -304,6 +342,7 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/webhooks/{system}", webhooks, methods=["POST"]),
+            *scraped,
         ],
         lifespan=lifespan,
     )

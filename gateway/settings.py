@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import (
@@ -124,6 +124,31 @@ class RetentionConfig(BaseModel):
     webhook_receipts_days: float = 7.0
 
 
+class TracingConfig(BaseModel):
+    """OpenTelemetry traces: one span per operation, upstream call and workflow step."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # "none": no tracer provider is installed and no span is made (costs nothing);
+    # "otlp": spans are batched to an OTLP/HTTP collector at `otlp_endpoint`.
+    exporter: Literal["none", "otlp"] = "none"
+    otlp_endpoint: str = "http://127.0.0.1:4318/v1/traces"
+    service_name: str = "psgraph"
+    sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)  # of new traces, parent-based
+
+
+class ObservabilityConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    # `GET /metrics` (Prometheus text). Scrapers usually hold no user token, so it is open
+    # unless `metrics_token_env` names an environment variable holding a bearer token the
+    # scraper must send; it never goes through the GraphQL authentication path.
+    metrics: bool = True
+    metrics_token_env: str | None = None
+    health_window_s: float = Field(default=300.0, gt=0)  # integrationHealth's rolling window
+    tracing: TracingConfig = Field(default_factory=TracingConfig)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PSGRAPH_", env_nested_delimiter="__", extra="forbid"
@@ -142,6 +167,7 @@ class Settings(BaseSettings):
     cache: CacheConfig = Field(default_factory=CacheConfig)
     query_limits: QueryLimitsConfig = Field(default_factory=QueryLimitsConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
 
     def source(self, name: str) -> SourceSettings:
         """The source's settings with its credentials read from the environment."""
@@ -163,6 +189,11 @@ class Settings(BaseSettings):
 
     def forward_secret(self, target: ForwardTarget) -> str | None:
         return os.environ.get(target.secret_env) or None
+
+    def metrics_token(self) -> str | None:
+        """The bearer token `/metrics` asks for, or None when it is open."""
+        var = self.observability.metrics_token_env
+        return os.environ.get(var) or None if var else None
 
 
 def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:

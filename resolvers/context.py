@@ -19,6 +19,7 @@ from sources.errors import SourceError
 if TYPE_CHECKING:
     from gateway.auth.principal import Principal
     from gateway.events.service import EventsService
+    from gateway.observability.health import SourceHealthTracker
     from gateway.workflows.bootstrap import Workflows
 
 Report = Callable[[SourceError], None]
@@ -43,6 +44,7 @@ class RequestContext:
     live: EventsService | None = None  # event streams and dead letters, when running
     commands: Workflows | None = None  # the workflow engine's write side, when running
     principal: Principal | None = None  # the authenticated caller, once authentication runs
+    health: SourceHealthTracker | None = None  # each source's health, as calls report it
     partial_errors: list[GraphQLError] = field(default_factory=list)
     # place in the query (response path without list indices) -> names selected there
     selections: dict[tuple[str, ...], frozenset[str]] = field(default_factory=dict)

@@ -151,6 +151,10 @@ class Upstream:
         configured = self._batch_sizes.get(system)
         return max(1, min(limit, configured) if configured else limit)
 
+    def clients(self) -> list[SourceClient]:
+        """Every connector's HTTP clients (to watch their calls)."""
+        return [client for health in self._health.values() for client in health.clients]
+
     def states(self) -> dict[SourceSystem, SourceState]:
         for health in self._health.values():
             states = [client.breaker.state for client in health.clients]

@@ -68,11 +68,15 @@ class Gateway:
 def open_gateway(
     demo_settings: Settings, sandboxes: SandboxCluster, tmp_path: Path
 ) -> Callable[..., Any]:
-    """`async with open_gateway(overrides={"erp": QUICK}) as gateway: ...`"""
+    """`async with open_gateway(overrides={"erp": QUICK}) as gateway: ...`; other keyword
+    arguments go to `create_app` (a `span_exporter`, say)."""
 
     @asynccontextmanager
     async def open_(
-        *, debug: bool = False, overrides: dict[str, dict[str, Any]] | None = None
+        *,
+        debug: bool = False,
+        overrides: dict[str, dict[str, Any]] | None = None,
+        **parts: Any,
     ) -> AsyncIterator[Gateway]:
         settings = gateway_settings(
             demo_settings,
@@ -81,7 +85,7 @@ def open_gateway(
             overrides=overrides,
             store=tmp_path / "gateway.db",
         )
-        app = create_app(settings)
+        app = create_app(settings, **parts)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(
