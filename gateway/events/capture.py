@@ -71,8 +71,9 @@ def poll_plans(
 class CaptureObserver(Protocol):
     """Watches change scans (metrics, integration health)."""
 
-    def scanned(self, system: SourceSystem, entity: str, started_at: float, events: int) -> None:
-        """A scan that began at wall time `started_at` succeeded, appending `events`."""
+    def scanned(self, system: SourceSystem, entity: str, started_at: float, changes: int) -> None:
+        """A scan that began at wall time `started_at` succeeded and saw `changes` records
+        changed or deleted."""
 
     def scan_failed(self, system: SourceSystem, entity: str, error: SourceError) -> None: ...
 
@@ -116,24 +117,30 @@ class Poller:
     async def scan(self) -> Applied:
         """One change scan: the events it appended (none on the very first scan)."""
         system, entity = self.plan.system, self.plan.entity
+        started_at = time.time()
         cursor = await self._store.cursors.get(system.value, entity)
         if cursor is None:
             start = await self._connector.changes(entity, None)
             if self.plan.baseline:
                 await self._learn()
             await self._store.cursors.set(system.value, entity, start.cursor)
+            if self._observer is not None:
+                self._observer.scanned(system, entity, started_at, 0)
             return Applied()
         found = await self._connector.changes(entity, cursor)
         seen = Sighting(system, entity, found.records, found.deleted_ids)
-        return await self._ingest.apply(seen, cursor=found.cursor)
+        applied = await self._ingest.apply(seen, cursor=found.cursor)
+        if self._observer is not None:
+            changes = len(found.records) + len(found.deleted_ids)
+            self._observer.scanned(system, entity, started_at, changes)
+        return applied
 
     async def run_forever(self) -> None:
         failures = 0
         while True:
             delay = self.plan.interval_s
-            started_at = time.time()
             try:
-                applied = await self.scan()
+                await self.scan()
             except SourceError as error:
                 failures += 1
                 if self._observer is not None:
@@ -151,10 +158,6 @@ class Poller:
                 )
             else:
                 failures = 0
-                if self._observer is not None:
-                    self._observer.scanned(
-                        self.plan.system, self.plan.entity, started_at, len(applied.events)
-                    )
                 await self._health.succeeded(self.plan.system)
             await asyncio.sleep(delay)
 

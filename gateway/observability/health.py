@@ -75,7 +75,7 @@ class _Window:
 @dataclass
 class _Capture:
     scanned_at: float | None = None  # wall clock of the start of the last good scan
-    changed_at: float | None = None  # wall clock of the last scan that found changes
+    changed_at: float | None = None  # wall clock of the last scan that saw a change
 
 
 @dataclass
@@ -150,15 +150,15 @@ class SourceHealthTracker:
         if error == "RATE_LIMITED":
             source.throttled_at = now
 
-    def scanned(self, system: SourceSystem, entity: str, started_at: float, events: int) -> None:
+    def scanned(self, system: SourceSystem, entity: str, started_at: float, changes: int) -> None:
         """A change scan of `entity` that began at wall time `started_at` succeeded
-        and appended `events` events."""
+        and saw `changes` changed or deleted records."""
         source = self._sources.get(system)
         if source is None:
             return
         capture = source.capture.setdefault(entity, _Capture())
         capture.scanned_at = started_at
-        if events:
+        if changes:
             capture.changed_at = self._wall()
 
     # --- what is read ------------------------------------------------------------------

@@ -22,9 +22,9 @@ class CaptureWatcher:
         self._metrics = metrics
         self._health = health
 
-    def scanned(self, system: SourceSystem, entity: str, started_at: float, events: int) -> None:
+    def scanned(self, system: SourceSystem, entity: str, started_at: float, changes: int) -> None:
         self._metrics.capture_scans.labels(system.value, entity, "ok").inc()
-        self._health.scanned(system, entity, started_at, events)
+        self._health.scanned(system, entity, started_at, changes)
 
     def scan_failed(self, system: SourceSystem, entity: str, error: SourceError) -> None:
         self._metrics.capture_scans.labels(system.value, entity, error.code).inc()

@@ -137,3 +137,36 @@ def test_poll_plans_skip_an_entity_the_connector_does_not_have():
     plans = poll_plans(config, {PSA: FakeConnector(PSA)})
 
     assert [plan.entity for plan in plans] == ["project"]
+
+
+async def test_scans_are_reported_to_the_observer(
+    connector: FakeConnector, ingest: Ingest, store: Store, event_log: EventLog
+):
+    seen: list[tuple[str, object]] = []
+
+    class Observer:
+        def scanned(self, system: SourceSystem, entity: str, started_at: float, changes: int):
+            seen.append(("scanned", changes))
+
+        def scan_failed(self, system: SourceSystem, entity: str, error: object):
+            seen.append(("failed", type(error).__name__))
+
+    plan = PollPlan(PSA, "time_entry", 0.01)
+    scanner = Poller(plan, connector, ingest, store, SourceHealth(event_log), Observer())
+    running = asyncio.create_task(Capture([scanner]).run())
+    try:
+        async with asyncio.timeout(5):
+            while not seen:  # the first scan takes a cursor
+                await asyncio.sleep(0.01)
+            connector.put("time_entry", time_entry("1", "APPROVED"))
+            while ("scanned", 1) not in seen:
+                await asyncio.sleep(0.01)
+            connector.fail_with(unavailable())
+            while ("failed", "SourceUnavailable") not in seen:
+                await asyncio.sleep(0.01)
+    finally:
+        running.cancel()
+        with suppress(asyncio.CancelledError):
+            await running
+
+    assert seen[0] == ("scanned", 0)

@@ -97,8 +97,8 @@ def test_being_throttled_degrades_a_source_for_a_while() -> None:
 def test_capture_lag_is_the_age_of_the_oldest_scan_and_changes_are_dated() -> None:
     health, clock = tracker()
     assert health.report(ERP).capture_lag_seconds is None
-    health.scanned(ERP, "invoice", started_at=clock.now - 4, events=0)
-    health.scanned(ERP, "time_posting", started_at=clock.now - 10, events=2)
+    health.scanned(ERP, "invoice", started_at=clock.now - 4, changes=0)
+    health.scanned(ERP, "time_posting", started_at=clock.now - 10, changes=2)
     report = health.report(ERP)
     assert report.capture_lag_seconds == pytest.approx(10)
     assert report.last_change_captured_at is not None
