@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +13,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.app import create_app
+from gateway.settings import Settings
+from sandboxes.world.model import World
 from sources.config import BreakerPolicy
-from tests.integration.gateway.conftest import QUICK, gateway_settings
+from tests.integration.gateway.conftest import QUICK, Gateway, gateway_settings
 
 PROJECTS = """
 query Projects {
@@ -206,22 +210,66 @@ async def test_integration_health_follows_a_source_down_and_back(
     assert back["lastSuccessAt"] > erp["lastSuccessAt"]
 
 
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[Gateway]:
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as http,
+    ):
+        yield Gateway(app, http)
+
+
 async def test_metrics_can_require_a_token_of_their_own(
-    demo_settings: Any, sandboxes: Any, tmp_path: Path, monkeypatch: Any
+    demo_settings: Settings, sandboxes: Any, tmp_path: Path, monkeypatch: Any
 ) -> None:
     monkeypatch.setenv("PSGRAPH_TEST_METRICS_TOKEN", "s3cret")
     settings = gateway_settings(demo_settings, sandboxes, store=tmp_path / "gateway.db")
     observability = settings.observability.model_copy(
         update={"metrics_token_env": "PSGRAPH_TEST_METRICS_TOKEN"}
     )
-    app = create_app(settings.model_copy(update={"observability": observability}))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as http,
-    ):
-        refused = await http.get("/metrics")
-        allowed = await http.get("/metrics", headers={"authorization": "Bearer s3cret"})
-        graphql = await http.post("/graphql", json={"query": "{ integrationHealth { system } }"})
+    async with serving(settings.model_copy(update={"observability": observability})) as gateway:
+        refused = await gateway.http.get("/metrics")
+        allowed = await gateway.http.get("/metrics", headers={"authorization": "Bearer s3cret"})
+        graphql = await gateway.query("{ integrationHealth { system } }")
     assert refused.status_code == 401
     assert allowed.status_code == 200
-    assert graphql.json()["data"]["integrationHealth"]
+    assert graphql["data"]["integrationHealth"]
+
+
+async def test_change_capture_shows_its_lag_and_last_change(
+    demo_settings: Settings, sandboxes: Any, world: World, tmp_path: Path
+) -> None:
+    settings = gateway_settings(demo_settings, sandboxes, store=tmp_path / "gateway.db")
+    events = settings.events.model_copy(
+        update={"capture": True, "poll": {"time": {"time_entry": 0.2}}, "baseline": {}}
+    )
+
+    async def time_health_once(field: str) -> dict[str, Any]:
+        """TIME's health, as soon as `field` has a value."""
+        while True:
+            found = health_of(await gateway.query(HEALTH), "TIME")
+            if found[field] is not None:
+                return found
+            await asyncio.sleep(0.1)
+
+    async with serving(settings.model_copy(update={"events": events})) as gateway:
+        async with asyncio.timeout(20):
+            first = await time_health_once("captureLagSeconds")
+            assert first["lastChangeCapturedAt"] is None  # the first scan only takes a cursor
+            touched = httpx.post(
+                f"{sandboxes['time'].url}/_sandbox/touch",
+                json={"entity": "time_entry", "ids": [world.time_entries[0].time_id]},
+            )
+            assert touched.json() == {"touched": 1}
+            time = await time_health_once("lastChangeCapturedAt")
+        samples = await scrape(gateway)
+
+    assert 0 <= time["captureLagSeconds"] < 10
+    lag = "psgraph_capture_lag_seconds"
+    (time_lag,) = [
+        v for (n, labels), v in samples.items() if n == lag and ("source", "TIME") in labels
+    ]
+    assert 0 <= time_lag < 10
+    scans = "psgraph_capture_scans_total"
+    assert total(samples, scans, source="TIME", entity="time_entry", outcome="ok") >= 2
