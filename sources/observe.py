@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, MutableMapping
+from functools import lru_cache
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -72,6 +73,7 @@ def _templated(segment: str) -> str:
     return segment
 
 
+@lru_cache(maxsize=4096)  # the same few URLs come back all the time; bounded for the rest
 def route_template(url: str) -> str:
     """`url`'s path with record ids replaced by `{id}` and without its query string."""
     path = urlsplit(url).path or "/"

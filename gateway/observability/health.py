@@ -256,7 +256,8 @@ def quota_left(headers: Mapping[str, str]) -> float | None:
         if match is not None and int(match.group(2)) > 0:
             used, allowed = int(match.group(1)), int(match.group(2))
             return max(0.0, (allowed - used) / allowed)
-    remaining, limit_header = headers.get("x-ratelimit-remaining"), headers.get("x-ratelimit-limit")
+    remaining = headers.get("x-ratelimit-remaining")
+    limit_header = headers.get("x-ratelimit-limit") if remaining is not None else None
     if remaining is not None and limit_header is not None:
         try:
             left, limit = float(remaining), float(limit_header)
