@@ -6,7 +6,13 @@ import importlib
 import sys
 import time
 
-BENCHMARKS = ("bench.read_queries", "bench.staffing", "bench.workflows", "bench.events")
+BENCHMARKS = (
+    "bench.read_queries",
+    "bench.staffing",
+    "bench.workflows",
+    "bench.events",
+    "bench.observability",
+)
 
 
 def main(names: list[str]) -> int:
