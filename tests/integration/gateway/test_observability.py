@@ -196,10 +196,14 @@ async def test_integration_health_follows_a_source_down_and_back(
         with faults("erp", outage=True):
             await gateway.query(PROJECTS)
             down = health_of(await gateway.query(HEALTH), "ERP")
+            while_down = await scrape(gateway)
         assert (down["status"], down["breaker"]) == ("DOWN", "open")
         assert down["errorRate"] > 0
         assert down["retries"] >= 1
         assert health_of(await gateway.query(HEALTH), "PSA")["status"] == "UP"
+        breaker = "psgraph_upstream_breaker_state"
+        assert total(while_down, breaker, source="ERP", state="open") == 1
+        assert total(while_down, breaker, source="ERP", state="closed") == 0
 
         await asyncio.sleep(quick_breaker.reset_after + 0.2)  # the breaker lets a probe through
         await gateway.http.get("/readyz", params={"probe": "true"})  # one call: the probe
