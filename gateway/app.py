@@ -221,9 +221,11 @@ async def events_running(
     gateway.store, gateway.live, before = store, service, gateway.events
     gateway.events = LogEvents(service.log)
     gateway.observability.store = store
+    gateway.observability.health.capturing = lambda: service.capture_role == "leader"
     try:
         yield service
     finally:
+        gateway.observability.health.capturing = lambda: False
         gateway.observability.store = None
         gateway.live, gateway.events = None, before
         await service.stop()

@@ -102,6 +102,10 @@ class SourceHealthTracker:
         """`systems` maps each configured source to a function telling its breaker's
         state now ("closed", "open", "half-open"; None when it has no HTTP client)."""
         self._breakers = dict(systems)
+        # Whether this gateway runs change capture now: with several replicas only one
+        # scans, and a replica that stopped (a standby again) must not report a lag that
+        # only grows. Set by the gateway while its events service runs.
+        self.capturing: Callable[[], bool] = lambda: True
         self._clock = clock
         self._wall = wall_clock
         self._sources = {
@@ -167,7 +171,7 @@ class SourceHealthTracker:
         """Seconds since the least recently captured entity of `system` was last scanned
         successfully: how old a change may be before the gateway sees it."""
         source = self._sources.get(system)
-        if source is None or not source.capture:
+        if source is None or not source.capture or not self.capturing():
             return None
         scans = [c.scanned_at for c in source.capture.values()]
         if any(s is None for s in scans):
@@ -176,7 +180,10 @@ class SourceHealthTracker:
         return max(0.0, self._wall() - oldest)
 
     def capture_lags(self) -> dict[tuple[SourceSystem, str], float]:
-        """Seconds since each (source, entity) was last scanned successfully."""
+        """Seconds since each (source, entity) was last scanned successfully (none while
+        this gateway does not run capture)."""
+        if not self.capturing():
+            return {}
         now = self._wall()
         return {
             (system, entity): max(0.0, now - capture.scanned_at)

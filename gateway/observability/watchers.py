@@ -30,8 +30,12 @@ class CaptureWatcher:
         self._metrics.capture_scans.labels(system.value, entity, error.code).inc()
 
     def refresh(self) -> None:
-        """Capture lag is a duration up to now: set it at each scrape."""
-        for (system, entity), lag in self._health.capture_lags().items():
+        """Capture lag is a duration up to now: set it at each scrape (and drop it when
+        this gateway no longer runs capture)."""
+        lags = self._health.capture_lags()
+        if not lags:
+            self._metrics.capture_lag.clear()
+        for (system, entity), lag in lags.items():
             self._metrics.capture_lag.labels(system.value, entity).set(lag)
 
 

@@ -124,3 +124,11 @@ def test_a_nearly_spent_quota_degrades_a_source() -> None:
     report = health.report(ERP)
     assert report.quota_remaining == pytest.approx(0.05)
     assert report.status is SourceStatus.DEGRADED
+
+
+def test_a_gateway_that_stopped_capturing_reports_no_capture_lag() -> None:
+    health, clock = tracker()
+    health.scanned(ERP, "invoice", started_at=clock.now - 4, changes=0)
+    health.capturing = lambda: False
+    assert health.report(ERP).capture_lag_seconds is None
+    assert health.capture_lags() == {}
