@@ -28,7 +28,7 @@ from sources.errors import (
     SourceTimeout,
     SourceUnavailable,
 )
-from sources.observe import CallObserver, ObservedCall, route_template
+from sources.observe import CANCELLED, CallObserver, ObservedCall, route_template
 from sources.records import SourceSystem
 from sources.resilience import CircuitBreaker, RateLimiter
 
@@ -131,6 +131,10 @@ class SourceClient:
                 if call is not None:
                     call.retrying(error.code, delay)
                 await asyncio.sleep(delay)
+            except asyncio.CancelledError:
+                if call is not None:
+                    call.finished(CANCELLED)  # the caller gave up: not the source's failure
+                raise
             else:
                 if call is not None:
                     call.finished(None)

@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 
 from sources.records import SourceSystem
 
+CANCELLED = "CANCELLED"
+
 
 class ObservedCall(Protocol):
     def propagate(self, headers: MutableMapping[str, str]) -> None:
@@ -49,7 +51,8 @@ class ObservedCall(Protocol):
         """An attempt failed with `error`; the call sleeps `delay` seconds and retries."""
 
     def finished(self, error: str | None) -> None:
-        """The logical call ended: the error code it raised, None on success."""
+        """The logical call ended: the error code it raised, None on success, or
+        `CANCELLED` when its caller stopped waiting (says nothing of the source)."""
 
 
 class CallObserver(Protocol):

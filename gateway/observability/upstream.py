@@ -17,7 +17,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from gateway.observability.health import SourceHealthTracker
 from gateway.observability.metrics import Metrics
 from gateway.observability.tracing import inject
-from sources.observe import ObservedCall
+from sources.observe import CANCELLED, ObservedCall
 from sources.records import SourceSystem
 
 NO_ANSWER = "none"  # the status label of an attempt that got no HTTP answer
@@ -111,12 +111,15 @@ class _Call:
             self._span.add_event("retry", {"error.type": error, "psgraph.delay_s": delay})
 
     def finished(self, error: str | None) -> None:
-        self._observer.health.call(self._system, error)
+        if error != CANCELLED:
+            self._observer.health.call(self._system, error)
         span = self._span
         if span is None:
             return
         span.set_attribute("psgraph.retries", self._retries)
-        if error is not None:
+        if error == CANCELLED:
+            span.set_attribute("psgraph.cancelled", True)
+        elif error is not None:
             span.set_attribute("error.type", error)
             span.set_status(Status(StatusCode.ERROR, error))
         span.end()

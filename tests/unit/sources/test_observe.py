@@ -3,6 +3,7 @@ the route labels it names calls by."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 
@@ -12,7 +13,7 @@ import pytest
 from sources.config import BreakerPolicy, RetryPolicy, SourceSettings
 from sources.errors import RateLimited, SourceUnavailable
 from sources.http import SourceClient
-from sources.observe import route_template
+from sources.observe import CANCELLED, route_template
 from sources.records import SourceSystem
 
 
@@ -132,3 +133,20 @@ async def test_without_an_observer_nothing_is_added_to_the_request() -> None:
     client.observer = None
     await client.request("GET", "/v2/users")
     assert "traceparent" not in seen[0].headers
+
+
+async def test_a_call_its_caller_gave_up_on_ends_as_cancelled() -> None:
+    started = asyncio.Event()
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        started.set()
+        await asyncio.sleep(10)
+        return httpx.Response(200)
+
+    client, recorder = observed(slow)
+    task = asyncio.create_task(client.request("GET", "/v2/users"))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert recorder.events[-1] == ("end", CANCELLED)
