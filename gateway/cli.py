@@ -112,6 +112,8 @@ def demo(config: ConfigOption = DEMO_CONFIG) -> None:
             f"gateway:  http://{settings.host}:{settings.port}/graphql  (GraphiQL in a browser)"
         )
         typer.echo(f"health:   http://{settings.host}:{settings.port}/healthz")
+        if settings.observability.metrics:
+            typer.echo(f"metrics:  http://{settings.host}:{settings.port}/metrics  (Prometheus)")
         for name in SYSTEMS:
             typer.echo(
                 f"{name.upper():5} admin: http://{box.host}:{box.ports[name]}/_sandbox/stats"

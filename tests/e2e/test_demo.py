@@ -69,6 +69,8 @@ def test_the_demo_serves_every_sandbox_and_the_gateway_then_stops_on_ctrl_c(
         ).json()
         assert "errors" not in answer
         assert answer["data"]["projects"]["totalCount"] > 0
+        metrics = wait_for(f"http://127.0.0.1:{gateway_port}/metrics", process).text
+        assert "psgraph_graphql_operation_duration_seconds_count" in metrics
 
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=30)
@@ -79,4 +81,5 @@ def test_the_demo_serves_every_sandbox_and_the_gateway_then_stops_on_ctrl_c(
     assert process.returncode == 0, output.decode()[-2000:]
     text = output.decode()
     assert f"http://127.0.0.1:{gateway_port}/graphql" in text
+    assert f"http://127.0.0.1:{gateway_port}/metrics" in text
     assert all(f"http://127.0.0.1:{port}" in text for port in ports.values())
