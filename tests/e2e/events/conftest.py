@@ -27,6 +27,7 @@ from gateway.app import Gateway, create_app
 from gateway.settings import EventsConfig, Settings
 from sandboxes.harness.served import Served, serving, sources_at
 from sandboxes.runner import SandboxCluster
+from tests.conftest import reset
 
 GRAPHQL_TRANSPORT_WS = WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL
 LEGACY_GRAPHQL_WS = WebsocketsTransport.APOLLO_SUBPROTOCOL
@@ -221,9 +222,8 @@ def restore_sandboxes(sandboxes: SandboxCluster) -> Iterator[Callable[[str], Non
     touched: set[str] = set()
     yield touched.add
     for name in touched:
-        url = sandboxes[name].url
-        httpx.delete(f"{url}/_sandbox/webhooks").raise_for_status()
-        httpx.post(f"{url}/_sandbox/reset").raise_for_status()
+        httpx.delete(f"{sandboxes[name].url}/_sandbox/webhooks").raise_for_status()
+        reset(sandboxes, name)  # patient: a reset reseeds the whole sandbox
 
 
 def new_secret() -> str:
