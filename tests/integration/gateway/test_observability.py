@@ -16,6 +16,7 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from sandboxes.world.model import World
 from sources.config import BreakerPolicy
+from tests.conftest import reset
 from tests.integration.gateway.conftest import QUICK, Gateway, gateway_settings
 
 PROJECTS = """
@@ -163,7 +164,7 @@ async def test_a_query_continues_the_trace_its_caller_sent(open_gateway: Any) ->
 
 
 async def test_without_an_exporter_no_trace_context_is_sent(gateway: Any, sandboxes: Any) -> None:
-    httpx.post(f"{sandboxes['psa'].url}/_sandbox/reset").raise_for_status()
+    reset(sandboxes, "psa")
     await gateway.query(PROJECTS)
     stats = httpx.get(f"{sandboxes['psa'].url}/_sandbox/stats").json()
     assert stats["total"] >= 1
