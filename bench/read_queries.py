@@ -31,7 +31,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from multiprocessing.connection import Connection
@@ -133,6 +134,25 @@ def serve_sandboxes(
     connection.send(Firm({r.name: r.url for r in cluster.running}, world.today, summary))
     connection.recv()
     cluster.stop()
+
+
+@contextmanager
+def sandboxes_apart(
+    seed: int, scale: float, tokens: dict[str, str], names: Sequence[str] = SYSTEMS
+) -> Iterator[Firm]:
+    """The sandboxes in a process of their own (their work does not share the gateway's
+    interpreter), for the life of the block."""
+    spawn = multiprocessing.get_context("spawn")
+    ours, theirs = spawn.Pipe()
+    process = spawn.Process(
+        target=serve_sandboxes, args=(theirs, seed, scale, tokens, names), daemon=True
+    )
+    process.start()
+    try:
+        yield ours.recv()
+    finally:
+        ours.send("stop")
+        process.join(timeout=30)
 
 
 @dataclass(frozen=True)

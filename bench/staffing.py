@@ -13,7 +13,6 @@ of requests or of candidates (beyond the vendors' page and chunk sizes).
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import statistics
 import sys
 import tempfile
@@ -30,8 +29,8 @@ from bench.read_queries import (
     Firm,
     bench_settings,
     percentile,
+    sandboxes_apart,
     serve,
-    serve_sandboxes,
     upstream_total,
 )
 from gateway.settings import load_settings
@@ -54,16 +53,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     demo = load_settings(DEMO_CONFIG)
-    spawn = multiprocessing.get_context("spawn")
-    ours, theirs = spawn.Pipe()
-    sandboxes = spawn.Process(
-        target=serve_sandboxes,
-        args=(theirs, demo.sandbox.seed, args.scale, dict(demo.sandbox.tokens)),
-        daemon=True,
-    )
-    sandboxes.start()
-    firm: Firm = ours.recv()
-    with tempfile.TemporaryDirectory() as scratch, httpx.Client(timeout=120) as http:
+    tokens = dict(demo.sandbox.tokens)
+    with (
+        sandboxes_apart(demo.sandbox.seed, args.scale, tokens) as firm,
+        tempfile.TemporaryDirectory() as scratch,
+        httpx.Client(timeout=120) as http,
+    ):
         url, server, thread = serve(bench_settings(demo, firm, Path(scratch) / "g.db"), Calls())
         try:
             http.post(
@@ -96,8 +91,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         finally:
             server.should_exit = True
             thread.join(timeout=10)
-            ours.send("stop")
-            sandboxes.join(timeout=30)
 
 
 def busiest_practice(http: httpx.Client, url: str) -> str | None:
