@@ -35,8 +35,6 @@ def chromium_path() -> str:
     return path
 
 
-
-
 @pytest.fixture
 def browser_page(tmp_path: Path) -> Iterator[tuple[Page, list[str]]]:
     """A page, and the list of off-loopback URLs it tried to load (all of them blocked)."""
