@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-unit bench bench-peers lint ci services chromium clean
+.PHONY: demo win-deal test test-unit bench bench-peers lint ci services chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 demo: $(STAMP)
 	$(BIN)/psgraph demo --config config/demo.yaml
+
+# With the demo running: win a deal in the CRM sandbox; the demo turns it into a project.
+win-deal: $(STAMP)
+	$(BIN)/psgraph win-deal --config config/demo.yaml
 
 services:
 	@scripts/ensure-services
