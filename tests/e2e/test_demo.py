@@ -3,6 +3,7 @@ base, answer, survive their own restart, and stop cleanly on Ctrl-C or SIGTERM."
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import signal
 import socket
@@ -26,7 +27,8 @@ pytestmark = pytest.mark.slow
 
 WORKFLOWS = """
 { workflows(first: 100) { edges { node {
-  kind status idempotencyKey steps { name status error }
+  kind status idempotencyKey startedAt steps { name status error }
+  result { __typename ... on Project { name } }
 } } } }
 """
 
@@ -161,13 +163,19 @@ def test_the_demo_serves_every_sandbox_and_the_gateway_then_stops_on_ctrl_c(
 def test_a_won_deal_becomes_a_project_after_every_restart_of_the_demo(tmp_path: Path) -> None:
     # The same store file every time: the demo must start it afresh with each fresh world,
     # or the second run's deal would meet the first run's crosswalk (CrosswalkConflict).
+    # Each run wins the same deal (a fresh world, the same ids): a workflow kept from an
+    # earlier run would answer for it, with a project the fresh PSA has never seen.
     config = demo_config(tmp_path)
     for run in range(3):
+        started = dt.datetime.now(dt.UTC)
         with demo_running(config) as demo:
             opportunity = win_deal(demo)
             workflow = workflow_for(demo, opportunity)
             assert workflow["status"] == "SUCCEEDED", (run, workflow)
             assert workflow["kind"] == "quote_to_project"
+            assert dt.datetime.fromisoformat(workflow["startedAt"]) >= started, (run, workflow)
+            assert workflow["result"]["__typename"] == "Project", (run, workflow)
+            assert workflow["result"]["name"], (run, workflow)
             demo.process.send_signal(signal.SIGINT)
             demo.process.communicate(timeout=30)
             assert demo.process.returncode == 0, run
