@@ -4,6 +4,7 @@ base, answer, survive their own restart, and stop cleanly on Ctrl-C or SIGTERM."
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import signal
 import socket
@@ -77,6 +78,8 @@ def demo_running(config: Path) -> Iterator[Demo]:
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        # Its own process group: a failed test can end the sandboxes' process with it.
+        start_new_session=True,
     )
     try:
         demo = Demo(process, config, port_base)
@@ -84,7 +87,7 @@ def demo_running(config: Path) -> Iterator[Demo]:
         yield demo
     finally:
         if process.poll() is None:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
 
 
@@ -160,6 +163,7 @@ def test_the_demo_serves_every_sandbox_and_the_gateway_then_stops_on_ctrl_c(
     assert all(f"http://127.0.0.1:{port}" in text for port in ports.values())
 
 
+@pytest.mark.timeout(600)
 def test_a_won_deal_becomes_a_project_after_every_restart_of_the_demo(tmp_path: Path) -> None:
     # The same store file every time: the demo must start it afresh with each fresh world,
     # or the second run's deal would meet the first run's crosswalk (CrosswalkConflict).
