@@ -48,9 +48,21 @@ def _settings(config: Path) -> Settings:
 
 
 @app.command()
-def serve(config: ConfigOption = DEMO_CONFIG) -> None:
+def serve(
+    config: ConfigOption = DEMO_CONFIG,
+    port_base: Annotated[
+        int | None,
+        typer.Option(
+            "--port-base",
+            help="Serve on N with every source at its sandbox on N+101..N+105 "
+            "(as the demo does); without it, the config's port and base URLs.",
+        ),
+    ] = None,
+) -> None:
     """Run the gateway with the given settings."""
     settings = _settings(config)
+    if port_base is not None:
+        settings = settings.at_sandboxes(port_base)
     _serve_gateway(settings)
 
 
