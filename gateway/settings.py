@@ -21,6 +21,7 @@ from pydantic_settings import (
 from sources.config import Credentials, SourceSettings
 
 SYSTEMS = ("crm", "psa", "hcm", "erp", "time")
+SANDBOXES = (*SYSTEMS, "idp")  # the identity provider's sandbox serves beside the systems
 
 
 class SourceConfig(SourceSettings):
@@ -36,7 +37,7 @@ class SandboxConfig(BaseModel):
     seed: int = 42
     scale: float = 1.0
     ports: dict[str, int] = Field(
-        default_factory=lambda: {s: 8101 + i for i, s in enumerate(SYSTEMS)}
+        default_factory=lambda: {s: 8101 + i for i, s in enumerate(SANDBOXES)}
     )
     tokens: dict[str, str] = Field(default_factory=dict)  # sandbox secrets, not real ones
 
@@ -149,6 +150,25 @@ class ObservabilityConfig(BaseModel):
     tracing: TracingConfig = Field(default_factory=TracingConfig)
 
 
+class AuthConfig(BaseModel):
+    """Who may call the GraphQL endpoint: bearer JWTs from one OpenID issuer.
+
+    Without an issuer every GraphQL request is refused: there is no anonymous path.
+    `/healthz`, `/readyz` and `/metrics` (see `observability`) are not GraphQL."""
+
+    model_config = ConfigDict(frozen=True)
+
+    issuer: str | None = None  # discovery at {issuer}/.well-known/openid-configuration
+    audience: str = "psgraph"
+    algorithms: tuple[str, ...] = ("RS256", "ES256")
+    leeway_s: float = Field(default=30.0, ge=0)  # clock skew allowed on exp and nbf
+    # An unknown key id refetches the JWKS at most this often (forged ids cost nothing).
+    jwks_refresh_cooldown_s: float = Field(default=1.0, ge=0)
+    fetch_timeout_s: float = Field(default=5.0, gt=0)
+    graphiql: bool = False  # the in-browser IDE at GET /graphql (it shows no data itself)
+    introspection: bool = False
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PSGRAPH_", env_nested_delimiter="__", extra="forbid"
@@ -168,6 +188,7 @@ class Settings(BaseSettings):
     query_limits: QueryLimitsConfig = Field(default_factory=QueryLimitsConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
 
     def source(self, name: str) -> SourceSettings:
         """The source's settings with its credentials read from the environment."""

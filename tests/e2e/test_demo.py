@@ -1,5 +1,5 @@
-"""`psgraph demo` on a fresh machine: five sandboxes and the gateway come up, answer,
-and stop cleanly on Ctrl-C."""
+"""`psgraph demo` on a fresh machine: five sandboxes, the identity provider and the gateway
+come up, answer a token holder (and nobody else), and stop cleanly on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import httpx
 import pytest
 import yaml
 
-from gateway.settings import SYSTEMS
+from gateway.settings import SANDBOXES, SYSTEMS, load_settings
+from sandboxes.harness.identity import Identity
 from sandboxes.harness.processes import DEMO_CONFIG, free_ports
 
 pytestmark = pytest.mark.slow
@@ -22,13 +23,14 @@ pytestmark = pytest.mark.slow
 def demo_config(tmp_path: Path) -> tuple[Path, int, dict[str, int]]:
     """The shipped demo config, on free ports, a small world and a temporary store."""
     config = yaml.safe_load(DEMO_CONFIG.read_text())
-    gateway_port, *sandbox_ports = free_ports(1 + len(SYSTEMS))
-    ports = dict(zip(SYSTEMS, sandbox_ports, strict=True))
+    gateway_port, *sandbox_ports = free_ports(1 + len(SANDBOXES))
+    ports = dict(zip(SANDBOXES, sandbox_ports, strict=True))
     config["port"] = gateway_port
     config["store_url"] = f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"
     config["sandbox"].update(ports=ports, scale=0.05)
-    for name, port in ports.items():
-        config["sources"][name]["base_url"] = f"http://127.0.0.1:{port}"
+    for name in SYSTEMS:
+        config["sources"][name]["base_url"] = f"http://127.0.0.1:{ports[name]}"
+    config["auth"]["issuer"] = f"http://127.0.0.1:{ports['idp']}"
     path = tmp_path / "demo.yaml"
     path.write_text(yaml.safe_dump(config))
     return path, gateway_port, ports
@@ -62,9 +64,14 @@ def test_the_demo_serves_every_sandbox_and_the_gateway_then_stops_on_ctrl_c(
             spec = httpx.get(f"http://127.0.0.1:{port}/openapi.json").json()
             assert spec["paths"], f"{name} serves no vendor routes"
 
+        anonymous = httpx.post(
+            f"http://127.0.0.1:{gateway_port}/graphql", json={"query": "{ __typename }"}
+        )
+        assert anonymous.status_code == 401
         answer = httpx.post(
             f"http://127.0.0.1:{gateway_port}/graphql",
             json={"query": "{ projects(first: 2) { totalCount edges { node { name } } } }"},
+            headers=Identity.from_settings(load_settings(config)).headers_for("admin"),
             timeout=30,
         ).json()
         assert "errors" not in answer
@@ -83,3 +90,7 @@ def test_the_demo_serves_every_sandbox_and_the_gateway_then_stops_on_ctrl_c(
     assert f"http://127.0.0.1:{gateway_port}/graphql" in text
     assert f"http://127.0.0.1:{gateway_port}/metrics" in text
     assert all(f"http://127.0.0.1:{port}" in text for port in ports.values())
+    assert all(
+        f"{role}:" in text for role in ("admin", "finance", "delivery", "consultant", "client")
+    )
+    assert "Bearer ey" in text  # ready to paste into GraphiQL's headers

@@ -95,7 +95,7 @@ async def push_closed_won(gateway: GatewayProcess, secret: str, deal: str) -> di
 
 
 async def head(gateway: GatewayProcess) -> str:
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with httpx.AsyncClient(timeout=30, headers=gateway.headers) as http:
         response = await http.post(
             f"{gateway.url}/graphql", json={"query": "{ events(first: 1000) { cursor } }"}
         )
@@ -158,7 +158,7 @@ async def test_the_same_push_delivered_to_both_gateways_is_one_event(
         push_closed_won(a, secret, deal), push_closed_won(b, secret, deal)
     )
 
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with httpx.AsyncClient(timeout=30, headers=a.headers) as http:
         replay = await http.post(
             f"{a.url}/graphql",
             json={"query": '{ events(types: ["OpportunityClosedWon"], first: 100) { subjectId } }'},
