@@ -12,10 +12,12 @@ import time
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 import uvicorn
 
 from gateway.settings import Settings, load_settings
+from sandboxes.runner import SANDBOXES
 from sources.registry import SYSTEMS
 
 app = typer.Typer(help="psgraph: one GraphQL schema over CRM, PSA, HCM, ERP and TIME.")
@@ -42,7 +44,7 @@ def serve(config: ConfigOption = DEMO_CONFIG) -> None:
 @app.command()
 def sandbox(
     systems: Annotated[
-        list[str] | None, typer.Argument(help=f"Systems to run: {', '.join(SYSTEMS)}.")
+        list[str] | None, typer.Argument(help=f"Sandboxes to run: {', '.join(SANDBOXES)}.")
     ] = None,
     config: ConfigOption = DEMO_CONFIG,
     seed: Annotated[int | None, typer.Option(help="World seed.")] = None,
@@ -57,10 +59,12 @@ def sandbox(
     from sandboxes.world.generate import generate
 
     settings = _settings(config)
-    names = systems or list(SYSTEMS)
+    names = systems or list(SANDBOXES)
     for name in names:
-        if name not in SYSTEMS:
-            raise typer.BadParameter(f"unknown system {name!r}; choose from {', '.join(SYSTEMS)}")
+        if name not in SANDBOXES:
+            raise typer.BadParameter(
+                f"unknown sandbox {name!r}; choose from {', '.join(SANDBOXES)}"
+            )
     box = settings.sandbox
     world = generate(
         seed=box.seed if seed is None else seed, scale=box.scale if scale is None else scale
@@ -91,8 +95,38 @@ async def _scenario(settings: Settings, names: list[str], interval: float) -> No
 
 
 @app.command()
+def token(
+    role: Annotated[str, typer.Option(help="admin, finance, delivery, consultant or client.")],
+    config: ConfigOption = DEMO_CONFIG,
+    client: Annotated[
+        str | None, typer.Option(help="The Client global id a client user is bound to.")
+    ] = None,
+    resource: Annotated[
+        str | None, typer.Option(help="The Resource global id a consultant is.")
+    ] = None,
+    ttl: Annotated[int | None, typer.Option(help="Seconds the token lives.")] = None,
+    sub: Annotated[str | None, typer.Option(help="The token's subject.")] = None,
+) -> None:
+    """Print one signed token from the identity provider the gateway trusts (the demo's)."""
+    from sandboxes.harness.identity import Identity
+
+    settings = _settings(config)
+    try:
+        identity = Identity.from_settings(settings)
+        typer.echo(identity.token_for(role, client, resource, sub=sub, ttl=ttl))
+    except (ValueError, KeyError) as error:
+        raise typer.BadParameter(str(error), param_hint="--config") from error
+    except httpx.HTTPStatusError as error:
+        raise typer.BadParameter(error.response.text, param_hint="--role") from error
+    except httpx.HTTPError as error:
+        typer.echo(f"the identity provider did not answer ({error}); is the demo running?")
+        raise typer.Exit(code=1) from error
+
+
+@app.command()
 def demo(config: ConfigOption = DEMO_CONFIG) -> None:
-    """Start the five sandboxes and the gateway; print every URL; Ctrl-C stops all."""
+    """Start the sandboxes, the identity provider and the gateway; print every URL and a
+    token per role; Ctrl-C stops all."""
     settings = _settings(config)
     box = settings.sandbox
     child = subprocess.Popen(
@@ -107,7 +141,7 @@ def demo(config: ConfigOption = DEMO_CONFIG) -> None:
         }
     )
     try:
-        _wait_for_ports(box.host, [box.ports[name] for name in SYSTEMS], child)
+        _wait_for_ports(box.host, [box.ports[name] for name in SANDBOXES], child)
         typer.echo(
             f"gateway:  http://{settings.host}:{settings.port}/graphql  (GraphiQL in a browser)"
         )
@@ -122,6 +156,7 @@ def demo(config: ConfigOption = DEMO_CONFIG) -> None:
             "live:     subscription { events { cursor type subjectId data } } "
             "over WebSocket or SSE at /graphql"
         )
+        _print_tokens(settings)
         typer.echo("Ctrl-C stops everything.")
         _serve_gateway(settings)
     finally:
@@ -131,6 +166,17 @@ def demo(config: ConfigOption = DEMO_CONFIG) -> None:
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 child.kill()
+
+
+def _print_tokens(settings: Settings) -> None:
+    from sandboxes.harness.personas import demo_tokens
+    from sandboxes.world.generate import generate
+
+    world = generate(seed=settings.sandbox.seed, scale=settings.sandbox.scale)
+    typer.echo("tokens:   paste one into GraphiQL's headers as")
+    typer.echo('          {"Authorization": "Bearer <token>"}')
+    for role, signed in demo_tokens(settings, world).items():
+        typer.echo(f"  {role}: Bearer {signed}")
 
 
 def _serve_gateway(settings: Settings) -> None:

@@ -93,7 +93,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
                 header if isinstance(header, str) else None
             )
         except Unauthenticated as error:
-            rejected = {"code": "UNAUTHENTICATED", "message": str(error)}
+            rejected: dict[str, object] = {"code": "UNAUTHENTICATED", "message": str(error)}
             raise ConnectionRejectionError(rejected) from None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -164,8 +164,12 @@ async def test_partial_data_survives_an_outage_end_to_end(
     assert {e["extensions"]["source"] for e in raised.value.errors} == {"ERP"}
 
 
-async def test_the_wire_speaks_graphql_over_http(running_gateway: RunningGateway):
-    async with httpx.AsyncClient(base_url=running_gateway.url, timeout=30) as http:
+async def test_the_wire_speaks_graphql_over_http(
+    running_gateway: RunningGateway, identity: Identity
+):
+    async with httpx.AsyncClient(
+        base_url=running_gateway.url, timeout=30, headers=identity.headers_for("admin")
+    ) as http:
         strict = await http.post(
             "/graphql",
             json={"query": "{ projects { "},
