@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from sandboxes.harness.identity import Identity
 from sandboxes.scenario import Gateway, run_scenario
 from sources.config import SourceSettings
 from tests.conftest import source_settings
@@ -57,7 +58,10 @@ async def test_a_subscriber_sees_the_firm_move(
                 interval_s=0.1,
                 seed=7,
                 report=happened.append,
-                gateway=Gateway(gw.graphql),
+                # a resource manager fills staffing requests: the delivery role
+                gateway=Gateway(
+                    gw.graphql, Identity.of(sandboxes, demo_settings).headers_for("delivery")
+                ),
             )
         )
         try:
