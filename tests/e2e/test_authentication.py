@@ -184,3 +184,24 @@ async def test_a_websocket_without_a_token_is_closed_with_4403(
     assert refused == {"closed": 4403}
     assert forged_in == {"closed": 4403}
     assert "connection_ack" in accepted["message"]
+
+
+async def test_graphiql_and_introspection_are_off_unless_configured(
+    demo_settings: Settings, sandboxes: SandboxCluster, tmp_path: Path, identity: Identity
+) -> None:
+    settings = settings_for(demo_settings, sandboxes, tmp_path / "store.db")
+    closed = settings.auth.model_copy(update={"graphiql": False, "introspection": False})
+    admin = identity.headers_for("admin")
+    async with (
+        serving(create_app(settings.model_copy(update={"auth": closed}))) as served,
+        httpx.AsyncClient(timeout=30) as http,
+    ):
+        page = await http.get(served.graphql, headers={"accept": "text/html"})
+        introspection = await http.post(
+            served.graphql, json={"query": "{ __schema { types { name } } }"}, headers=admin
+        )
+        ordinary = await http.post(served.graphql, json={"query": QUERY}, headers=admin)
+
+    assert_unauthenticated(page)  # no page without a token, and no token gets one either
+    assert "introspection" in introspection.json()["errors"][0]["message"].lower()
+    assert ordinary.json()["data"]["viewer"]["roles"] == ["admin"]
