@@ -106,7 +106,9 @@ async def head(gateway: GatewayProcess) -> str:
 async def first_events(
     gateway: GatewayProcess, n: int, ready: asyncio.Event, after: str
 ) -> list[dict]:
-    transport = WebsocketsTransport(url=gateway.ws, subprotocols=[transport_protocol()])
+    transport = WebsocketsTransport(
+        url=gateway.ws, subprotocols=[transport_protocol()], init_payload=gateway.headers
+    )
     got: list[dict] = []
     async with Client(transport=transport, execute_timeout=None) as session:
         stream = session.subscribe(GraphQLRequest(EVENTS, variable_values={"after": after}))
