@@ -4,9 +4,8 @@ caller may read. Callers who read every row get the plain list unchanged."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 
 from gateway.auth.policy import Rows
 from resolvers import billing, links, people, projects, scope, timesheets
@@ -16,7 +15,6 @@ from resolvers.context import RequestContext
 from resolvers.links import PSA, ClientView, ResourceView
 from sources.records import Invoice, Project, TimeEntry
 
-T = TypeVar("T")
 NOTHING: Window[Any] = Window([], False, False, 0)
 
 
@@ -161,9 +159,3 @@ async def resources(
     ):
         return NOTHING
     return slice_window([view], first, after, ctx.limits)
-
-
-async def only_readable(
-    ctx: RequestContext, items: list[T], readable: Callable[[T], Awaitable[bool]]
-) -> list[T]:
-    return [item for item in items if await readable(item)]

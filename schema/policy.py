@@ -79,7 +79,8 @@ def apply_policy(schema: GraphQLSchema) -> None:
                 _guard_operation(type_name, field_name, field)
             if type_name == "Subscription":
                 _filter_stream(field)
-            elif _returns_nodes(field) and not (type_name == "Query" and field_name != "node"):
+            elif _returns_nodes(field) and (type_name != "Query" or field_name == "node"):
+                # (the other root lists are cut at the source: resolvers.scoped_lists)
                 _filter_nodes(field)
             if (type_name, field_name) in groups:
                 _guard_field(type_name, field_name, field, groups[(type_name, field_name)])
