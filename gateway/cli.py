@@ -16,11 +16,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
+import httpx
 import typer
 import uvicorn
 
 from gateway.demo_store import start_fresh
 from gateway.settings import Settings, load_settings
+from sandboxes.runner import SANDBOXES
 from sources.registry import SYSTEMS
 
 app = typer.Typer(help="psgraph: one GraphQL schema over CRM, PSA, HCM, ERP and TIME.")
@@ -69,7 +71,7 @@ def serve(
 @app.command()
 def sandbox(
     systems: Annotated[
-        list[str] | None, typer.Argument(help=f"Systems to run: {', '.join(SYSTEMS)}.")
+        list[str] | None, typer.Argument(help=f"Sandboxes to run: {', '.join(SANDBOXES)}.")
     ] = None,
     config: ConfigOption = DEMO_CONFIG,
     port_base: PortBaseOption = None,
@@ -86,10 +88,12 @@ def sandbox(
 
     _stop_on_sigterm()
     settings = _settings(config).at_sandboxes(port_base)
-    names = systems or list(SYSTEMS)
+    names = systems or list(SANDBOXES)
     for name in names:
-        if name not in SYSTEMS:
-            raise typer.BadParameter(f"unknown system {name!r}; choose from {', '.join(SYSTEMS)}")
+        if name not in SANDBOXES:
+            raise typer.BadParameter(
+                f"unknown sandbox {name!r}; choose from {', '.join(SANDBOXES)}"
+            )
     box = settings.sandbox
     world = generate(
         seed=box.seed if seed is None else seed, scale=box.scale if scale is None else scale
@@ -145,8 +149,38 @@ def _stop_on_sigterm() -> None:
 
 
 @app.command()
+def token(
+    role: Annotated[str, typer.Option(help="admin, finance, delivery, consultant or client.")],
+    config: ConfigOption = DEMO_CONFIG,
+    client: Annotated[
+        str | None, typer.Option(help="The Client global id a client user is bound to.")
+    ] = None,
+    resource: Annotated[
+        str | None, typer.Option(help="The Resource global id a consultant is.")
+    ] = None,
+    ttl: Annotated[int | None, typer.Option(help="Seconds the token lives.")] = None,
+    sub: Annotated[str | None, typer.Option(help="The token's subject.")] = None,
+) -> None:
+    """Print one signed token from the identity provider the gateway trusts (the demo's)."""
+    from sandboxes.harness.identity import Identity
+
+    settings = _settings(config)
+    try:
+        identity = Identity.from_settings(settings)
+        typer.echo(identity.token_for(role, client, resource, sub=sub, ttl=ttl))
+    except (ValueError, KeyError) as error:
+        raise typer.BadParameter(str(error), param_hint="--config") from error
+    except httpx.HTTPStatusError as error:
+        raise typer.BadParameter(error.response.text, param_hint="--role") from error
+    except httpx.HTTPError as error:
+        typer.echo(f"the identity provider did not answer ({error}); is the demo running?")
+        raise typer.Exit(code=1) from error
+
+
+@app.command()
 def demo(config: ConfigOption = DEMO_CONFIG, port_base: PortBaseOption = None) -> None:
-    """Start the five sandboxes and the gateway; print every URL; Ctrl-C or SIGTERM stops all."""
+    """Start the sandboxes, the identity provider and the gateway; print every URL and a
+    token per role; Ctrl-C or SIGTERM stops all."""
     _stop_on_sigterm()
     settings = _settings(config).at_sandboxes(port_base)
     box = settings.sandbox
@@ -168,7 +202,7 @@ def demo(config: ConfigOption = DEMO_CONFIG, port_base: PortBaseOption = None) -
     )
     sandboxes = _SandboxProcess(child)
     try:
-        _wait_for_ports(box.host, [box.ports[name] for name in SYSTEMS], child)
+        _wait_for_ports(box.host, [box.ports[name] for name in SANDBOXES], child)
         typer.echo(
             f"gateway:  http://{settings.host}:{settings.port}/graphql  (GraphiQL in a browser)"
         )
@@ -189,6 +223,7 @@ def demo(config: ConfigOption = DEMO_CONFIG, port_base: PortBaseOption = None) -
             f"try:      psgraph win-deal --config {config} --port-base {box.port_base}  "
             "(wins a deal in the CRM; quote-to-project starts by itself)"
         )
+        _print_tokens(settings)
         typer.echo("Ctrl-C stops everything.")
         # The sandboxes start stopping with the gateway, not after it, to be gone in time.
         _serve_gateway(settings, graceful_shutdown_s=DEMO_GRACE_S, on_exit=sandboxes.stop_soon)
@@ -238,6 +273,17 @@ def win_deal(config: ConfigOption = DEMO_CONFIG, port_base: PortBaseOption = Non
         f'  mutation {{ startProjectFromOpportunity(input: {{opportunityId: "{deal.global_id}", '
         f'idempotencyKey: "{deal.idempotency_key}"}}) {{ id status steps {{ name status }} }} }}'
     )
+
+
+def _print_tokens(settings: Settings) -> None:
+    from sandboxes.harness.personas import demo_tokens
+    from sandboxes.world.generate import generate
+
+    world = generate(seed=settings.sandbox.seed, scale=settings.sandbox.scale)
+    typer.echo("tokens:   paste one into GraphiQL's headers as")
+    typer.echo('          {"Authorization": "Bearer <token>"}')
+    for role, signed in demo_tokens(settings, world).items():
+        typer.echo(f"  {role}: Bearer {signed}")
 
 
 class _Server(uvicorn.Server):

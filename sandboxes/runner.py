@@ -15,12 +15,14 @@ from sandboxes.base import Sandbox
 from sandboxes.world.model import World
 from sources.registry import SYSTEMS
 
-DEFAULT_PORTS = {name: 8101 + i for i, name in enumerate(SYSTEMS)}
+# The five vendor systems, then the identity provider their consumers get tokens from.
+SANDBOXES = (*SYSTEMS, "idp")
+DEFAULT_PORTS = {name: 8101 + i for i, name in enumerate(SANDBOXES)}
 
 
 def sandbox_class(name: str) -> type[Sandbox]:
-    if name not in SYSTEMS:
-        raise ValueError(f"unknown system {name!r}; choose from {', '.join(SYSTEMS)}")
+    if name not in SANDBOXES:
+        raise ValueError(f"unknown sandbox {name!r}; choose from {', '.join(SANDBOXES)}")
     cls: type[Sandbox] = importlib.import_module(f"sandboxes.{name}.server").SANDBOX
     return cls
 
@@ -95,7 +97,7 @@ class SandboxCluster:
         self,
         world: World,
         tokens: Mapping[str, str],
-        names: Iterable[str] = SYSTEMS,
+        names: Iterable[str] = SANDBOXES,
         host: str = "127.0.0.1",
     ) -> None:
         self.running, self._servers = _servers(world, list(names), tokens, host, {})

@@ -10,12 +10,15 @@ import socket
 import subprocess
 import sys
 import time
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
 
+from gateway.settings import load_settings
+from sandboxes.harness.identity import Identity
 from sandboxes.runner import SandboxCluster
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +63,8 @@ def _is_free(port: int) -> bool:
 
 
 def write_config(path: Path, cluster: SandboxCluster, **settings: Any) -> Path:
-    """The demo config, each running source at the cluster, a free port, then `settings`."""
+    """The demo config, each running source and the identity provider at the cluster, a
+    free port, then `settings`."""
     config: dict[str, Any] = yaml.safe_load(DEMO_CONFIG.read_text())
     running = {r.name for r in cluster.running}
     config["sources"] = {
@@ -68,6 +72,7 @@ def write_config(path: Path, cluster: SandboxCluster, **settings: Any) -> Path:
         for name, source in config["sources"].items()
         if name in running
     }
+    config["auth"] = {**config.get("auth", {}), "issuer": cluster["idp"].url}
     config.update(port=free_port(), **settings)
     path.write_text(yaml.safe_dump(config))
     return path
@@ -143,9 +148,17 @@ class GatewayProcess:
     def log(self) -> str:
         return self._log.read_text()[-3000:]
 
+    @cached_property
+    def headers(self) -> dict[str, str]:
+        """An admin's bearer token from the identity provider this gateway trusts."""
+        return Identity.from_settings(load_settings(self.config)).headers_for("admin")
+
     def query(self, query: str, **variables: Any) -> dict[str, Any]:
         response = httpx.post(
-            self.graphql, json={"query": query, "variables": variables}, timeout=30
+            self.graphql,
+            json={"query": query, "variables": variables},
+            headers=self.headers,
+            timeout=30,
         )
         response.raise_for_status()
         body: dict[str, Any] = response.json()

@@ -1,5 +1,6 @@
-"""`psgraph demo` on a fresh machine: five sandboxes and the gateway come up on one port
-base, answer, survive their own restart, and stop cleanly on Ctrl-C or SIGTERM."""
+"""`psgraph demo` on a fresh machine: five sandboxes, the identity provider and the gateway
+come up on one port base, answer a token holder (and nobody else), survive their own
+restart, and stop cleanly on Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ import httpx
 import pytest
 import yaml
 
-from gateway.settings import SYSTEMS, sandbox_ports
+from gateway.settings import SANDBOXES, load_settings, sandbox_ports
+from sandboxes.harness.identity import Identity
 from sandboxes.harness.processes import DEMO_CONFIG, free_port_base
 
 pytestmark = pytest.mark.slow
@@ -48,10 +50,14 @@ class Demo:
     def ports(self) -> list[int]:
         return [self.port_base, *sandbox_ports(self.port_base).values()]
 
+    def headers(self, role: str = "admin") -> dict[str, str]:
+        settings = load_settings(self.config).at_sandboxes(self.port_base)
+        return Identity.from_settings(settings).headers_for(role)
+
     def graphql(self, query: str) -> dict[str, Any]:
-        """The one place the demo tests send GraphQL (a token header would go here)."""
+        """The one place the demo tests send GraphQL, as an admin."""
         answer: dict[str, Any] = httpx.post(
-            f"{self.gateway}/graphql", json={"query": query}, timeout=30
+            f"{self.gateway}/graphql", json={"query": query}, headers=self.headers(), timeout=30
         ).json()
         assert "errors" not in answer, answer
         return answer["data"]  # type: ignore[no-any-return]
@@ -142,13 +148,15 @@ def test_the_demo_serves_every_sandbox_and_the_gateway_then_stops_on_ctrl_c(
 ) -> None:
     with demo_running(demo_config(tmp_path)) as demo:
         process = demo.process
-        ports = dict(zip(SYSTEMS, demo.ports[1:], strict=True))
+        ports = dict(zip(SANDBOXES, demo.ports[1:], strict=True))
         for name, port in ports.items():
             stats = wait_for(f"http://127.0.0.1:{port}/_sandbox/stats", process).json()
             assert "total" in stats, name
             spec = httpx.get(f"http://127.0.0.1:{port}/openapi.json").json()
             assert spec["paths"], f"{name} serves no vendor routes"
 
+        anonymous = httpx.post(f"{demo.gateway}/graphql", json={"query": "{ __typename }"})
+        assert anonymous.status_code == 401
         answer = demo.graphql("{ projects(first: 2) { totalCount edges { node { name } } } }")
         assert answer["projects"]["totalCount"] > 0
         metrics = wait_for(f"{demo.gateway}/metrics", process).text
@@ -161,6 +169,10 @@ def test_the_demo_serves_every_sandbox_and_the_gateway_then_stops_on_ctrl_c(
     assert f"{demo.gateway}/graphql" in text
     assert f"{demo.gateway}/metrics" in text
     assert all(f"http://127.0.0.1:{port}" in text for port in ports.values())
+    assert all(
+        f"{role}:" in text for role in ("admin", "finance", "delivery", "consultant", "client")
+    )
+    assert "Bearer ey" in text  # ready to paste into GraphiQL's headers
 
 
 @pytest.mark.timeout(600)

@@ -12,7 +12,7 @@ from gateway.settings import SandboxConfig, load_settings
 from sandboxes.harness.processes import DEMO_CONFIG
 
 
-def test_the_default_port_base_keeps_the_demo_on_8000_and_8101_to_8105() -> None:
+def test_the_default_port_base_keeps_the_demo_on_8000_and_8101_to_8106() -> None:
     settings = load_settings(DEMO_CONFIG).at_sandboxes()
     assert settings.port == 8000
     assert settings.sandbox.ports == {
@@ -21,17 +21,22 @@ def test_the_default_port_base_keeps_the_demo_on_8000_and_8101_to_8105() -> None
         "hcm": 8103,
         "erp": 8104,
         "time": 8105,
+        "idp": 8106,
     }
     assert settings.sources["erp"].base_url == "http://127.0.0.1:8104"
+    assert settings.auth.issuer == "http://127.0.0.1:8106"
 
 
 def test_one_port_base_moves_the_gateway_the_sandboxes_and_the_sources_together() -> None:
     settings = load_settings(DEMO_CONFIG).at_sandboxes(9000)
     assert settings.port == 9000
-    assert sorted(settings.sandbox.ports.values()) == [9101, 9102, 9103, 9104, 9105]
+    assert sorted(settings.sandbox.ports.values()) == [9101, 9102, 9103, 9104, 9105, 9106]
     assert {name: s.base_url for name, s in settings.sources.items()} == {
-        name: f"http://127.0.0.1:{port}" for name, port in settings.sandbox.ports.items()
+        name: f"http://127.0.0.1:{port}"
+        for name, port in settings.sandbox.ports.items()
+        if name != "idp"
     }
+    assert settings.auth.issuer == "http://127.0.0.1:9106"  # the demo's issuer moves too
 
 
 def test_a_config_still_listing_per_sandbox_ports_is_refused() -> None:

@@ -110,7 +110,7 @@ async def test_two_gateways_run_fifty_workflows_with_no_step_run_twice(
 ) -> None:
     deals = [await won_deal(systems, world) for _ in range(WORKFLOWS)]
 
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with httpx.AsyncClient(timeout=30, headers=two_gateways[0].headers) as http:
 
         async def start(n: int, deal: str) -> str:
             gateway = two_gateways[n % 2]
