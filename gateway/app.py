@@ -53,7 +53,7 @@ from gateway.observability.wiring import Observability
 from gateway.retention import retention_running
 from gateway.settings import Settings
 from gateway.store import Store
-from gateway.workflows.bootstrap import Workflows, bootstrap, running
+from gateway.workflows.bootstrap import Workflows, bootstrap, engine_options, running
 from resolvers import ids
 from resolvers.authority import Authority
 from resolvers.cache import CachePolicy, SourceCache
@@ -246,6 +246,7 @@ async def workflows_running(gateway: Gateway) -> AsyncIterator[Workflows]:
         gateway.upstream.connectors,
         publish=publish,
         observer=gateway.observability.workflows,
+        **engine_options(gateway.settings.workflows),
     )
     reader = gateway.workflows
     async with running(workflows):

@@ -137,6 +137,36 @@ class TracingConfig(BaseModel):
     sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)  # of new traces, parent-based
 
 
+class WorkflowRetryConfig(BaseModel):
+    """How a workflow's steps retry transient source failures (5xx, timeouts, 429s, an
+    open circuit): capped exponential backoff with jitter until the deadline. Business
+    errors are never retried."""
+
+    model_config = ConfigDict(frozen=True)
+
+    deadline_s: float = Field(default=4 * 3600.0, gt=0)  # from the workflow's start
+    initial_delay_s: float = Field(default=0.5, gt=0)
+    multiplier: float = Field(default=2.0, ge=1)
+    max_delay_s: float = Field(default=300.0, gt=0)  # a Retry-After may ask for longer
+    jitter: float = Field(default=0.2, ge=0, le=1)  # ± this fraction of each wait
+
+
+class WorkflowsConfig(BaseModel):
+    """The workflow engine: `retry` for every kind, `kinds` to set one kind apart."""
+
+    model_config = ConfigDict(frozen=True)
+
+    retry: WorkflowRetryConfig = Field(default_factory=WorkflowRetryConfig)
+    kinds: dict[str, WorkflowRetryConfig] = Field(default_factory=dict)  # kind -> its retry
+    concurrency: int = Field(default=8, ge=1)  # workflows one gateway drives at once
+    # Retry waits up to this long happen in place; longer ones hand the workflow back with
+    # a due time, freeing the worker and its lease for other workflows meanwhile.
+    max_inline_delay_s: float = Field(default=2.0, ge=0)
+
+    def retry_for(self, kind: str) -> WorkflowRetryConfig:
+        return self.kinds.get(kind, self.retry)
+
+
 class ObservabilityConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -168,6 +198,7 @@ class Settings(BaseSettings):
     query_limits: QueryLimitsConfig = Field(default_factory=QueryLimitsConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
+    workflows: WorkflowsConfig = Field(default_factory=WorkflowsConfig)
 
     def source(self, name: str) -> SourceSettings:
         """The source's settings with its credentials read from the environment."""

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from gateway.settings import WorkflowRetryConfig, WorkflowsConfig
 from gateway.store import (
     IdempotencyConflictError,
     Publish,
@@ -47,8 +48,20 @@ from sources.records import SourceSystem, TimeEntry
 
 log = logging.getLogger(__name__)
 
-# Patient enough to ride out a source's circuit breaker opening (five seconds) twice.
-SOURCE_RETRY = RetryPolicy(max_attempts=6, initial_delay=0.5, multiplier=2.0, max_delay=8.0)
+
+def retry_policy(config: WorkflowRetryConfig) -> RetryPolicy:
+    """A step's retry policy from settings: bounded by the deadline, not by a count."""
+    return RetryPolicy(
+        max_attempts=None,
+        initial_delay=config.initial_delay_s,
+        multiplier=config.multiplier,
+        max_delay=config.max_delay_s,
+        jitter=config.jitter,
+        deadline=config.deadline_s,
+    )
+
+
+SOURCE_RETRY = retry_policy(WorkflowRetryConfig())
 LEASE_SECONDS = 10.0  # how long a dead worker's workflows wait before another takes them
 STOP_GRACE_SECONDS = 10.0
 ANONYMOUS = "anonymous"
@@ -58,14 +71,36 @@ ENDED_WITHOUT_EFFECT = frozenset(
 )
 
 
-def definitions(systems: Systems, *, retry: RetryPolicy = SOURCE_RETRY) -> list[WorkflowDefinition]:
+def definitions(
+    systems: Systems,
+    *,
+    retry: RetryPolicy = SOURCE_RETRY,
+    retry_by_kind: Mapping[str, RetryPolicy] | None = None,
+) -> list[WorkflowDefinition]:
+    """Every workflow kind; each kind's steps retry per `retry_by_kind`, else `retry`."""
+    by_kind = retry_by_kind or {}
     return [
-        quote_to_project.definition(systems, retry),
-        time_to_billing.definition(systems, retry),
-        milestone_billing.definition(systems, retry),
-        invoicing.definition(systems, retry),
-        staffing_fill.definition(systems, retry),
+        module.definition(systems, by_kind.get(module.KIND, retry))
+        for module in (
+            quote_to_project,
+            time_to_billing,
+            milestone_billing,
+            invoicing,
+            staffing_fill,
+        )
     ]
+
+
+def engine_options(config: WorkflowsConfig) -> dict[str, Any]:
+    """`bootstrap` keyword arguments from the `workflows:` settings block."""
+    return {
+        "retry": retry_policy(config.retry),
+        "retry_by_kind": {
+            kind: retry_policy(kind_config) for kind, kind_config in config.kinds.items()
+        },
+        "concurrency": config.concurrency,
+        "max_inline_delay": config.max_inline_delay_s,
+    }
 
 
 @dataclass
@@ -194,12 +229,14 @@ def bootstrap(
     *,
     publish: Publish | None = None,
     retry: RetryPolicy = SOURCE_RETRY,
-    **engine_options: Any,
+    retry_by_kind: Mapping[str, RetryPolicy] | None = None,
+    **options: Any,
 ) -> Workflows:
     """Definitions bound to `connectors`, in an engine on `store` (not started)."""
     systems = Systems(connectors)
-    engine_options.setdefault("lease_seconds", LEASE_SECONDS)
-    engine = Engine(store, definitions(systems, retry=retry), publish=publish, **engine_options)
+    options.setdefault("lease_seconds", LEASE_SECONDS)
+    made = definitions(systems, retry=retry, retry_by_kind=retry_by_kind)
+    engine = Engine(store, made, publish=publish, **options)
     return Workflows(engine, store, systems)
 
 

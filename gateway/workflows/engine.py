@@ -140,8 +140,9 @@ class Engine:
     async def retry(self, workflow_id: str, *, principal: str | None = None) -> WorkflowRecord:
         """Queue a NEEDS_ATTENTION or FAILED workflow to run again from where it stopped.
 
-        Failed steps get a fresh attempt budget; succeeded ones are not run again. A
-        workflow parked while undoing its steps resumes undoing them.
+        Failed steps get a fresh attempt budget and the workflow a fresh retry deadline
+        (counted from its next claim); succeeded ones are not run again. A workflow parked
+        while undoing its steps resumes undoing them.
         """
         async with self._store.transaction() as tx:
             workflow = await self._get(tx, workflow_id)
@@ -166,6 +167,8 @@ class Engine:
                 error=None,
                 finished_at=None,
                 next_run_at=self._clock(),
+                # A person asked for another go: the retry deadline counts from now.
+                started_at=None,
             )
             if updated is None:
                 raise WorkflowStateError(
