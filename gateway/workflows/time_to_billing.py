@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from gateway.store import Store
+from gateway.store import IdempotencyConflictError, Store
 from gateway.workflows.business import BusinessError, record_data_quality
 from gateway.workflows.concurrently import concurrently
 from gateway.workflows.context import StepContext
@@ -88,30 +88,40 @@ async def submit_time(
 ) -> TimeEntry:
     """The TIME entry for this key: created once, the same entry for every repeat.
 
-    The key is claimed in the store with the request's hash first, so the same key with
-    different details is refused (IdempotencyConflictError) before anything is written.
+    A key is saved only once the request starts executing (Stripe's rule): a request
+    refused by a business rule (an unknown project or person) or by TIME itself leaves
+    nothing behind, so the caller may correct it and resend it with the same key. Once
+    saved, the same key with different details is refused (IdempotencyConflictError).
     """
-    claimed, _ = await store.idempotency.claim(
-        SUBMIT_SCOPE, command.idempotency_key, request_hash(SUBMIT_SCOPE, command.as_json())
-    )
-    if isinstance(claimed.response, dict) and claimed.response.get("time_entry_id"):
-        entry = (await systems.time.get_many("time_entry", [claimed.response["time_entry_id"]]))[0]
-        if isinstance(entry, TimeEntry):
-            return entry
+    key = command.idempotency_key
+    fingerprint = request_hash(SUBMIT_SCOPE, command.as_json())
+    earlier = await _earlier_entry(systems, store, key, fingerprint)
+    if earlier is not None:
+        return earlier
     project = (await systems.psa.get_many("project", [command.project_id]))[0]
     if not isinstance(project, Project):
         raise NotFoundError(UNKNOWN_PROJECT, f"PSA has no project {command.project_id}")
     in_time = await time_project(systems, project.code, active=True)
     user = await time_user(systems, command.resource_id)
-    entry = await systems.time.create_time_entry(
-        user.id,
-        in_time.id,
-        command.date,
-        command.hours,
-        command.billable,
-        command.notes,
-        external_reference=f"psgraph:{command.idempotency_key}",
-    )
+    claimed, _ = await store.idempotency.claim(SUBMIT_SCOPE, key, fingerprint)
+    earlier = await _entry_of(systems, claimed.response)
+    if earlier is not None:  # the same request, sent twice at once, finished first
+        return earlier
+    try:
+        entry = await systems.time.create_time_entry(
+            user.id,
+            in_time.id,
+            command.date,
+            command.hours,
+            command.billable,
+            command.notes,
+            external_reference=f"psgraph:{key}",
+        )
+    except SourceRejected:
+        # TIME refused it outright, so nothing was written: the key is free again. On a
+        # timeout or 5xx it stays: the entry may exist, and only this request may look.
+        await store.idempotency.release(SUBMIT_SCOPE, key, fingerprint)
+        raise
     async with store.transaction() as tx:
         await tx.idempotency.complete(
             SUBMIT_SCOPE, command.idempotency_key, {"time_entry_id": entry.id}
@@ -126,6 +136,25 @@ async def submit_time(
             {**command.as_json(), "time_project_id": in_time.id, "user_id": user.id},
         )
     return entry
+
+
+async def _earlier_entry(
+    systems: Systems, store: Store, key: str, fingerprint: str
+) -> TimeEntry | None:
+    """The entry an earlier request with this key made; refuses a key used otherwise."""
+    saved = await store.idempotency.get(SUBMIT_SCOPE, key)
+    if saved is None:
+        return None
+    if saved.request_hash != fingerprint:
+        raise IdempotencyConflictError(key)
+    return await _entry_of(systems, saved.response)
+
+
+async def _entry_of(systems: Systems, response: Any) -> TimeEntry | None:
+    if not isinstance(response, dict) or not response.get("time_entry_id"):
+        return None
+    entry = (await systems.time.get_many("time_entry", [response["time_entry_id"]]))[0]
+    return entry if isinstance(entry, TimeEntry) else None
 
 
 # --- approving and posting ------------------------------------------------------------
