@@ -21,6 +21,8 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, help="keep config files and logs here")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # A client hanging up mid-request (a killed gateway) is expected here, not news.
+    logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="psgraph-chaos-") as scratch:
         workdir = args.workdir or Path(scratch)

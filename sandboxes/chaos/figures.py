@@ -43,7 +43,7 @@ subscription($types: [String!], $after: String) {
 WORKFLOWS_PAGE = """
 query($after: String) {
   workflows(first: 200, after: $after) {
-    edges { node { id kind status error } }
+    edges { node { id kind status steps { name status error } } }
     pageInfo { hasNextPage endCursor }
   }
 }"""
@@ -189,7 +189,12 @@ async def _workflows(client: Gateways) -> list[dict[str, Any]]:
     after: str | None = None
     while True:
         page = (await client.query(WORKFLOWS_PAGE, after=after))["workflows"]
-        found.extend(edge["node"] for edge in page["edges"])
+        for edge in page["edges"]:
+            node = edge["node"]
+            failed = [
+                f"{s['name']}: {s['error']}" for s in node["steps"] if s["status"] == "FAILED"
+            ]
+            found.append({**node, "error": "; ".join(failed)})
         if not page["pageInfo"]["hasNextPage"]:
             return found
         after = page["pageInfo"]["endCursor"]
