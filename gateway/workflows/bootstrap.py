@@ -30,8 +30,10 @@ from gateway.store import (
 )
 from gateway.workflows import (
     invoicing,
+    job_status,
     milestone_billing,
     quote_to_project,
+    receivables,
     staffing_fill,
     time_to_billing,
 )
@@ -59,6 +61,8 @@ def definitions(systems: Systems, *, retry: RetryPolicy = SOURCE_RETRY) -> list[
         milestone_billing.definition(systems, retry),
         invoicing.definition(systems, retry),
         staffing_fill.definition(systems, retry),
+        job_status.definition(systems, retry),
+        receivables.definition(systems, retry),
     ]
 
 
@@ -75,6 +79,17 @@ class Workflows:
     engine: Engine
     store: Store
     systems: Systems
+
+    async def start(
+        self,
+        kind: str,
+        input: Mapping[str, Any],
+        *,
+        idempotency_key: str | None = None,
+        principal: str = ANONYMOUS,
+    ) -> WorkflowRecord:
+        """Any workflow kind by its input (the automations start workflows this way)."""
+        return await self._start(kind, input, idempotency_key, principal)
 
     async def start_project(
         self,
