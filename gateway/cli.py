@@ -118,6 +118,12 @@ def demo(config: ConfigOption = DEMO_CONFIG) -> None:
             "live:     subscription { events { cursor type subjectId data } } "
             "over WebSocket or SSE at /graphql"
         )
+        for automation in settings.events.automations:
+            state = "on " if automation.enabled else "off"
+            typer.echo(
+                f"automation {state} {automation.name}: {', '.join(automation.on)} "
+                f"-> {automation.workflow}"
+            )
         typer.echo("Ctrl-C stops everything.")
         _serve_gateway(settings)
     finally:
