@@ -98,13 +98,9 @@ def demo(config: ConfigOption = DEMO_CONFIG) -> None:
     child = subprocess.Popen(
         [sys.executable, "-m", "gateway.cli", "sandbox", "--config", str(config), "--scenario"],
     )
-    # The demo watches the sandboxes change and turns won deals into projects by itself.
+    # The demo watches the sandboxes change and moves each next step by itself.
     settings = settings.model_copy(
-        update={
-            "events": settings.events.model_copy(
-                update={"capture": True, "auto_start_quote_to_project": True}
-            )
-        }
+        update={"events": settings.events.model_copy(update={"capture": True})}
     )
     try:
         _wait_for_ports(box.host, [box.ports[name] for name in SYSTEMS], child)
@@ -122,6 +118,12 @@ def demo(config: ConfigOption = DEMO_CONFIG) -> None:
             "live:     subscription { events { cursor type subjectId data } } "
             "over WebSocket or SSE at /graphql"
         )
+        for automation in settings.events.automations:
+            state = "on " if automation.enabled else "off"
+            typer.echo(
+                f"automation {state} {automation.name}: {', '.join(automation.on)} "
+                f"-> {automation.workflow}"
+            )
         typer.echo("Ctrl-C stops everything.")
         _serve_gateway(settings)
     finally:

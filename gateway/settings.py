@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -62,6 +62,69 @@ class ForwardTarget(BaseModel):
     types: list[str] = Field(default_factory=list)  # empty: every type
 
 
+class AutomationConfig(BaseModel):
+    """One automation: events of these types start this workflow, with an input made
+    from the event. The workflow's business key derives from that input, so the event
+    seen twice (two replicas, a replayed dead letter, a re-poll) starts it once."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(min_length=1, max_length=38)
+    on: list[str]  # domain event types
+    workflow: str  # the workflow kind it starts
+    # The workflow input; strings are templates over the event: "{data[id]}" is the
+    # native id of the record that changed, "{data[to]}" its new status.
+    input: dict[str, Any]
+    # Only events whose data has one of these values per field (empty: every event).
+    when: dict[str, list[str]] = Field(default_factory=dict)
+    enabled: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, data: Any) -> Any:
+        # YAML 1.1 reads an unquoted `on:` key as the boolean true.
+        if isinstance(data, dict) and True in data:
+            data = {("on" if k is True else k): v for k, v in data.items()}
+        return data
+
+
+def _default_automations() -> list[AutomationConfig]:
+    """Every automation the gateway knows, off until a deployment turns it on."""
+    return [
+        AutomationConfig(
+            name="opportunity-won-to-project",
+            on=["OpportunityClosedWon"],
+            workflow="quote_to_project",
+            input={"opportunity_id": "{data[id]}", "start_date": None, "manager_id": None},
+        ),
+        AutomationConfig(
+            name="time-approved-to-erp",
+            on=["TimeApproved"],
+            workflow="approve_time",
+            input={"time_entry_ids": ["{data[id]}"]},
+        ),
+        AutomationConfig(
+            name="milestone-completed-to-erp",
+            on=["MilestoneCompleted"],
+            workflow="complete_milestone",
+            input={"milestone_id": "{data[id]}"},
+        ),
+        AutomationConfig(
+            name="project-status-to-erp",
+            on=["ProjectStatusChanged"],
+            workflow="sync_job_status",
+            input={"project_id": "{data[id]}", "status": "{data[to]}"},
+            when={"to": ["ACTIVE", "COMPLETED", "CANCELLED"]},
+        ),
+        AutomationConfig(
+            name="invoice-to-receivables",
+            on=["InvoicePosted", "InvoicePaid"],
+            workflow="refresh_receivables",
+            input={"invoice_id": "{data[id]}", "status": "{data[to]}"},
+        ),
+    ]
+
+
 class EventsConfig(BaseModel):
     """Change capture, the event log's consumers and live subscriptions."""
 
@@ -81,7 +144,8 @@ class EventsConfig(BaseModel):
     baseline: dict[str, list[str]] = Field(default_factory=lambda: {"psa": ["project"]})
     # system -> environment variable holding its webhook secrets (space-separated: rotation)
     webhook_secrets_env: dict[str, str] = Field(default_factory=dict)
-    auto_start_quote_to_project: bool = False
+    # What the gateway does by itself when an event arrives; see docs/events.md.
+    automations: list[AutomationConfig] = Field(default_factory=_default_automations)
     subscriber_buffer: int = 1000  # events queued per subscriber before it is ended
     delivery_attempts: int = 3  # tries of a trigger or a push before it is dead-lettered
     delivery_backoff_s: float = 0.5

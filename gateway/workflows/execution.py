@@ -213,6 +213,11 @@ class Execution:
             principal=workflow.principal,
             store=self._store,
             output=self._steps[step.name].output if undoing else None,
+            business_key=(
+                self._definition.business_key(workflow.input)
+                if self._definition.business_key
+                else None
+            ),
         )
 
     async def _succeed(self) -> None:

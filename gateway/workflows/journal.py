@@ -30,6 +30,7 @@ def progress_message(workflow: WorkflowRecord, step: StepRecord | None = None) -
         "step": step.name if step else None,
         "step_status": step.status.value if step else None,
         "error": step.error if step else workflow.error,
+        "result": workflow.result if step is None else None,
     }
 
 

@@ -28,6 +28,7 @@ from gateway.workflows.concurrently import concurrently
 from gateway.workflows.context import StepContext
 from gateway.workflows.definition import OnFailure, Step, WorkflowDefinition
 from gateway.workflows.engine import request_hash
+from gateway.workflows.keys import BusinessKey, digest
 from gateway.workflows.lookups import (
     NotFoundError,
     bill_rates,
@@ -55,6 +56,13 @@ UNKNOWN_PROJECT = "UNKNOWN_PROJECT"
 
 def approve_input(time_entry_ids: Sequence[str]) -> dict[str, Any]:
     return {"time_entry_ids": sorted(dict.fromkeys(time_entry_ids))}
+
+
+def business_key(input: Mapping[str, Any]) -> BusinessKey:
+    """One approval and posting per set of entries: the automation starts one per
+    approved entry, so a person approving that entry and the automation meet here."""
+    ids = input["time_entry_ids"]
+    return BusinessKey(KIND, ids[0] if len(ids) == 1 else digest(ids))
 
 
 # --- submitting -----------------------------------------------------------------------
@@ -307,4 +315,5 @@ def definition(systems: Systems, retry: RetryPolicy) -> WorkflowDefinition:
             ),
         ],
         on_failure=OnFailure.PARK,
+        business_key=business_key,
     )

@@ -156,14 +156,18 @@ async def test_a_manual_retry_after_a_spent_deadline_gets_a_fresh_one(
     script = Script()
     script.fail("a", *[TransientError("503")] * 3)
     engine = make_engine(
-        one_step(script, budget(deadline=0.05, initial_delay=0.02)), max_inline_delay=5.0
+        one_step(script, budget(deadline=60.0, initial_delay=40.0)), max_inline_delay=1.0
     )
     workflow = await engine.start("one", {})
-    await engine.run_until_idle()
+    await engine.run_until_idle()  # fails, waits 40 s of the 60
+    clock.advance(41)
+    await engine.run_until_idle()  # fails again: the next wait would end past the deadline
     parked = await store.workflows.get(workflow.id)
     clock.advance(HOUR)
 
     await engine.retry(workflow.id)
+    await engine.run_until_idle()  # fails a third time, inside its fresh deadline
+    clock.advance(41)
     await engine.run_until_idle()
 
     assert parked is not None
@@ -171,3 +175,4 @@ async def test_a_manual_retry_after_a_spent_deadline_gets_a_fresh_one(
     done = await store.workflows.get(workflow.id)
     assert done is not None
     assert done.status is S.SUCCEEDED, done.error
+    assert script.runs("a") == 4
