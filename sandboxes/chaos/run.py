@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 
 from gateway.events.log import format_cursor
 from gateway.settings import SYSTEMS, load_settings
@@ -129,10 +130,16 @@ class Chaos:
             cluster,
             store_url=database.url,
             bus_url=redis.url,
-            events=EVENTS,
+            # The demo's automations stay on: their starts meet the clients' ones.
+            events={**self._demo_events(), **EVENTS},
             workflows=WORKFLOWS,
         )
         return GatewayProcess(config, self.workdir / f"gateway-{name}.log")
+
+    @staticmethod
+    def _demo_events() -> dict[str, Any]:
+        events: dict[str, Any] = yaml.safe_load(DEMO_CONFIG.read_text()).get("events", {})
+        return events
 
     def _systems(self, cluster: SandboxCluster) -> Systems:
         return Systems(

@@ -19,7 +19,7 @@ class Size:
 
 
 SIZES = {
-    "small": Size(deals=6, time_batches=3, run_s=30.0, outage_s=10.0, settle_s=120.0),
+    "small": Size(deals=6, time_batches=3, run_s=26.0, outage_s=8.0, settle_s=120.0),
     # 100 deals started twice and 50 batches approved twice: 300 starts in all.
     "full": Size(deals=100, time_batches=50, run_s=200.0, outage_s=120.0, settle_s=300.0),
 }
