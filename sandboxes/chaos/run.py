@@ -46,6 +46,7 @@ mutation($p: ID!, $r: ID!, $d: Date!, $key: String!) {
   submitTime(projectId: $p, resourceId: $r, date: $d, hours: 2.5, billable: true,
              notes: "Chaos", idempotencyKey: $key) { id }
 }"""
+TRANSIENT = {"RATE_LIMITED", "SOURCE_UNAVAILABLE", "SOURCE_TIMEOUT"}
 APPROVE = "mutation($ids: [ID!]!) { approveTimeEntries(ids: $ids) { id } }"
 # Quick to come back after a fault clears; the deadline stays the shipped one (hours).
 WORKFLOWS = {"retry": {"initial_delay_s": 0.2, "max_delay_s": 3.0}, "max_inline_delay_s": 1.0}
@@ -174,18 +175,23 @@ class Chaos:
                     }
                 )
             )
-        for batch in range(self.size.time_batches):
-            for part in range(2):
-                key = f"chaos-time-{batch}-{part}"
-                project, person = self._staffed(batch * 2 + part)
-                found = await client.query(
+        keys = [f"chaos-time-{n // 2}-{n % 2}" for n in range(2 * self.size.time_batches)]
+        gate = asyncio.Semaphore(4)
+
+        async def submit(n: int, key: str) -> None:
+            project, person = self._staffed(n)
+            async with gate:
+                found = await _patiently(
+                    client,
                     SUBMIT,
                     p=ids.encode("Project", project),
                     r=ids.encode("Resource", person),
-                    d=(WORLD_TODAY - dt.timedelta(days=batch % 20)).isoformat(),
+                    d=(WORLD_TODAY - dt.timedelta(days=n % 20)).isoformat(),
                     key=key,
                 )
-                self.entries[key] = ids.decode(found["submitTime"]["id"], "TimeEntry").key
+            self.entries[key] = ids.decode(found["submitTime"]["id"], "TimeEntry").key
+
+        await asyncio.gather(*(submit(n, key) for n, key in enumerate(keys)))
         self.say(f"{len(self.deals)} won deals and {len(self.entries)} time entries made")
 
     def _staffed(self, n: int) -> tuple[str, str]:
@@ -302,6 +308,19 @@ class Chaos:
 
     def _t(self) -> str:
         return f"[{time.monotonic() - self._began:6.1f} s]"
+
+
+async def _patiently(client: Gateways, document: str, **variables: Any) -> dict[str, Any]:
+    """A request a person would send again after a rate limit or an outage: submitTime
+    is idempotent by its key, so sending it again is safe."""
+    for attempt in range(30):
+        try:
+            return await client.query(document, **variables)
+        except GraphQLError as error:
+            if attempt == 29 or not set(error.codes) & TRANSIENT:
+                raise
+        await asyncio.sleep(1.0 + attempt * 0.5)
+    raise AssertionError("unreachable")
 
 
 async def run_chaos(size: Size, workdir: Path, say: Callable[[str], None] = print) -> Figures:

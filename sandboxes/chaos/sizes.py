@@ -20,6 +20,7 @@ class Size:
 
 SIZES = {
     "small": Size(deals=6, time_batches=3, run_s=26.0, outage_s=8.0, settle_s=120.0),
-    # 100 deals started twice and 50 batches approved twice: 300 starts in all.
-    "full": Size(deals=100, time_batches=50, run_s=200.0, outage_s=120.0, settle_s=300.0),
+    # 60 deals started three times (two keys, one replayed) and 25 batches approved
+    # twice: 230 starts in all.
+    "full": Size(deals=60, time_batches=25, run_s=180.0, outage_s=120.0, settle_s=300.0),
 }
