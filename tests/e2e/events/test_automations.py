@@ -100,6 +100,7 @@ async def test_time_approved_in_time_is_posted_to_the_erp_once(
             for entry in entries
         ]
         node = await eventually(lambda: _posted_node(gw, entries[0]))
+        before = await runs(gw, name)
         await see_again(gw, name, "TimeApproved", entries[0])
         automation = await runs(gw, name)
 
@@ -108,7 +109,8 @@ async def test_time_approved_in_time_is_posted_to_the_erp_once(
     assert {"system": "TIME", "id": entries[0]} in node["systemRefs"]
     assert automation["enabled"] is True
     assert automation["on"] == ["TimeApproved"]
-    assert automation["runs"] == 2  # one per approval; the event seen again started nothing
+    assert 1 <= before["runs"] <= 2  # approvals one scan sees together share a workflow
+    assert automation["runs"] == before["runs"]  # the event seen again started nothing
     assert automation["lastRunAt"] is not None
     for entry in entries:
         page = await systems.erp.list("time_posting", {"time_entry_id": entry})
