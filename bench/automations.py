@@ -41,7 +41,7 @@ SEED = 42
 AT_ONCE = 5  # entries approved per moment
 BETWEEN_S = 0.25  # between those moments
 TIMEOUT_S = 300.0
-PERSON_RATE = 4.0  # TIME requests per second the approvers make
+PERSON_RATE = 3.0  # TIME requests per second the approvers make
 
 
 def main(argv: Sequence[str] | None = None) -> None:
