@@ -11,6 +11,7 @@ BENCHMARKS = (
     "bench.staffing",
     "bench.workflows",
     "bench.events",
+    "bench.automations",
     "bench.observability",
 )
 

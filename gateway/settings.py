@@ -77,6 +77,9 @@ class AutomationConfig(BaseModel):
     input: dict[str, Any]
     # Only events whose data has one of these values per field (empty: every event).
     when: dict[str, list[str]] = Field(default_factory=dict)
+    # Events arriving together (one change scan's) start one workflow, up to this many:
+    # inputs that differ only in their lists are joined (entry ids of many approvals).
+    batch: int = Field(default=1, ge=1)
     enabled: bool = False
 
     @model_validator(mode="before")
@@ -102,6 +105,7 @@ def _default_automations() -> list[AutomationConfig]:
             on=["TimeApproved"],
             workflow="approve_time",
             input={"time_entry_ids": ["{data[id]}"]},
+            batch=100,
         ),
         AutomationConfig(
             name="milestone-completed-to-erp",

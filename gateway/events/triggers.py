@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from gateway.events.deliveries import Consumer, DeliveryError
@@ -70,11 +70,21 @@ def wanted(automation: AutomationConfig, event: EventRecord) -> bool:
     return all(data.get(field) in values for field, values in automation.when.items())
 
 
+def joined(inputs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Inputs that differ only in their list values, joined into one (lists concatenated,
+    repeats dropped); the others kept apart, in order."""
+    groups: dict[str, dict[str, Any]] = {}
+    for input in inputs:
+        fixed = {k: v for k, v in input.items() if not isinstance(v, list)}
+        group = groups.setdefault(json.dumps(fixed, sort_keys=True, default=str), dict(fixed))
+        for name, value in input.items():
+            if isinstance(value, list):
+                group[name] = list(dict.fromkeys([*group.get(name, []), *value]))
+    return list(groups.values())
+
+
 def automation_trigger(automation: AutomationConfig, start: StartWorkflow) -> Consumer:
-    async def on_event(event: EventRecord) -> None:
-        if not wanted(automation, event):
-            return
-        input = workflow_input(automation, event)
+    async def begin(input: dict[str, Any]) -> None:
         await start(
             automation.workflow,
             input,
@@ -82,7 +92,22 @@ def automation_trigger(automation: AutomationConfig, start: StartWorkflow) -> Co
             principal(automation.name),
         )
 
-    return Consumer(consumer_name(automation.name), on_event, frozenset(automation.on))
+    async def on_event(event: EventRecord) -> None:
+        if wanted(automation, event):
+            await begin(workflow_input(automation, event))
+
+    async def on_events(events: Sequence[EventRecord]) -> None:
+        inputs = [workflow_input(automation, e) for e in events if wanted(automation, e)]
+        for input in joined(inputs):
+            await begin(input)
+
+    return Consumer(
+        consumer_name(automation.name),
+        on_event,
+        frozenset(automation.on),
+        handle_batch=on_events,
+        batch_max=automation.batch,
+    )
 
 
 def automation_triggers(

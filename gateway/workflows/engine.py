@@ -171,11 +171,11 @@ class Engine:
             workflow = await self._get(tx, workflow_id)
             definition = self._definition(workflow.kind)
             if definition.business_key is not None:
-                owner = await definition.business_key(workflow.input).owner(tx)
-                if owner not in (None, workflow.id):
+                owners = await definition.business_key(workflow.input).owners(tx)
+                if owners and workflow.id not in owners:
                     raise WorkflowStateError(
-                        f"workflow {workflow_id} let its business key go; workflow {owner} "
-                        "has it now"
+                        f"workflow {workflow_id} let its business key go; workflow "
+                        f"{', '.join(sorted(owners))} has it now"
                     )
             phase = workflow.phase
             if workflow.status is WorkflowStatus.FAILED or phase is Phase.FORWARD:

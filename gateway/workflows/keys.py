@@ -34,10 +34,17 @@ class BusinessKey:
     kind: str  # the workflow kind that owns it
     subject: str  # what it is about: an opportunity id, "project:day", ...
     freed_by: frozenset[WorkflowStatus] = field(default=FREED_BY, compare=False)
+    # A workflow about several facts at once (the entries of one approval) claims each
+    # part; it runs if it gets at least one, and otherwise joins the owner of the first.
+    parts: tuple[str, ...] = ()
 
     @property
     def value(self) -> str:
         return f"{self.kind}:{self.subject}"
+
+    @property
+    def values(self) -> list[str]:
+        return [f"{self.kind}:{part}" for part in self.parts] or [self.value]
 
     def reference(self, *parts: object) -> str:
         """An upstream external reference for something made under this key."""
@@ -48,21 +55,31 @@ class BusinessKey:
     ) -> WorkflowRecord | None:
         """Claim the key for `workflow_id` (to be created in `tx`): None when it is ours,
         otherwise the workflow that owns it and has not let it go."""
+        owners = [await self._claim_one(tx, value, workflow_id, now) for value in self.values]
+        if any(owner is None for owner in owners):
+            return None
+        return owners[0]
+
+    async def owners(self, tx: Transaction) -> set[str]:
+        """The workflows that own the key (or its parts) now."""
+        found = {await tx.business_keys.holder(value) for value in self.values}
+        return {owner for owner in found if owner is not None}
+
+    async def _claim_one(
+        self, tx: Transaction, value: str, workflow_id: str, now: dt.datetime
+    ) -> WorkflowRecord | None:
         for _ in range(MAX_TAKEOVER_RACES):
-            if await tx.business_keys.claim(self.value, self.kind, workflow_id, now):
+            if await tx.business_keys.claim(value, self.kind, workflow_id, now):
                 return None
-            holder_id = await tx.business_keys.holder(self.value)
+            holder_id = await tx.business_keys.holder(value)
             if holder_id is None:
                 continue  # freed between the two statements: claim again
             holder = await tx.workflows.get(holder_id)
             if holder is not None and holder.status not in self.freed_by:
                 return holder
-            if await tx.business_keys.take_over(self.value, holder_id, workflow_id, now):
+            if await tx.business_keys.take_over(value, holder_id, workflow_id, now):
                 return None
-        raise RuntimeError(f"business key {self.value} kept changing hands")
-
-    async def owner(self, tx: Transaction) -> str | None:
-        return await tx.business_keys.holder(self.value)
+        raise RuntimeError(f"business key {value} kept changing hands")
 
 
 def digest(values: Iterable[str]) -> str:

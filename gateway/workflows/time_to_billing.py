@@ -49,6 +49,7 @@ from sources.records import (
 KIND = "approve_time"
 SUBMIT_SCOPE = "submit_time"
 ALREADY_BILLED = frozenset({"INVOICED"})
+APPROVED_OR_LATER = frozenset({"APPROVED", "INVOICED"})
 MISSING_FINANCE_CODE = "MISSING_FINANCE_CODE"
 POSTING_REFUSED = "POSTING_REFUSED"
 UNKNOWN_PROJECT = "UNKNOWN_PROJECT"
@@ -59,10 +60,11 @@ def approve_input(time_entry_ids: Sequence[str]) -> dict[str, Any]:
 
 
 def business_key(input: Mapping[str, Any]) -> BusinessKey:
-    """One approval and posting per set of entries: the automation starts one per
-    approved entry, so a person approving that entry and the automation meet here."""
+    """Each entry is approved and posted by one workflow: the automation starts one per
+    approved entry and joins a person's approval that holds it already; a person's
+    approval runs if at least one of its entries is not held by another."""
     ids = input["time_entry_ids"]
-    return BusinessKey(KIND, ids[0] if len(ids) == 1 else digest(ids))
+    return BusinessKey(KIND, digest(ids), parts=tuple(ids))
 
 
 # --- submitting -----------------------------------------------------------------------
@@ -175,7 +177,10 @@ async def approve(systems: Systems, ctx: StepContext) -> dict[str, Any]:
     if len(before) != len(ids):
         missing = [i for i, entry in zip(ids, found, strict=True) if entry is None]
         raise BusinessError("UNKNOWN_TIME_ENTRY", f"TIME has no entries {missing}")
-    approved = await systems.time.approve(ids)
+    # Entries approved in TIME already (the automation's case) cost no second request.
+    pending = [entry.id for entry in before if entry.status not in APPROVED_OR_LATER]
+    changed = {entry.id: entry for entry in await systems.time.approve(pending)} if pending else {}
+    approved = [changed.get(entry.id, entry) for entry in before]
     for old, new in zip(before, approved, strict=True):
         if old.status != new.status:
             ctx.audit(
@@ -207,8 +212,21 @@ def _entry_json(entry: TimeEntry) -> dict[str, Any]:
 
 async def post(systems: Systems, ctx: StepContext) -> dict[str, Any]:
     entries = [e for e in ctx.outputs["approve"]["entries"] if e["status"] not in ALREADY_BILLED]
-    posted, unposted = await post_entries(systems, ctx, entries)
-    return {"posted": posted, "unposted": unposted}
+    others = await _held_by_others(ctx, [e["id"] for e in entries])
+    posted, unposted = await post_entries(
+        systems, ctx, [e for e in entries if e["id"] not in others]
+    )
+    return {"posted": posted, "unposted": unposted, "left_to_others": sorted(others)}
+
+
+async def _held_by_others(ctx: StepContext, ids: Sequence[str]) -> set[str]:
+    """Entries another workflow owns (it started first): that one posts them."""
+    if ctx.business_key is None:
+        return set()
+    owners = {
+        entry_id: await ctx.store.business_keys.holder(f"{KIND}:{entry_id}") for entry_id in ids
+    }
+    return {entry_id for entry_id, owner in owners.items() if owner not in (None, ctx.workflow_id)}
 
 
 async def exceptions(systems: Systems, ctx: StepContext) -> dict[str, Any]:

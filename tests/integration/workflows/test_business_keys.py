@@ -101,3 +101,37 @@ async def test_a_cancelled_start_frees_the_deal_for_a_new_one(
     assert again.id != parked.id
     assert (await workflows.engine.wait(again.id)).status is WorkflowStatus.SUCCEEDED
     assert (await footprint(systems, opportunity)).complete()
+
+
+async def test_the_automation_joins_a_persons_approval_of_the_entry(
+    workflows: Workflows, world: World, store: Store
+) -> None:
+    a, b, c = _submitted_on_billed_projects(world, 3, skip=20)
+    by_person = await workflows.engine.wait(
+        (await workflows.approve_time([a, b], principal="ana")).id, timeout=60
+    )
+    assert by_person.status is WorkflowStatus.SUCCEEDED, by_person.error
+
+    by_automation = await workflows.approve_time([a], principal="automation:time")
+    overlapping = await workflows.engine.wait(
+        (await workflows.approve_time([b, c], principal="ben")).id, timeout=60
+    )
+
+    assert by_automation.id == by_person.id
+    assert overlapping.id != by_person.id
+    assert overlapping.status is WorkflowStatus.SUCCEEDED, overlapping.error
+    post = next(s for s in await store.steps.for_workflow(overlapping.id) if s.name == "post")
+    assert [p["time_entry_id"] for p in post.output["posted"]] == [c]
+    assert post.output["left_to_others"] == [b]
+
+
+def _submitted_on_billed_projects(world: World, count: int, skip: int = 0) -> list[str]:
+    billed = {
+        p.key
+        for p in world.projects
+        if p.status == "ACTIVE" and p.erp_job_id and p.contract_type == "TIME_AND_MATERIALS"
+    }
+    found = [
+        t.time_id for t in world.time_entries if t.status == "SUBMITTED" and t.project_key in billed
+    ]
+    return found[skip : skip + count]

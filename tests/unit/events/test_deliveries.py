@@ -5,7 +5,7 @@ dead-lettered and can be replayed."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
 
@@ -206,3 +206,22 @@ def test_a_consumer_name_must_fit_its_offset_key():
 
     with pytest.raises(ValueError, match="1 to 50 characters"):
         Consumer("x" * 51, ignore)
+
+
+async def test_events_appended_together_reach_a_batch_consumer_in_one_call(
+    event_log: EventLog, make_deliveries
+):
+    batches: list[list[str]] = []
+
+    async def one(event: EventRecord) -> None:
+        batches.append([str(event.subject_id)])
+
+    async def many(events: Sequence[EventRecord]) -> None:
+        batches.append([str(e.subject_id) for e in events])
+
+    batching = Consumer("batching", one, frozenset({"OpportunityClosedWon"}), many, batch_max=10)
+    async with make_deliveries(batching):
+        await event_log.append([closed_won("1"), closed_won("2"), closed_won("3")])
+        await until(lambda: sum(map(len, batches)) == 3)
+
+    assert batches == [["Opportunity:1", "Opportunity:2", "Opportunity:3"]]
