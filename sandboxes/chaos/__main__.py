@@ -11,14 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from starlette.requests import ClientDisconnect
-
 from sandboxes.chaos.run import run_chaos
 from sandboxes.chaos.sizes import SIZES
-
-
-def _not_a_hang_up(record: logging.LogRecord) -> bool:
-    return not (record.exc_info and isinstance(record.exc_info[1], ClientDisconnect))
 
 
 def main() -> int:
@@ -27,9 +21,6 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, help="keep config files and logs here")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    # A client hanging up mid-request (a killed gateway) is expected here, not news; a
-    # filter, because the sandboxes' servers set the logger's level when they start.
-    logging.getLogger("uvicorn.error").addFilter(_not_a_hang_up)
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="psgraph-chaos-") as scratch:
         workdir = args.workdir or Path(scratch)

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import yaml
+from starlette.requests import ClientDisconnect
 
 from gateway.events.log import format_cursor
 from gateway.settings import SYSTEMS, load_settings
@@ -326,4 +327,15 @@ async def _patiently(client: Gateways, document: str, **variables: Any) -> dict[
 async def run_chaos(size: Size, workdir: Path, say: Callable[[str], None] = print) -> Figures:
     with suppress(FileExistsError):
         workdir.mkdir(parents=True)
-    return await Chaos(size, workdir, say).run()
+    # A client hanging up mid-request (a killed gateway) is expected here, not news; a
+    # filter, because the sandboxes' servers set the logger's level when they start.
+    server_log = logging.getLogger("uvicorn.error")
+    server_log.addFilter(_not_a_hang_up)
+    try:
+        return await Chaos(size, workdir, say).run()
+    finally:
+        server_log.removeFilter(_not_a_hang_up)
+
+
+def _not_a_hang_up(record: logging.LogRecord) -> bool:
+    return not (record.exc_info and isinstance(record.exc_info[1], ClientDisconnect))

@@ -37,13 +37,13 @@ class PrivateRedis:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("the chaos run needs redis-server on the PATH")
-        log = (self._workdir / "redis.log").open("ab")
-        self._process = subprocess.Popen(
-            [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
-             "--appendonly", "no", "--dir", str(self._workdir)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        with (self._workdir / "redis.log").open("ab") as log:
+            self._process = subprocess.Popen(
+                [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+                 "--appendonly", "no", "--dir", str(self._workdir)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
         self._wait_ready()
         return self
 
