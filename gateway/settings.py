@@ -156,6 +156,17 @@ class EventsConfig(BaseModel):
     log_poll_s: float = 1.0  # how often the log is re-read in case a notification was lost
     forward: list[ForwardTarget] = Field(default_factory=list)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced_settings(cls, data: Any) -> Any:
+        # Silently ignoring it would leave a deployment's won deals without projects.
+        if isinstance(data, dict) and "auto_start_quote_to_project" in data:
+            raise ValueError(
+                "events.auto_start_quote_to_project was replaced by events.automations: "
+                "list opportunity-won-to-project there with enabled: true"
+            )
+        return data
+
 
 class CacheConfig(BaseModel):
     """The shared read cache; TTLs are per source and entity (`sources.*.cache_ttl`)."""

@@ -33,6 +33,7 @@ TIME_ENTRY = """
 query($id: ID!) { node(id: $id) { ... on TimeEntry {
   status postedToErpAt systemRefs { system id } } } }
 """
+APPROVE = "mutation($ids: [ID!]!) { approveTimeEntries(ids: $ids) { id } }"
 PROJECT_UPDATED = "subscription($id: ID!) { projectUpdated(id: $id) { id code } }"
 MILESTONE = """
 query($id: ID!) { node(id: $id) { ... on Milestone { status invoice { id } } } }
@@ -114,6 +115,41 @@ async def test_time_approved_in_time_is_posted_to_the_erp_once(
     assert 1 <= before["runs"] <= 2  # approvals one scan sees together share a workflow
     assert automation["runs"] == before["runs"]  # the event seen again started nothing
     assert automation["lastRunAt"] is not None
+    for entry in entries:
+        page = await systems.erp.list("time_posting", {"time_entry_id": entry})
+        assert len(page.items) == 1
+
+
+async def test_a_persons_approval_through_the_gateway_is_not_repeated_by_the_automation(
+    serve_gateway, systems, world: World, restore_sandboxes
+) -> None:
+    for name in ("time", "erp"):
+        restore_sandboxes(name)
+    entries = _submitted_on_billed_projects(world, 2, skip=10)
+    name = "time-approved-to-erp"
+    async with serve_gateway(
+        poll={"time": {"time_entry": POLL_S}}, automations=automations_on(name)
+    ) as gw:
+        await gw.until_polling("TIME", "time_entry")
+        store = gw.gateway.store
+        assert store is not None
+
+        await gw.query(APPROVE, ids=[ids.encode("TimeEntry", e) for e in entries])
+
+        for entry in entries:
+            await eventually(lambda e=entry: _posting(systems, e), timeout=POLL_S + WAIT_S)
+
+        async def automation_saw_them() -> bool:
+            offset = await store.cursors.get(OFFSETS, consumer_name(name))
+            seen = await store.events.read_after(None, limit=10_000, types=["TimeApproved"])
+            return len(seen) >= 2 and offset is not None and int(offset) >= seen[-1].cursor
+
+        await eventually(automation_saw_them)
+        automation = await runs(gw, name)
+        approvals = await store.workflows.count(kind="approve_time")
+
+    assert automation["runs"] == 0  # it joined the person's workflow
+    assert approvals == 1
     for entry in entries:
         page = await systems.erp.list("time_posting", {"time_entry_id": entry})
         assert len(page.items) == 1

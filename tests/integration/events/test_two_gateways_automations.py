@@ -30,6 +30,11 @@ AUTOMATION = "opportunity-won-to-project"
 WAIT_S = 60.0
 
 
+@pytest.fixture(scope="module", autouse=True)
+def seeded_world_after(seeded_world_after: None) -> None:
+    """This module makes a deal and its project in the shared sandboxes."""
+
+
 @pytest.fixture(scope="module")
 def secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()

@@ -96,3 +96,8 @@ def test_inputs_of_events_taken_together_join_where_only_their_lists_differ() ->
     assert joined(approvals) == [{"time_entry_ids": ["1", "2"]}]
     statuses = [{"project_id": "1", "status": "ACTIVE"}, {"project_id": "2", "status": "ACTIVE"}]
     assert joined(statuses) == statuses
+
+
+def test_the_replaced_quote_to_project_switch_is_refused_with_what_replaces_it() -> None:
+    with pytest.raises(ValueError, match="opportunity-won-to-project"):
+        EventsConfig.model_validate({"auto_start_quote_to_project": True})
