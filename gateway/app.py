@@ -50,7 +50,7 @@ from gateway.auth.guard import PRINCIPAL, BearerGuard
 from gateway.auth.principal import Principal
 from gateway.auth.tokens import TokenVerifier
 from gateway.events.service import EventsService
-from gateway.events.triggers import StartQuoteToProject
+from gateway.events.triggers import StartWorkflow
 from gateway.graphiql import graphiql_assets
 from gateway.graphql_http import GraphQLView
 from gateway.graphql_sse import GraphQLOverSSE
@@ -59,7 +59,7 @@ from gateway.observability.wiring import Observability
 from gateway.retention import retention_running
 from gateway.settings import Settings
 from gateway.store import Store
-from gateway.workflows.bootstrap import Workflows, bootstrap, running
+from gateway.workflows.bootstrap import Workflows, bootstrap, engine_options, running
 from resolvers import ids
 from resolvers.authority import Authority
 from resolvers.cache import CachePolicy, SourceCache
@@ -72,6 +72,7 @@ from resolvers.upstream import Upstream
 from resolvers.workflow_store import StoreWorkflowReader
 from resolvers.workflows import EventReader, NoWorkflows, WorkflowReader
 from schema import GatewaySchema, build_schema
+from schema.automations import AutomationsQuery
 from schema.events import EventsMutation, EventsQuery, Subscription
 from schema.governance import GovernanceQuery
 from schema.integration import IntegrationQuery
@@ -132,13 +133,14 @@ class Gateway:
             health=self.observability.health,
         )
 
-    async def start_quote_to_project(self, opportunity_id: str, idempotency_key: str) -> object:
-        """The closed-won trigger's hook: `opportunity_id` is the opportunity's global id."""
+    async def start_workflow(
+        self, kind: str, input: Mapping[str, Any], idempotency_key: str, principal: str
+    ) -> object:
+        """The automations' hook: start (or join, by business key) a workflow."""
         if self.commands is None:
             raise RuntimeError("the workflow engine is not running")
-        opportunity = ids.decode(opportunity_id, "Opportunity").key
-        return await self.commands.start_project(
-            opportunity, idempotency_key, principal="trigger:quote_to_project"
+        return await self.commands.start(
+            kind, input, idempotency_key=idempotency_key, principal=principal
         )
 
     def invalidate(
@@ -210,7 +212,9 @@ def build_gateway(
     limits = limits or QueryLimits(**settings.query_limits.model_dump())
     nothing = NoWorkflows()
     schema = build_schema(
-        query=merge_types("Query", (Query, EventsQuery, IntegrationQuery, GovernanceQuery)),
+        query=merge_types(
+            "Query", (Query, EventsQuery, IntegrationQuery, GovernanceQuery, AutomationsQuery)
+        ),
         mutation=merge_types(
             "Mutation", (mutation, EventsMutation) if mutation else (EventsMutation,)
         ),
@@ -239,7 +243,7 @@ def build_gateway(
 
 @asynccontextmanager
 async def events_running(
-    gateway: Gateway, start_quote_to_project: StartQuoteToProject | None = None
+    gateway: Gateway, start_workflow: StartWorkflow | None = None
 ) -> AsyncIterator[EventsService]:
     """The store opened and the events service started, for the life of the block."""
     store = gateway.store or await _open_store(gateway.settings.store_url)
@@ -249,7 +253,7 @@ async def events_running(
         gateway.upstream.connectors,
         subject_id=ids.encode,
         invalidate=gateway.invalidate,
-        start_quote_to_project=start_quote_to_project,
+        start_workflow=start_workflow,
         capture_observer=gateway.observability.capture,
     )
     await service.start()
@@ -282,6 +286,7 @@ async def workflows_running(gateway: Gateway) -> AsyncIterator[Workflows]:
         gateway.upstream.connectors,
         publish=publish,
         observer=gateway.observability.workflows,
+        **engine_options(gateway.settings.workflows),
     )
     reader = gateway.workflows
     async with running(workflows):
@@ -315,12 +320,12 @@ def tune_gc() -> None:
 def create_app(
     settings: Settings,
     *,
-    start_quote_to_project: StartQuoteToProject | None = None,
+    start_workflow: StartWorkflow | None = None,
     **parts: Any,
 ) -> Starlette:
     """The gateway's ASGI app; `parts` are passed to `build_gateway`;
-    `start_quote_to_project(opportunity_id, key)` is what `events.auto_start_quote_to_project`
-    calls for each closed-won deal."""
+    `start_workflow(kind, input, key, principal)` is how `events.automations` start
+    their workflows (the gateway's own engine unless given)."""
     gateway = build_gateway(settings, **parts)
     view = GraphQLView(
         gateway.schema, gateway.context, gateway.verifier, graphiql=settings.auth.graphiql
@@ -362,7 +367,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
-            trigger = start_quote_to_project or gateway.start_quote_to_project
+            trigger = start_workflow or gateway.start_workflow
             async with (
                 events_running(gateway, trigger) as events,
                 workflows_running(gateway),

@@ -12,6 +12,8 @@ from resolvers.context import Report, RequestContext
 from resolvers.links import CRM, ERP, PSA, TIME, ClientView, ResourceView
 from resolvers.loaders import settle_each
 from resolvers.values import SystemRef, ref
+from sources.erp.connector import ErpConnector
+from sources.erp.mapping import milestone_invoice_external_id
 from sources.errors import SourceError
 from sources.records import (
     Assignment,
@@ -161,3 +163,18 @@ async def conflicts(ctx: RequestContext, project: Project) -> list[Conflict]:
         missing_disagrees=True,
     )
     return found
+
+
+BILLABLE_MILESTONE = frozenset({"COMPLETED", "BILLED"})
+
+
+async def milestone_invoice(ctx: RequestContext, milestone: Milestone) -> Invoice | None:
+    """The ERP invoice billing a completed milestone: the ERP keeps it under an external
+    id derived from the milestone, so it is found by that id."""
+    if milestone.status not in BILLABLE_MILESTONE:
+        return None
+    erp = ctx.loaders.upstream.connector(ERP)
+    if not isinstance(erp, ErpConnector):
+        return None
+    found = await erp.find_by_external_id("invoice", milestone_invoice_external_id(milestone.id))
+    return found if isinstance(found, Invoice) else None

@@ -9,6 +9,7 @@ from resolvers import links
 from resolvers.connections import Window, vendor_window
 from resolvers.context import RequestContext
 from resolvers.links import ERP, TIME, ResourceView
+from resolvers.values import SystemRef, ref
 from sources.records import Invoice, Project, TimeEntry, TimePosting
 
 
@@ -61,6 +62,27 @@ async def resource(ctx: RequestContext, entry: TimeEntry) -> ResourceView | None
 
 async def project(ctx: RequestContext, entry: TimeEntry) -> Project | None:
     return await links.project_by_code(ctx, entry.project_code)
+
+
+POSTED_STATUSES = frozenset({"APPROVED", "INVOICED"})
+
+
+async def posting(ctx: RequestContext, entry: TimeEntry) -> TimePosting | None:
+    """The ERP time bill of an approved entry, once its hours were posted."""
+    if entry.status not in POSTED_STATUSES and not entry.is_billed:
+        return None
+    found = await project(ctx, entry)
+    job = await links.erp_job(ctx, found) if found is not None else None
+    if job is None:
+        return None
+    postings = await links.children(ctx, ERP, "time_posting", "job_id", job.id, TimePosting)
+    return next((p for p in postings if p.time_entry_id == entry.id), None)
+
+
+async def system_refs(ctx: RequestContext, entry: TimeEntry) -> list[SystemRef]:
+    """The TIME entry, and the ERP time bill once posted."""
+    posted = await posting(ctx, entry)
+    return [ref(TIME, entry), *([ref(ERP, posted)] if posted is not None else [])]
 
 
 async def invoice(ctx: RequestContext, entry: TimeEntry) -> Invoice | None:

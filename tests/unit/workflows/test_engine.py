@@ -414,7 +414,7 @@ async def test_exhausted_retries_undo_the_done_steps_in_reverse_order(
     done = await store.workflows.get(workflow.id)
     assert done is not None
     assert done.status is S.COMPENSATED
-    assert done.error == "step d failed: TransientError: 503"
+    assert done.error == "step d failed: gave up after 3 attempts: TransientError: 503"
     assert script.order("undo") == ["c", "b"]
     assert await step_states(store, workflow.id) == {
         "a": S.SUCCEEDED,
