@@ -189,10 +189,6 @@ class Capture:
                 name = f"poll-{poller.plan.system.value}-{poller.plan.entity}"
                 group.create_task(self._guarded(poller), name=name)
 
-    async def scan_all(self) -> list[Applied]:
-        """One scan of every poller, in order (for tests and tools)."""
-        return [await poller.scan() for poller in self.pollers]
-
     @staticmethod
     async def _guarded(poller: Poller) -> None:
         while True:
