@@ -19,8 +19,9 @@ from pydantic_settings import (
 )
 
 from sources.config import Credentials, SourceSettings
+from sources.registry import BUILT_IN, SYSTEMS
 
-SYSTEMS = ("crm", "psa", "hcm", "erp", "time")
+__all__ = ["SYSTEMS", "Settings", "load_settings"]
 
 
 class SourceConfig(SourceSettings):
@@ -36,19 +37,15 @@ class SandboxConfig(BaseModel):
     seed: int = 42
     scale: float = 1.0
     ports: dict[str, int] = Field(
-        default_factory=lambda: {s: 8101 + i for i, s in enumerate(SYSTEMS)}
+        default_factory=lambda: {
+            spec.key: spec.default_port for spec in BUILT_IN if spec.default_port is not None
+        }
     )
     tokens: dict[str, str] = Field(default_factory=dict)  # sandbox secrets, not real ones
 
 
 def _default_poll() -> dict[str, dict[str, float]]:
-    return {
-        "crm": {"opportunity": 10.0},
-        "psa": {"project": 5.0, "milestone": 5.0, "staffing_request": 10.0},
-        "time": {"time_entry": 5.0},
-        "erp": {"invoice": 10.0, "time_posting": 15.0},
-        "hcm": {"worker": 300.0},
-    }
+    return {spec.key: dict(spec.default_poll_interval) for spec in BUILT_IN}
 
 
 class ForwardTarget(BaseModel):

@@ -30,6 +30,7 @@ from sources.connector import Connector, Page
 from sources.errors import SourceError, SourceUnavailable
 from sources.http import SourceClient
 from sources.records import Record, SourceSystem
+from sources.registry import BUILT_IN
 
 T = TypeVar("T")
 
@@ -38,13 +39,7 @@ FrozenFilters = tuple[tuple[str, Hashable], ...]
 
 # The most records each vendor returns in one page (Salesforce batchSize, Kantata per_page,
 # Workday limit, NetSuite limit, Harvest per_page); some refuse a request for more.
-VENDOR_PAGE_MAX = {
-    SourceSystem.CRM: 2000,
-    SourceSystem.PSA: 200,
-    SourceSystem.HCM: 100,
-    SourceSystem.ERP: 1000,
-    SourceSystem.TIME: 2000,
-}
+VENDOR_PAGE_MAX = {SourceSystem(spec.name): spec.page_max for spec in BUILT_IN}
 
 
 def _ignore(_system: SourceSystem, _fetched_at: float, _stale: bool) -> None:

@@ -29,34 +29,13 @@ from gateway.events.webhooks import WebhookRejectedError, verify_webhook
 from sources.connector import Connector
 from sources.errors import SourceError
 from sources.records import SourceSystem
+from sources.registry import BUILT_IN
 
 log = logging.getLogger(__name__)
 
 # The type prefix each vendor's notifications use -> the connector's entity.
 WEBHOOK_ENTITIES: Mapping[SourceSystem, Mapping[str, str]] = {
-    SourceSystem.CRM: {"opportunity": "opportunity", "account": "account", "contact": "contact"},
-    SourceSystem.PSA: {
-        "workspace": "project",
-        "story": "milestone",
-        "participation": "assignment",
-        "resource_request": "staffing_request",
-        "user": "user",
-    },
-    SourceSystem.HCM: {"worker": "worker"},
-    SourceSystem.ERP: {
-        "customer": "customer",
-        "job": "job",
-        "billing_schedule": "billing_schedule",
-        "invoice": "invoice",
-        "payment": "payment",
-        "time_posting": "time_posting",
-    },
-    SourceSystem.TIME: {
-        "time_entry": "time_entry",
-        "expense": "expense",
-        "user": "user",
-        "project": "project",
-    },
+    SourceSystem(spec.name): spec.webhook_entities for spec in BUILT_IN
 }
 
 Secrets = Callable[[SourceSystem], Sequence[str]]
