@@ -16,7 +16,7 @@ import json
 import logging
 import socket
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import suppress
 from typing import Any
 
@@ -45,6 +45,9 @@ from gateway.workflows.journal import TOPIC, Journal, progress_message
 from gateway.workflows.observe import Unobserved, WorkflowObserver
 
 logger = logging.getLogger(__name__)
+
+# More to write when a start creates a workflow, in the start's own transaction.
+AlsoOnStart = Callable[[Transaction, WorkflowRecord], Awaitable[None]]
 
 RETRYABLE = (WorkflowStatus.NEEDS_ATTENTION, WorkflowStatus.FAILED)
 CANCELLABLE = (WorkflowStatus.PENDING, WorkflowStatus.NEEDS_ATTENTION, WorkflowStatus.FAILED)
@@ -102,12 +105,16 @@ class Engine:
         *,
         idempotency_key: str | None = None,
         principal: str | None = None,
+        also: AlsoOnStart | None = None,
     ) -> WorkflowRecord:
         """Persist a new PENDING workflow and return it at once; a worker runs it.
 
         The same `idempotency_key` with the same kind and input returns the workflow it
         started the first time (whatever its status now); with anything else it raises
         IdempotencyConflictError.
+
+        `also` runs in the same transaction, only when this call creates the workflow (an
+        audit entry, say): it commits with the workflow or not at all.
         """
         definition = self._definition(kind)
         payload = dict(input)
@@ -133,6 +140,8 @@ class Engine:
                 created.id, [(step.name, step.system) for step in definition.steps]
             )
             await tx.outbox.add(TOPIC, progress_message(created))
+            if also is not None:
+                await also(tx, created)
         await self._committed()
         self._wake.set()
         return created
