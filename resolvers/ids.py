@@ -22,12 +22,13 @@ MAX_ID_LENGTH = 512
 # also take (a Client only ERP knows, a Resource only PSA knows); `schema.nodes.NODES`
 # (the node types and their loaders) must name the same types: ids are decoded below the
 # schema, and checked here so no malformed key ever reaches a connector or a URL.
-_WORKFLOW_KEY = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# The gateway's own keys (workflow uuids) are read from the store, never put in a URL.
+_GATEWAY_KEY = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 
 @dataclass(frozen=True)
 class KeyFormat:
-    system: str | None  # None: the gateway's own (a workflow's uuid)
+    system: str | None  # None: the gateway's own (a workflow's)
     prefixed: tuple[tuple[str, str], ...] = ()  # (prefix, system of the rest)
 
     def accepts(self, key: str) -> bool:
@@ -35,7 +36,7 @@ class KeyFormat:
             if key.startswith(prefix):
                 return registry.system(system).is_valid_id(key.removeprefix(prefix))
         if self.system is None:
-            return _WORKFLOW_KEY.fullmatch(key) is not None
+            return _GATEWAY_KEY.fullmatch(key) is not None
         return registry.system(self.system).is_valid_id(key)
 
 

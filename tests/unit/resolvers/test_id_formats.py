@@ -44,7 +44,7 @@ def test_keys_that_could_escape_a_url_segment_are_refused(type_name: str, key: s
         ("Resource", "psa:0123456789abcdef0123456789abcdef"),
         ("Project", "0015g00000ABCDEAAA"),  # another system's id
         ("TimeEntry", "0900000001 "),
-        ("Workflow", "1000001"),
+        ("Workflow", "6f1c1a4e_2b5d"),
     ],
 )
 def test_a_key_of_another_system_s_shape_is_refused(type_name: str, key: str) -> None:
