@@ -13,9 +13,9 @@ import uvicorn
 
 from sandboxes.base import Sandbox
 from sandboxes.world.model import World
-from sources.registry import SYSTEMS
+from sources.registry import BUILT_IN, SYSTEMS
 
-DEFAULT_PORTS = {name: 8101 + i for i, name in enumerate(SYSTEMS)}
+DEFAULT_PORTS = {spec.key: spec.default_port for spec in BUILT_IN if spec.default_port}
 
 
 def sandbox_class(name: str) -> type[Sandbox]:

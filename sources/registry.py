@@ -27,7 +27,7 @@ def spec_of(package: str) -> SystemSpec:
 
 
 BUILT_IN: tuple[SystemSpec, ...] = tuple(spec_of(package) for package in BUILT_IN_PACKAGES)
-SYSTEMS = tuple(spec.key for spec in BUILT_IN)  # in port order: 8101..8105
+SYSTEMS = tuple(spec.key for spec in BUILT_IN)  # in port order
 _BY_KEY = {spec.key: spec for spec in BUILT_IN}
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from schema.common import SourceSystem as GraphQLSourceSystem
 from sources import registry
+from sources.config import SourceSettings
+from sources.records import SourceSystem
 from sources.system import InvalidSourceIdError
 
 ESCAPES = [".", "..", "a/b", "%2F", "1/..", "1?x=1", "1#x", "1 ", " 1", "", "x" * 10_000]
@@ -65,3 +70,41 @@ def test_an_unknown_system_is_named_in_the_error() -> None:
 def test_a_package_must_declare_the_system_it_is_named_for() -> None:
     with pytest.raises(ValueError, match="declares system CRM, not 'billing'"):
         registry.system("billing", "sources.crm")
+
+
+def test_the_system_enums_name_exactly_the_declared_systems() -> None:
+    # The canonical and GraphQL enums stay static types (mypy and the schema contract
+    # need them); this keeps them from drifting from the declarations.
+    declared = [spec.name for spec in registry.BUILT_IN]
+    assert [system.value for system in SourceSystem] == declared
+    assert [system.value for system in GraphQLSourceSystem] == declared
+
+
+def test_a_system_psgraph_does_not_ship_is_found_through_the_package_its_settings_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "acme_billing"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "from sources.system import SystemSpec\n"
+        "SYSTEM = SystemSpec(name='BILLING', package=__name__, page_max=50, batch_max=25,\n"
+        "                    id_format=r'B[0-9]{6}', auth_kind='none',\n"
+        "                    default_poll_interval={'bill': 30.0})\n"
+    )
+    (package / "connector.py").write_text(
+        "class BillingConnector:\n"
+        "    batch_limit = 25\n"
+        "    def __init__(self, settings):\n"
+        "        self.settings = settings\n"
+        "CONNECTOR = BillingConnector\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    settings = SourceSettings(base_url="http://billing.test", package="acme_billing")
+
+    spec = registry.system("billing", settings.package)
+    connector = registry.make_connector("billing", settings)
+
+    assert (spec.name, spec.page_max, spec.check_id("B000042")) == ("BILLING", 50, "B000042")
+    assert not spec.is_valid_id("..")
+    assert type(connector).__name__ == "BillingConnector"
+    assert connector.settings is settings  # type: ignore[attr-defined]
