@@ -70,6 +70,7 @@ from schema.events import EventsMutation, EventsQuery, Subscription
 from schema.integration import IntegrationQuery
 from schema.mutations import Mutation as WorkflowMutation
 from schema.query import Query
+from sources import registry
 from sources.connector import Connector
 from sources.records import SourceSystem
 from sources.registry import make_connector
@@ -158,7 +159,7 @@ def build_gateway(
     `span_exporter` the trace exporter settings name (tests: in-memory)."""
     mutation = mutation or WorkflowMutation
     enabled = {
-        SourceSystem(name.upper()): config
+        SourceSystem.declare(registry.system(name, config.package).name): config
         for name, config in settings.sources.items()
         if config.enabled
     }

@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 from sources.system import SystemSpec
+from sources.system_name import SourceSystem
 
 if TYPE_CHECKING:
     from sources.config import SourceSettings
@@ -37,6 +38,10 @@ def system(name: str, package: str | None = None) -> SystemSpec:
         spec = spec_of(package)
         if spec.key != name.lower():
             raise ValueError(f"package {package!r} declares system {spec.name}, not {name!r}")
+        known = _BY_KEY.setdefault(spec.key, spec)
+        if known.package != spec.package:
+            raise ValueError(f"system {spec.name} is already declared by {known.package!r}")
+        SourceSystem.declare(spec.name)
         return spec
     found = _BY_KEY.get(name.lower())
     if found is None:

@@ -26,17 +26,18 @@ from starlette.routing import Route
 from gateway.events.ingest import Ingest, Receipt, Sighting
 from gateway.events.log import format_cursor
 from gateway.events.webhooks import WebhookRejectedError, verify_webhook
+from sources import registry
 from sources.connector import Connector
 from sources.errors import SourceError
 from sources.records import SourceSystem
-from sources.registry import BUILT_IN
 
 log = logging.getLogger(__name__)
 
+
 # The type prefix each vendor's notifications use -> the connector's entity.
-WEBHOOK_ENTITIES: Mapping[SourceSystem, Mapping[str, str]] = {
-    SourceSystem(spec.name): spec.webhook_entities for spec in BUILT_IN
-}
+def webhook_entities(system: SourceSystem) -> Mapping[str, str]:
+    return registry.system(system.value).webhook_entities
+
 
 Secrets = Callable[[SourceSystem], Sequence[str]]
 
@@ -59,7 +60,7 @@ def read_notification(
     if isinstance(record_id, bool) or not isinstance(record_id, str | int) or record_id == "":
         raise MalformedNotificationError("'data.id' must be a string or a number")
     prefix, _, verb = kind.rpartition(".")
-    return WEBHOOK_ENTITIES.get(system, {}).get(prefix), str(record_id), verb
+    return webhook_entities(system).get(prefix), str(record_id), verb
 
 
 class WebhookReceiver:

@@ -80,6 +80,7 @@ def test_the_system_enums_name_exactly_the_declared_systems() -> None:
     assert [system.value for system in GraphQLSourceSystem] == declared
 
 
+@pytest.mark.usefixtures("isolated_systems")
 def test_a_system_psgraph_does_not_ship_is_found_through_the_package_its_settings_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -108,3 +109,4 @@ def test_a_system_psgraph_does_not_ship_is_found_through_the_package_its_setting
     assert not spec.is_valid_id("..")
     assert type(connector).__name__ == "BillingConnector"
     assert connector.settings is settings  # type: ignore[attr-defined]
+    assert SourceSystem("BILLING").value == "BILLING"  # declared with its package
