@@ -46,6 +46,7 @@ from strawberry.tools import merge_types
 
 from gateway.events.service import EventsService
 from gateway.events.triggers import StartQuoteToProject
+from gateway.graphiql import graphiql_assets
 from gateway.graphql_http import GraphQLView
 from gateway.graphql_sse import GraphQLOverSSE
 from gateway.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -342,6 +343,7 @@ def create_app(
         routes=[
             Route("/graphql", streams, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
+            graphiql_assets(),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/webhooks/{system}", webhooks, methods=["POST"]),

@@ -7,7 +7,7 @@ What this adds to strawberry's view:
   server could not execute (a parse, validation or variables error) is answered 400 with
   no `data`; with `application/json` it stays 200, as older clients expect;
 - a mutation sent with GET is refused with 405 (only queries may be sent with GET);
-- GraphiQL for browsers (strawberry's own).
+- GraphiQL for browsers, from assets installed with the package (see gateway/graphiql.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -26,6 +26,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
+from gateway.graphiql import graphiql_html
 from resolvers.context import RequestContext
 
 JSON = "application/json"
@@ -82,6 +83,9 @@ class GraphQLView(GraphQL[RequestContext, None]):
             if error.status_code == 405:
                 response.headers["Allow"] = "POST" if request.method == "GET" else "GET, POST"
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(graphiql_html())
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

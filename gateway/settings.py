@@ -19,9 +19,8 @@ from pydantic_settings import (
 )
 
 from sources.config import Credentials, SourceSettings
-from sources.registry import BUILT_IN, SYSTEMS
-
-__all__ = ["SYSTEMS", "Settings", "load_settings"]
+from sources.registry import BUILT_IN
+from sources.registry import SYSTEMS as SYSTEMS  # in port order
 
 
 class SourceConfig(SourceSettings):
@@ -30,18 +29,25 @@ class SourceConfig(SourceSettings):
     credentials_env: dict[str, str] = Field(default_factory=dict)
 
 
+def sandbox_ports(port_base: int) -> dict[str, int]:
+    """Each sandbox's port: port_base + 101, + 102, ... in SYSTEMS order, so one number
+    moves the whole demo (8000: the gateway on 8000, the sandboxes on 8101..8105)."""
+    return {name: port_base + 101 + i for i, name in enumerate(SYSTEMS)}
+
+
 class SandboxConfig(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # Forbid unknown keys so a config still listing the old per-sandbox `ports` fails loudly.
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     host: str = "127.0.0.1"
     seed: int = 42
     scale: float = 1.0
-    ports: dict[str, int] = Field(
-        default_factory=lambda: {
-            spec.key: spec.default_port for spec in BUILT_IN if spec.default_port is not None
-        }
-    )
+    port_base: int = Field(default=8000, ge=1, le=65535 - 101 - len(SYSTEMS))
     tokens: dict[str, str] = Field(default_factory=dict)  # sandbox secrets, not real ones
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return sandbox_ports(self.port_base)
 
 
 def _default_poll() -> dict[str, dict[str, float]]:
@@ -165,6 +171,21 @@ class Settings(BaseSettings):
     query_limits: QueryLimitsConfig = Field(default_factory=QueryLimitsConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
+
+    def at_sandboxes(self, port_base: int | None = None) -> Settings:
+        """These settings for the demo: the gateway on the sandboxes' port base (or
+        `port_base`), every configured source pointed at its sandbox."""
+        box = self.sandbox
+        if port_base is not None:
+            box = box.model_copy(update={"port_base": port_base})
+        sources = {
+            name: config.model_copy(update={"base_url": f"http://{box.host}:{box.ports[name]}"})
+            for name, config in self.sources.items()
+            if name in box.ports
+        }
+        return self.model_copy(
+            update={"port": box.port_base, "sandbox": box, "sources": {**self.sources, **sources}}
+        )
 
     def source(self, name: str) -> SourceSettings:
         """The source's settings with its credentials read from the environment."""

@@ -38,7 +38,6 @@ class SystemSpec:
     default_poll_interval: Mapping[str, float] = field(default_factory=dict)
     # the type prefix the vendor's notifications use -> the connector's entity
     webhook_entities: Mapping[str, str] = field(default_factory=dict)
-    default_port: int | None = None  # where its sandbox listens unless told otherwise
 
     def __post_init__(self) -> None:
         re.compile(self.id_format)  # a bad pattern fails at import, not on the first id

@@ -4,6 +4,7 @@ tests that kill or multiply them, each with a config file written for the test."
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -36,6 +37,26 @@ def free_ports(n: int) -> list[int]:
 
 def free_port() -> int:
     return free_ports(1)[0]
+
+
+def free_port_base(attempts: int = 200) -> int:
+    """A demo port base N whose ports (N for the gateway, N+101..N+105 for the sandboxes)
+    are all free now."""
+    rng = random.SystemRandom()
+    for _ in range(attempts):
+        base = rng.randrange(20000, 60000)
+        if all(_is_free(port) for port in (base, *range(base + 101, base + 106))):
+            return base
+    raise RuntimeError("no free demo port base")
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def write_config(path: Path, cluster: SandboxCluster, **settings: Any) -> Path:

@@ -16,5 +16,4 @@ SYSTEM = SystemSpec(
         "account": "account",
         "contact": "contact",
     },
-    default_port=8101,
 )

@@ -29,5 +29,4 @@ SYSTEM = SystemSpec(
         "payment": "payment",
         "time_posting": "time_posting",
     },
-    default_port=8104,
 )

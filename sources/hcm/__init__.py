@@ -21,5 +21,4 @@ SYSTEM = SystemSpec(
     webhook_entities={
         "worker": "worker",
     },
-    default_port=8103,
 )

@@ -27,5 +27,4 @@ SYSTEM = SystemSpec(
         "resource_request": "staffing_request",
         "user": "user",
     },
-    default_port=8102,
 )

@@ -19,5 +19,4 @@ SYSTEM = SystemSpec(
         "user": "user",
         "project": "project",
     },
-    default_port=8105,
 )
