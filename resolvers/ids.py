@@ -18,10 +18,6 @@ from sources import registry
 # Base64 of the longest key any system allows, its type name and the colon, with room.
 MAX_ID_LENGTH = 512
 
-# The system whose native id each node type's key is, with the prefixed keys some types
-# also take (a Client only ERP knows, a Resource only PSA knows); `schema.nodes.NODES`
-# (the node types and their loaders) must name the same types: ids are decoded below the
-# schema, and checked here so no malformed key ever reaches a connector or a URL.
 # The gateway's own keys (workflow uuids) are read from the store, never put in a URL.
 _GATEWAY_KEY = re.compile(r"[A-Za-z0-9-]{1,64}")
 
@@ -40,6 +36,10 @@ class KeyFormat:
         return registry.system(self.system).is_valid_id(key)
 
 
+# The system whose native id each node type's key is, with the prefixed keys some types
+# also take (a Client only ERP knows, a Resource only PSA knows); `schema.nodes.NODES`
+# (the node types and their loaders) must name the same types: ids are decoded below the
+# schema, and checked here so no malformed key ever reaches a connector or a URL.
 NODE_KEYS: dict[str, KeyFormat] = {
     "Client": KeyFormat("crm", prefixed=(("erp:", "erp"),)),
     "Opportunity": KeyFormat("crm"),
