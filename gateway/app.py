@@ -79,6 +79,7 @@ from schema.integration import IntegrationQuery
 from schema.mutations import Mutation as WorkflowMutation
 from schema.policy import apply_policy
 from schema.query import Query
+from sources import registry
 from sources.connector import Connector
 from sources.records import SourceSystem
 from sources.registry import make_connector
@@ -188,7 +189,7 @@ def build_gateway(
     the policy costs (bench), never served."""
     mutation = mutation or WorkflowMutation
     enabled = {
-        SourceSystem(name.upper()): config
+        SourceSystem.declare(registry.system(name, config.package).name): config
         for name, config in settings.sources.items()
         if config.enabled
     }

@@ -259,12 +259,12 @@ class _SandboxProcess:
 def win_deal(config: ConfigOption = DEMO_CONFIG, port_base: PortBaseOption = None) -> None:
     """Win an open deal in the demo's CRM sandbox through the CRM's own API and print the
     opportunity's global id (the running demo then starts quote-to-project for it)."""
-    from gateway.win_deal import NoOpenDeal, win_open_deal
+    from gateway.win_deal import NoOpenDealError, win_open_deal
 
     settings = _settings(config).at_sandboxes(port_base)
     try:
         deal = asyncio.run(win_open_deal(settings.source("crm")))
-    except NoOpenDeal as error:
+    except NoOpenDealError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=1) from error
     typer.echo(f"won in the CRM: {deal.name} (CRM id {deal.native_id})")

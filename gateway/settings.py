@@ -19,8 +19,9 @@ from pydantic_settings import (
 )
 
 from sources.config import Credentials, SourceSettings
+from sources.registry import BUILT_IN
+from sources.registry import SYSTEMS as SYSTEMS  # in port order
 
-SYSTEMS = ("crm", "psa", "hcm", "erp", "time")
 SANDBOXES = (*SYSTEMS, "idp")  # the identity provider's sandbox serves beside the systems
 
 
@@ -52,13 +53,7 @@ class SandboxConfig(BaseModel):
 
 
 def _default_poll() -> dict[str, dict[str, float]]:
-    return {
-        "crm": {"opportunity": 10.0},
-        "psa": {"project": 5.0, "milestone": 5.0, "staffing_request": 10.0},
-        "time": {"time_entry": 5.0},
-        "erp": {"invoice": 10.0, "time_posting": 15.0},
-        "hcm": {"worker": 300.0},
-    }
+    return {spec.key: dict(spec.default_poll_interval) for spec in BUILT_IN}
 
 
 class ForwardTarget(BaseModel):

@@ -27,7 +27,7 @@ class WonDeal:
         return encode("Opportunity", self.native_id)
 
 
-class NoOpenDeal(LookupError):
+class NoOpenDealError(LookupError):
     pass
 
 
@@ -40,7 +40,7 @@ async def win_open_deal(crm: SourceSettings) -> WonDeal:
             (deal for deal in page.items if isinstance(deal, Opportunity)), key=lambda d: d.id
         )
         if not deals:
-            raise NoOpenDeal("no opportunity in negotiation in the CRM")
+            raise NoOpenDealError("no opportunity in negotiation in the CRM")
         deal = deals[0]
         await connector.close_opportunity_won(deal.id)
     return WonDeal(deal.name, deal.id)

@@ -6,9 +6,10 @@ from datetime import date
 from typing import Any
 
 from resolvers import links
-from resolvers.connections import Window, vendor_window
+from resolvers.connections import Window
 from resolvers.context import RequestContext
 from resolvers.links import ERP, TIME, ResourceView
+from resolvers.listing import list_records, nothing
 from resolvers.values import SystemRef, ref
 from sources.records import Invoice, Project, TimeEntry, TimePosting
 
@@ -35,21 +36,16 @@ async def list_time_entries(
         found = await links.by_id(ctx, links.PSA, "project", project_id, Project)
         time_project = await links.time_project(ctx, found.code) if found else None
         if time_project is None:
-            return Window([], False, False, 0)
+            return nothing()
         filters["project_id"] = time_project.id
     if resource_key is not None:
         view = await links.resource_by_key(ctx, resource_key)
         user = await links.time_user(ctx, view) if view is not None else None
         if user is None:
-            return Window([], False, False, 0)
+            return nothing()
         filters["user_id"] = user.id
 
-    fetch = ctx.loaders.pages(TIME, "time_entry", filters)
-    window = await vendor_window(fetch, first, after, ctx.limits)
-    loader = ctx.loaders.by_id(TIME, "time_entry")
-    for _, entry in window.edges:
-        loader.prime(entry.id, entry)
-    return window  # type: ignore[return-value]
+    return await list_records(ctx, TIME, "time_entry", TimeEntry, filters, first, after)
 
 
 async def time_entry(ctx: RequestContext, entry_id: str | None) -> TimeEntry | None:

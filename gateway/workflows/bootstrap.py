@@ -27,6 +27,7 @@ from gateway.store import (
     Publish,
     StepRecord,
     Store,
+    Transaction,
     WorkflowRecord,
 )
 from gateway.workflows import (
@@ -213,15 +214,17 @@ class Workflows:
     async def _start(
         self, kind: str, input: Mapping[str, Any], key: str | None, principal: str
     ) -> WorkflowRecord:
-        record, created = await self.engine.start_or_join(
-            kind, input, idempotency_key=key, principal=principal
-        )
-        if created:
-            await self.store.audit.record(
-                principal, f"workflow.start.{kind}", None, "Workflow", record.id, None,
-                {"kind": kind, "input": dict(input), "idempotencyKey": key}, record.id,
+        async def audit(tx: Transaction, created: WorkflowRecord) -> None:
+            # Only a start that created the workflow is audited: a repeat with its key
+            # finds the first one and writes nothing.
+            await tx.audit.record(
+                principal, f"workflow.start.{kind}", None, "Workflow", created.id, None,
+                {"kind": kind, "input": dict(input), "idempotencyKey": key}, created.id,
             )  # fmt: skip
-        return record
+
+        return await self.engine.start(
+            kind, input, idempotency_key=key, principal=principal, also=audit
+        )
 
 
 def bootstrap(

@@ -16,7 +16,7 @@ import json
 import logging
 import socket
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import suppress
 from typing import Any
 
@@ -45,6 +45,9 @@ from gateway.workflows.journal import TOPIC, Journal, progress_message
 from gateway.workflows.observe import Unobserved, WorkflowObserver
 
 logger = logging.getLogger(__name__)
+
+# More to write when a start creates a workflow, in the start's own transaction.
+AlsoOnStart = Callable[[Transaction, WorkflowRecord], Awaitable[None]]
 
 RETRYABLE = (WorkflowStatus.NEEDS_ATTENTION, WorkflowStatus.FAILED)
 CANCELLABLE = (WorkflowStatus.PENDING, WorkflowStatus.NEEDS_ATTENTION, WorkflowStatus.FAILED)
@@ -102,6 +105,7 @@ class Engine:
         *,
         idempotency_key: str | None = None,
         principal: str | None = None,
+        also: AlsoOnStart | None = None,
     ) -> WorkflowRecord:
         """Persist a new PENDING workflow and return it at once; a worker runs it.
 
@@ -109,9 +113,12 @@ class Engine:
         started the first time (whatever its status now); with anything else it raises
         IdempotencyConflictError. A kind with a business key returns the workflow that
         owns the key (running, parked or succeeded), whatever the idempotency key.
+
+        `also` runs in the same transaction, only when this call creates the workflow (an
+        audit entry, say): it commits with the workflow or not at all.
         """
         record, _ = await self.start_or_join(
-            kind, input, idempotency_key=idempotency_key, principal=principal
+            kind, input, idempotency_key=idempotency_key, principal=principal, also=also
         )
         return record
 
@@ -122,6 +129,7 @@ class Engine:
         *,
         idempotency_key: str | None = None,
         principal: str | None = None,
+        also: AlsoOnStart | None = None,
     ) -> tuple[WorkflowRecord, bool]:
         """Like `start`; also says whether this call created the workflow."""
         definition = self._definition(kind)
@@ -156,6 +164,8 @@ class Engine:
                 created.id, [(step.name, step.system) for step in definition.steps]
             )
             await tx.outbox.add(TOPIC, progress_message(created))
+            if also is not None:
+                await also(tx, created)
         await self._committed()
         self._wake.set()
         return created, True
