@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-unit bench bench-peers lint services clean
+.PHONY: demo win-deal test test-unit bench bench-peers lint ci services chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +17,17 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/psgraph demo --config config/demo.yaml
 
+# With the demo running: win a deal in the CRM sandbox; the demo turns it into a project.
+win-deal: $(STAMP)
+	$(BIN)/psgraph win-deal --config config/demo.yaml
+
 services:
 	@scripts/ensure-services
 
-test: $(STAMP) services
+chromium:
+	@scripts/ensure-chromium
+
+test: $(STAMP) services chromium
 	$(BIN)/pytest
 
 test-unit: $(STAMP)
@@ -37,6 +44,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy gateway resolvers schema sources sandboxes
+
+# What CI runs (.ci/run): the whole suite, then the linters.
+ci: test lint
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from opentelemetry.sdk.trace.export import SpanExporter
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
@@ -42,10 +43,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
+from strawberry.extensions import AddValidationRules
 from strawberry.tools import merge_types
 
+from gateway.auth.guard import PRINCIPAL, BearerGuard
+from gateway.auth.principal import Principal
+from gateway.auth.tokens import TokenVerifier
 from gateway.events.service import EventsService
 from gateway.events.triggers import StartWorkflow
+from gateway.graphiql import graphiql_assets
 from gateway.graphql_http import GraphQLView
 from gateway.graphql_sse import GraphQLOverSSE
 from gateway.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -68,14 +74,20 @@ from resolvers.workflows import EventReader, NoWorkflows, WorkflowReader
 from schema import GatewaySchema, build_schema
 from schema.automations import AutomationsQuery
 from schema.events import EventsMutation, EventsQuery, Subscription
+from schema.governance import GovernanceQuery
 from schema.integration import IntegrationQuery
 from schema.mutations import Mutation as WorkflowMutation
+from schema.policy import apply_policy
 from schema.query import Query
 from sources.connector import Connector
 from sources.records import SourceSystem
 from sources.registry import make_connector
 
 PROBE_TIMEOUT = 10.0
+
+
+def no_introspection() -> AddValidationRules:
+    return AddValidationRules([NoSchemaIntrospectionCustomRule])
 
 
 @dataclass
@@ -90,14 +102,24 @@ class Gateway:
     workflows: WorkflowReader
     events: EventReader
     observability: Observability
+    verifier: TokenVerifier
+    enforce_policy: bool = True
     store: Store | None = None  # open while the app runs
     live: EventsService | None = None  # running while the app runs
     commands: Workflows | None = None  # the workflow engine, running while the app runs
 
-    async def context(self, request: Request | WebSocket | None = None) -> RequestContext:
-        """A request's context; call it inside the event loop that serves the request."""
+    async def context(
+        self, request: Request | WebSocket | None = None, *, principal: Principal | None = None
+    ) -> RequestContext:
+        """A request's context; call it inside the event loop that serves the request.
+        `principal` is for callers inside the process (the gateway's own work: SYSTEM)."""
         freshness = Freshness(self.upstream.clock)
+        # HTTP requests arrive authenticated (gateway.auth.guard); a WebSocket is once its
+        # connection_init is (GraphQLView.on_ws_connect).
+        state = getattr(request, "state", None) if isinstance(request, Request) else None
         return RequestContext(
+            principal=principal or getattr(state, PRINCIPAL, None),
+            enforce_policy=self.enforce_policy,
             loaders=Loaders(self.upstream, freshness),
             authority=self.authority,
             limits=self.limits,
@@ -141,6 +163,7 @@ class Gateway:
 
     async def aclose(self) -> None:
         await self.upstream.aclose()
+        await self.verifier.aclose()
         self.observability.shutdown()
 
 
@@ -155,9 +178,14 @@ def build_gateway(
     mutation: type | None = None,
     subscription: type | None = None,
     span_exporter: SpanExporter | None = None,
+    verifier: TokenVerifier | None = None,
+    enforce_policy: bool = True,
 ) -> Gateway:
     """The gateway's parts, wired; `connectors` replaces the ones settings would make,
-    `span_exporter` the trace exporter settings name (tests: in-memory)."""
+    `span_exporter` the trace exporter settings name (tests: in-memory), `verifier` the
+    token checks `settings.auth` describes. `enforce_policy=False` builds a gateway that
+    authenticates but lets every caller see and do everything: only for measuring what
+    the policy costs (bench), never served."""
     mutation = mutation or WorkflowMutation
     enabled = {
         SourceSystem(name.upper()): config
@@ -183,20 +211,30 @@ def build_gateway(
     observability = Observability(settings.observability, upstream, span_exporter=span_exporter)
     limits = limits or QueryLimits(**settings.query_limits.model_dump())
     nothing = NoWorkflows()
+    schema = build_schema(
+        query=merge_types(
+            "Query", (Query, EventsQuery, IntegrationQuery, GovernanceQuery, AutomationsQuery)
+        ),
+        mutation=merge_types(
+            "Mutation", (mutation, EventsMutation) if mutation else (EventsMutation,)
+        ),
+        subscription=subscription or Subscription,
+        limits=limits,
+        extensions=[
+            observability.operation_extension(),
+            *([] if settings.auth.introspection else [no_introspection]),
+        ],
+    )
+    if enforce_policy:
+        apply_policy(schema._schema)
     return Gateway(
         settings=settings,
         upstream=upstream,
         authority=Authority(settings.authority),
         limits=limits,
-        schema=build_schema(
-            query=merge_types("Query", (Query, EventsQuery, IntegrationQuery, AutomationsQuery)),
-            mutation=merge_types(
-                "Mutation", (mutation, EventsMutation) if mutation else (EventsMutation,)
-            ),
-            subscription=subscription or Subscription,
-            limits=limits,
-            extensions=[observability.operation_extension()],
-        ),
+        schema=schema,
+        verifier=verifier or TokenVerifier.from_settings(settings.auth),
+        enforce_policy=enforce_policy,
         workflows=workflows or nothing,
         events=events or nothing,
         observability=observability,
@@ -288,8 +326,11 @@ def create_app(
     `start_workflow(kind, input, key, principal)` is how `events.automations` start
     their workflows (the gateway's own engine unless given)."""
     gateway = build_gateway(settings, **parts)
-    view = GraphQLView(gateway.schema, gateway.context)
+    view = GraphQLView(
+        gateway.schema, gateway.context, gateway.verifier, graphiql=settings.auth.graphiql
+    )
     streams = GraphQLOverSSE(gateway.schema, gateway.context, view)
+    guarded = BearerGuard(streams, gateway.verifier, graphiql=settings.auth.graphiql)
 
     async def webhooks(request: Request) -> Response:
         if gateway.live is None:
@@ -341,8 +382,9 @@ def create_app(
     app = Starlette(
         debug=settings.debug,
         routes=[
-            Route("/graphql", streams, methods=["GET", "POST"]),
+            Route("/graphql", guarded, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
+            graphiql_assets(),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/webhooks/{system}", webhooks, methods=["POST"]),
