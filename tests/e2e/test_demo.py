@@ -113,8 +113,9 @@ def refuses(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
-def win_deal(demo: Demo) -> str:
-    """`psgraph win-deal` against the running demo; the opportunity's global id it prints."""
+def win_deal(demo: Demo) -> tuple[str, str]:
+    """`psgraph win-deal` against the running demo; the opportunity's global id and the
+    idempotency key of its automatic quote-to-project, as it prints them."""
     done = subprocess.run(
         [
             *(sys.executable, "-m", "gateway.cli", "win-deal"),
@@ -126,13 +127,14 @@ def win_deal(demo: Demo) -> str:
         check=True,
     )
     found = re.search(r"^opportunityId: (\S+)$", done.stdout, re.MULTILINE)
+    key = re.search(r"^idempotencyKey: (\S+)$", done.stdout, re.MULTILINE)
     assert found, done.stdout
-    return found.group(1)
+    assert key, done.stdout
+    return found.group(1), key.group(1)
 
 
-def workflow_for(demo: Demo, opportunity_id: str, timeout: float = 90) -> dict[str, Any]:
-    """The automatic quote-to-project of the won deal, once it has settled."""
-    key = f"auto-quote-to-project:{opportunity_id}"
+def workflow_for(demo: Demo, key: str, timeout: float = 90) -> dict[str, Any]:
+    """The automatic quote-to-project started under `key`, once it has settled."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for edge in demo.graphql(WORKFLOWS)["workflows"]["edges"]:
@@ -140,7 +142,7 @@ def workflow_for(demo: Demo, opportunity_id: str, timeout: float = 90) -> dict[s
             if node["idempotencyKey"] == key and node["status"] not in ("PENDING", "RUNNING"):
                 return node  # type: ignore[no-any-return]
         time.sleep(0.5)
-    raise AssertionError(f"no settled quote-to-project for {opportunity_id} in {timeout} s")
+    raise AssertionError(f"no settled quote-to-project under {key} in {timeout} s")
 
 
 def test_the_demo_serves_every_sandbox_and_the_gateway_then_stops_on_ctrl_c(
@@ -185,8 +187,8 @@ def test_a_won_deal_becomes_a_project_after_every_restart_of_the_demo(tmp_path: 
     for run in range(3):
         started = dt.datetime.now(dt.UTC)
         with demo_running(config) as demo:
-            opportunity = win_deal(demo)
-            workflow = workflow_for(demo, opportunity)
+            _, key = win_deal(demo)
+            workflow = workflow_for(demo, key)
             assert workflow["status"] == "SUCCEEDED", (run, workflow)
             assert workflow["kind"] == "quote_to_project"
             assert dt.datetime.fromisoformat(workflow["startedAt"]) >= started, (run, workflow)
