@@ -48,6 +48,7 @@ OPERATIONS: dict[str, frozenset[str]] = {
     "workflow": STAFF,
     "workflows": STAFF,
     "integrationHealth": STAFF,
+    "automations": STAFF,
     "staffingRequests": STAFF,
     "opportunities": STAFF,
 }

@@ -21,7 +21,7 @@ from sources.erp.connector import InvoiceLine
 from sources.erp.mapping import milestone_invoice_external_id
 from sources.records import Invoice, Job, SourceSystem, TimePosting
 from tests.conftest import connected
-from tests.e2e.events.conftest import WAIT_S, EventsGateway, automations_on, ws_subscribe
+from tests.e2e.events.conftest import WAIT_S, EventsGateway, automations_on
 from tests.integration.workflows.support import footprint
 
 pytestmark = pytest.mark.slow
@@ -263,7 +263,7 @@ async def test_an_invoice_posted_in_the_erp_refreshes_its_project_for_subscriber
         poll={"erp": {"invoice": POLL_S}}, automations=automations_on(name)
     ) as gw:
         await gw.until_polling("ERP", "invoice")
-        updates = collect(ws_subscribe(gw.ws, PROJECT_UPDATED, {"id": project_id}))
+        updates = collect(gw.ws_subscribe(PROJECT_UPDATED, {"id": project_id}))
         await updates.until(1)
 
         await systems.erp.create_invoice(

@@ -95,7 +95,7 @@ async def push_closed_won(gateway: GatewayProcess, secret: str, deal: str) -> No
 
 
 async def automation_runs(gateway: GatewayProcess) -> int:
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with httpx.AsyncClient(timeout=30, headers=gateway.headers) as http:
         response = await http.post(gateway.graphql, json={"query": "{ automations { name runs } }"})
     found: list[dict[str, Any]] = response.json()["data"]["automations"]
     return next(int(a["runs"]) for a in found if a["name"] == AUTOMATION)
