@@ -20,6 +20,7 @@ from starlette.routing import Route
 from gateway.app import create_app
 from gateway.events.capture import poll_plans
 from gateway.settings import Settings, SourceConfig
+from sandboxes.harness.identity import Identity
 from sandboxes.harness.served import Served, serving, settings_for
 from sandboxes.runner import SandboxCluster
 from sources.records import SourceSystem
@@ -123,10 +124,12 @@ async def gateway(
         yield running
 
 
-async def _graphql(gateway: Served, query: str) -> dict[str, Any]:
-    """This module's one way to send GraphQL (where a token header would go)."""
+async def _graphql(gateway: Served, query: str, identity: Identity) -> dict[str, Any]:
+    """This module's one way to send GraphQL, as an admin."""
     async with httpx.AsyncClient(timeout=60) as client:
-        answer = await client.post(gateway.graphql, json={"query": query})
+        answer = await client.post(
+            gateway.graphql, json={"query": query}, headers=identity.headers_for("admin")
+        )
     body: dict[str, Any] = answer.json()
     return body
 
@@ -184,9 +187,9 @@ async def test_it_would_be_polled_as_its_spec_declares(
 
 
 async def test_the_graphql_api_still_answers_for_the_contract_s_systems(
-    gateway: Served,
+    gateway: Served, identity: Identity
 ) -> None:
-    body = await _graphql(gateway, "{ integrationHealth { system status } }")
+    body = await _graphql(gateway, "{ integrationHealth { system status } }", identity)
 
     assert "errors" not in body, body
     assert {row["system"] for row in body["data"]["integrationHealth"]} == {
