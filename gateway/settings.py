@@ -106,7 +106,12 @@ class QueryLimitsConfig(BaseModel):
     max_page_size: int = 1000
     max_depth: int = 12
     max_aliases: int = 30
-    max_tokens: int = 4000
+    max_fields: int = 2000
+    max_nodes: int = 5000
+    max_tokens: int = 10_000
+    max_document_bytes: int = 100_000
+    max_nesting: int = 64
+    max_string_length: int = 10_000
 
 
 class RetentionConfig(BaseModel):

@@ -13,18 +13,12 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from resolvers.limits import QueryLimits
 from schema.extensions import ErrorPresentation, FreshnessReport, log_errors
+from schema.guard import admission_guard
 from schema.nodes import NODES
 from schema.query import Query
 
@@ -53,11 +47,7 @@ def build_schema(
     (as factories: strawberry builds one per operation)."""
     limits = limits or QueryLimits()
     safety: list[Callable[[], SchemaExtension]] = [
-        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: ParserCache(maxsize=limits.document_cache_size),
-        lambda: ValidationCache(maxsize=limits.document_cache_size),
+        admission_guard(limits),
         ErrorPresentation,
         FreshnessReport,
     ]
