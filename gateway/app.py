@@ -10,6 +10,8 @@ front of them, the schema and the GraphQL endpoint, and serves:
 - `/graphql` subscriptions over WebSocket (graphql-transport-ws, graphql-ws) and over
   SSE (any request accepting text/event-stream);
 - `/webhooks/{system}`  pushed change notifications (gateway.events.receiver);
+- request bodies are bounded before anything reads them (gateway.edge: size, UTF-8,
+  JSON syntax and depth; coded 413 and 400 answers);
 - `/metrics`  Prometheus text (gateway.observability.metrics); open, or behind a bearer
   token of its own when `observability.metrics_token_env` is set (never the GraphQL
   authentication path: scrapers hold no user token).
@@ -38,12 +40,14 @@ from typing import Any
 from opentelemetry.sdk.trace.export import SpanExporter
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.tools import merge_types
 
+from gateway.edge import BodyLimit, BodyLimits
 from gateway.events.service import EventsService
 from gateway.events.triggers import StartQuoteToProject
 from gateway.graphql_http import GraphQLView
@@ -345,6 +349,16 @@ def create_app(
             Route("/readyz", readyz, methods=["GET"]),
             Route("/webhooks/{system}", webhooks, methods=["POST"]),
             *scraped,
+        ],
+        middleware=[
+            Middleware(
+                BodyLimits,
+                limits=[
+                    BodyLimit("/graphql", settings.edge.graphql_body_bytes),
+                    BodyLimit("/webhooks/", settings.edge.webhook_body_bytes, always_json=True),
+                ],
+                max_json_depth=settings.edge.max_json_depth,
+            )
         ],
         lifespan=lifespan,
     )

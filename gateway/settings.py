@@ -111,7 +111,18 @@ class QueryLimitsConfig(BaseModel):
     max_tokens: int = 10_000
     max_document_bytes: int = 100_000
     max_nesting: int = 64
-    max_string_length: int = 10_000
+    max_string_length: int = 4096
+
+
+class EdgeConfig(BaseModel):
+    """Bounds on request bodies, enforced before they are parsed or their signatures
+    checked (gateway.edge)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    graphql_body_bytes: int = Field(default=1_048_576, gt=0)
+    webhook_body_bytes: int = Field(default=262_144, gt=0)
+    max_json_depth: int = Field(default=32, gt=0)  # GraphQL variables and webhook payloads
 
 
 class RetentionConfig(BaseModel):
@@ -171,6 +182,7 @@ class Settings(BaseSettings):
     events: EventsConfig = Field(default_factory=EventsConfig)
     cache: CacheConfig = Field(default_factory=CacheConfig)
     query_limits: QueryLimitsConfig = Field(default_factory=QueryLimitsConfig)
+    edge: EdgeConfig = Field(default_factory=EdgeConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
 

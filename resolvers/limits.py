@@ -16,5 +16,5 @@ class QueryLimits:
     max_tokens: int = 10_000
     max_document_bytes: int = 100_000
     max_nesting: int = 64  # brackets of any kind: selections, arguments, lists, objects
-    max_string_length: int = 10_000  # characters in a string argument or variable
+    max_string_length: int = 4096  # characters in a string argument or variable
     document_cache_size: int = 256  # parsed and validated documents kept
