@@ -47,7 +47,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.tools import merge_types
 
-from gateway.edge import BodyLimit, BodyLimits
+from gateway.edge import BodyLimit, BodyLimits, graphql_request
 from gateway.events.service import EventsService
 from gateway.events.triggers import StartQuoteToProject
 from gateway.graphql_http import GraphQLView
@@ -354,7 +354,7 @@ def create_app(
             Middleware(
                 BodyLimits,
                 limits=[
-                    BodyLimit("/graphql", settings.edge.graphql_body_bytes),
+                    BodyLimit("/graphql", settings.edge.graphql_body_bytes, shape=graphql_request),
                     BodyLimit("/webhooks/", settings.edge.webhook_body_bytes, always_json=True),
                 ],
                 max_json_depth=settings.edge.max_json_depth,

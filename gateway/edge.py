@@ -8,7 +8,9 @@ there is:
                            connection is closed (its unread bytes cannot be skipped);
     400 INVALID_ENCODING   not UTF-8;
     400 INVALID_JSON       a JSON body (by its media type, or any webhook) that does not parse;
-    400 JSON_TOO_DEEP      JSON nested deeper than the depth limit.
+    400 JSON_TOO_DEEP      JSON nested deeper than the depth limit;
+    400 INVALID_REQUEST    JSON of the wrong shape for the path (a GraphQL request that
+                           is not an object with a string `query`, say).
 
 Otherwise the body, read once, is handed on unchanged. Errors have the GraphQL shape
 (`{"errors": [{"message", "extensions": {"code"}}]}`) on every path, so a client reads
@@ -18,7 +20,7 @@ them one way.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +32,9 @@ PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 INVALID_ENCODING = "INVALID_ENCODING"
 INVALID_JSON = "INVALID_JSON"
 JSON_TOO_DEEP = "JSON_TOO_DEEP"
+INVALID_REQUEST = "INVALID_REQUEST"
+
+ShapeCheck = Callable[[Any], None]  # raises Refused when the JSON has the wrong shape
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,7 @@ class BodyLimit:
     prefix: str  # a path prefix: "/graphql", "/webhooks/"
     max_bytes: int
     always_json: bool = False  # parse as JSON whatever the media type says
+    shape: ShapeCheck | None = None
 
 
 class Refused(Exception):
@@ -66,7 +72,27 @@ def json_depth(value: Any) -> int:
     return deepest
 
 
-def check_json(body: bytes, max_depth: int) -> None:
+def graphql_request(value: Any) -> None:
+    """The GraphQL-over-HTTP request shape: an object (a list of them: a batch) with a
+    string `query` or `documentId`, and `variables` and `extensions` objects if present."""
+    for request in value if isinstance(value, list) else [value]:
+        if not isinstance(request, dict):
+            raise Refused(400, INVALID_REQUEST, "A GraphQL request is a JSON object.")
+        expected = {
+            "query": str,
+            "documentId": str,
+            "operationName": str,
+            "variables": dict,
+            "extensions": dict,
+        }
+        for key, kind in expected.items():
+            found = request.get(key)
+            if found is not None and not isinstance(found, kind):
+                noun = "a string" if kind is str else "an object"
+                raise Refused(400, INVALID_REQUEST, f"`{key}` must be {noun}.")
+
+
+def check_json(body: bytes, max_depth: int) -> Any:
     try:
         value = json.loads(body)
     except RecursionError:
@@ -82,6 +108,7 @@ def check_json(body: bytes, max_depth: int) -> None:
             f"The body's JSON nests more than {max_depth} levels deep.",
             limit=max_depth,
         )
+    return value
 
 
 class BodyLimits:
@@ -143,7 +170,9 @@ class BodyLimits:
             ) from None
         media = headers.get("content-type", "").split(";")[0].strip().lower()
         if body and (limit.always_json or media == "application/json"):
-            check_json(body, self.max_json_depth)
+            value = check_json(body, self.max_json_depth)
+            if limit.shape is not None:
+                limit.shape(value)
         return body
 
 
