@@ -112,6 +112,7 @@ class QueryLimitsConfig(BaseModel):
     max_document_bytes: int = 100_000
     max_nesting: int = 64
     max_string_length: int = 4096
+    document_cache_bytes: int = 256 * 1024
 
 
 class EdgeConfig(BaseModel):

@@ -17,4 +17,6 @@ class QueryLimits:
     max_document_bytes: int = 100_000
     max_nesting: int = 64  # brackets of any kind: selections, arguments, lists, objects
     max_string_length: int = 4096  # characters in a string argument or variable
-    document_cache_size: int = 256  # parsed and validated documents kept
+    # Admission verdicts kept, weighed by their documents' text (parsed, each weighs
+    # about a hundred times as much): the documents of a client's usual operations.
+    document_cache_bytes: int = 256 * 1024

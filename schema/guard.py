@@ -20,7 +20,9 @@ them may be longer than the input cap (`INPUT_TOO_LONG`).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +56,7 @@ INPUT_TOO_LONG = "INPUT_TOO_LONG"
 _OPENERS = {TokenKind.BRACE_L, TokenKind.PAREN_L, TokenKind.BRACKET_L}
 _CLOSERS = {TokenKind.BRACE_R, TokenKind.PAREN_R, TokenKind.BRACKET_R}
 _STRINGS = {TokenKind.STRING, TokenKind.BLOCK_STRING}
+_ENTRY_WEIGHT = 200  # bytes beside the text: the verdict, its errors, the cache's entry
 
 
 def rejection(code: str, message: str, **details: int) -> GraphQLError:
@@ -257,18 +260,32 @@ def longest_string(values: Any, limit: int) -> bool:
 
 
 class Admissions:
-    """The verdicts of the documents seen lately, one per distinct text."""
+    """The verdicts of the documents seen lately, keyed by a digest of their text and
+    weighed by it: a parsed document weighs about a hundred times its text, and a syntax
+    or validation error keeps the text or the document it is about, so the cache holds a
+    budget of text rather than a count of documents."""
 
     def __init__(self, limits: QueryLimits) -> None:
         self.limits = limits
-        self._verdicts: LRUCache[str, Verdict] = LRUCache(maxsize=limits.document_cache_size)
+        self._verdicts: LRUCache[bytes, tuple[Verdict, int]] = LRUCache(
+            maxsize=limits.document_cache_bytes, getsizeof=lambda entry: entry[1]
+        )
+        # One thread of its own: judging is CPU work, so more threads would not be faster
+        # under the interpreter lock, and each would keep a malloc arena of its own.
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="admission")
 
     async def verdict(self, text: str, schema: GraphQLSchema, rules: Iterable[Any]) -> Verdict:
-        found = self._verdicts.get(text)
-        if found is None:
-            found = await asyncio.to_thread(admit, text, schema, self.limits, tuple(rules))
-            self._verdicts[text] = found
-        return found
+        key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+        found = self._verdicts.get(key)
+        if found is not None:
+            return found[0]
+        verdict = await asyncio.get_running_loop().run_in_executor(
+            self._worker, admit, text, schema, self.limits, tuple(rules)
+        )
+        weight = len(text) + _ENTRY_WEIGHT
+        if weight <= self._verdicts.maxsize // 16:  # one document must not evict the rest
+            self._verdicts[key] = (verdict, weight)
+        return verdict
 
 
 class AdmissionGuard(SchemaExtension):

@@ -86,14 +86,15 @@ def _free_port() -> int:
 
 @contextmanager
 def gateway_process(
-    demo: Settings, cluster: SandboxCluster, directory: Path
+    demo: Settings, cluster: SandboxCluster, directory: Path, **updates: Any
 ) -> Iterator[GatewayProcess]:
-    """The demo settings at the test cluster, served by `psgraph serve` until the block
-    ends; CRM webhooks are accepted with `SECRET`."""
+    """The demo settings at the test cluster (with `updates`), served by `psgraph serve`
+    until the block ends; CRM webhooks are accepted with `SECRET`."""
     settings = settings_for(demo, cluster, directory / "store.db").model_copy(
         update={
             "port": _free_port(),
             "events": EventsConfig(capture=False, webhook_secrets_env={"crm": SECRET_ENV}),
+            **updates,
         }
     )
     config = directory / "gateway.yaml"
