@@ -70,6 +70,7 @@ from resolvers.upstream import Upstream
 from resolvers.workflow_store import StoreWorkflowReader
 from resolvers.workflows import EventReader, NoWorkflows, WorkflowReader
 from schema import GatewaySchema, build_schema
+from schema.cost import CostPolicy
 from schema.events import EventsMutation, EventsQuery, Subscription
 from schema.integration import IntegrationQuery
 from schema.mutations import Mutation as WorkflowMutation
@@ -197,11 +198,25 @@ def build_gateway(
             ),
             subscription=subscription or Subscription,
             limits=limits,
+            cost=cost_policy(settings, limits),
             extensions=[observability.operation_extension()],
         ),
         workflows=workflows or nothing,
         events=events or nothing,
         observability=observability,
+    )
+
+
+def cost_policy(settings: Settings, limits: QueryLimits) -> CostPolicy:
+    demand = settings.demand
+    weights = {} if demand.type_weights is None else {"type_weights": demand.type_weights}
+    return CostPolicy(
+        default_page_size=limits.default_page_size,
+        max_page_size=limits.max_page_size,
+        list_size=demand.list_size,
+        max_cost=demand.max_cost,
+        max_cost_by_role=demand.max_cost_by_role,
+        **weights,
     )
 
 

@@ -115,6 +115,18 @@ class QueryLimitsConfig(BaseModel):
     document_cache_bytes: int = 256 * 1024
 
 
+class DemandConfig(BaseModel):
+    """Demand control (schema.cost): the estimated cost an operation may have."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_cost: int = Field(default=50_000, gt=0)  # for callers with no role limit below
+    max_cost_by_role: dict[str, int] = Field(default_factory=dict)  # role -> limit
+    list_size: int = Field(default=10, gt=0)  # items assumed for a list that is not paged
+    # type -> weight of reading one (1 when absent); None keeps the built-in weights
+    type_weights: dict[str, float] | None = None
+
+
 class EdgeConfig(BaseModel):
     """Bounds on request bodies, enforced before they are parsed or their signatures
     checked (gateway.edge)."""
@@ -184,6 +196,7 @@ class Settings(BaseSettings):
     cache: CacheConfig = Field(default_factory=CacheConfig)
     query_limits: QueryLimitsConfig = Field(default_factory=QueryLimitsConfig)
     edge: EdgeConfig = Field(default_factory=EdgeConfig)
+    demand: DemandConfig = Field(default_factory=DemandConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
 

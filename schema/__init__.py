@@ -17,6 +17,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from resolvers.limits import QueryLimits
+from schema.cost import CostPolicy
 from schema.extensions import ErrorPresentation, FreshnessReport, log_errors
 from schema.guard import admission_guard
 from schema.nodes import NODES
@@ -38,6 +39,7 @@ def build_schema(
     mutation: type | None = None,
     subscription: type | None = None,
     limits: QueryLimits | None = None,
+    cost: CostPolicy | None = None,
     types: Sequence[type] = (),
     extensions: Sequence[Callable[[], SchemaExtension]] = (),
 ) -> GatewaySchema:
@@ -47,7 +49,7 @@ def build_schema(
     (as factories: strawberry builds one per operation)."""
     limits = limits or QueryLimits()
     safety: list[Callable[[], SchemaExtension]] = [
-        admission_guard(limits),
+        admission_guard(limits, cost),
         ErrorPresentation,
         FreshnessReport,
     ]

@@ -14,7 +14,8 @@ A document is admitted once per distinct text and the verdict is cached:
 Parsing and validating a new document runs in a worker thread, so even the largest
 admissible document leaves the event loop free between interpreter switches; a cached
 verdict is one dictionary look-up. Variables are checked per request: no string among
-them may be longer than the input cap (`INPUT_TOO_LONG`).
+them may be longer than the input cap (`INPUT_TOO_LONG`), and the operation's estimated
+cost (schema.cost) may not pass the caller's limit (`COST_LIMIT`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
 from resolvers.limits import QueryLimits
+from schema.cost import CostPolicy, estimate, over_limit
 
 DOCUMENT_TOO_LARGE = "DOCUMENT_TOO_LARGE"
 QUERY_TOO_DEEP = "QUERY_TOO_DEEP"
@@ -293,8 +295,9 @@ class AdmissionGuard(SchemaExtension):
     never reaches strawberry's parser or validation; an admitted one arrives parsed and
     validated, its verdict reused for the next request with the same text."""
 
-    def __init__(self, admissions: Admissions) -> None:
+    def __init__(self, admissions: Admissions, cost: CostPolicy) -> None:
         self._admissions = admissions
+        self._cost = cost
 
     async def on_parse(self) -> AsyncIterator[None]:
         context = self.execution_context
@@ -309,11 +312,29 @@ class AdmissionGuard(SchemaExtension):
             limit = self._admissions.limits.max_string_length
             if not errors and longest_string(context.variables, limit):
                 errors = [too_long(limit)]
+            if not errors:
+                errors = self._over_budget(verdict.document)
             context.pre_execution_errors = errors
         yield
 
+    def _over_budget(self, document: DocumentNode) -> list[GraphQLError]:
+        context = self.execution_context
+        cost = estimate(
+            context.schema._schema,
+            document,
+            context.variables,
+            context.operation_name,
+            self._cost,
+        )
+        principal = getattr(context.context, "principal", None)
+        limit = self._cost.limit_for(principal.roles if principal is not None else None)
+        return [over_limit(cost, limit)] if cost > limit else []
 
-def admission_guard(limits: QueryLimits) -> Callable[[], SchemaExtension]:
+
+def admission_guard(
+    limits: QueryLimits, cost: CostPolicy | None = None
+) -> Callable[[], SchemaExtension]:
     """The schema extension factory: one `Admissions` (and cache) per schema."""
     admissions = Admissions(limits)
-    return lambda: AdmissionGuard(admissions)
+    policy = cost or CostPolicy(limits.default_page_size, limits.max_page_size)
+    return lambda: AdmissionGuard(admissions, policy)
