@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +47,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.tools import merge_types
 
+from gateway.auth.principal import Principal
 from gateway.edge import BodyLimit, BodyLimits, graphql_request
 from gateway.events.service import EventsService
 from gateway.events.triggers import StartQuoteToProject
@@ -75,11 +76,20 @@ from schema.events import EventsMutation, EventsQuery, Subscription
 from schema.integration import IntegrationQuery
 from schema.mutations import Mutation as WorkflowMutation
 from schema.query import Query
+from schema.trusted import TrustedDocuments, load_manifest
 from sources.connector import Connector
 from sources.records import SourceSystem
 from sources.registry import make_connector
 
 PROBE_TIMEOUT = 10.0
+
+# The seam authentication plugs into: the request's Principal, or None when it carries
+# none. Until tokens are validated every request is anonymous; tests pass their own.
+Identify = Callable[[Request | WebSocket | None], Principal | None]
+
+
+def anonymous(request: Request | WebSocket | None) -> Principal | None:
+    return None
 
 
 @dataclass
@@ -97,6 +107,7 @@ class Gateway:
     store: Store | None = None  # open while the app runs
     live: EventsService | None = None  # running while the app runs
     commands: Workflows | None = None  # the workflow engine, running while the app runs
+    identify: Identify = anonymous  # who sent a request (gateway.auth replaces this)
 
     async def context(self, request: Request | WebSocket | None = None) -> RequestContext:
         """A request's context; call it inside the event loop that serves the request."""
@@ -113,6 +124,7 @@ class Gateway:
             live=self.live,
             commands=self.commands,
             health=self.observability.health,
+            principal=self.identify(request),
         )
 
     async def start_quote_to_project(self, opportunity_id: str, idempotency_key: str) -> object:
@@ -158,9 +170,11 @@ def build_gateway(
     mutation: type | None = None,
     subscription: type | None = None,
     span_exporter: SpanExporter | None = None,
+    identify: Identify = anonymous,
 ) -> Gateway:
     """The gateway's parts, wired; `connectors` replaces the ones settings would make,
-    `span_exporter` the trace exporter settings name (tests: in-memory)."""
+    `span_exporter` the trace exporter settings name (tests: in-memory), `identify`
+    who sent a request (until authentication is wired, tests set a principal this way)."""
     mutation = mutation or WorkflowMutation
     enabled = {
         SourceSystem(name.upper()): config
@@ -199,12 +213,20 @@ def build_gateway(
             subscription=subscription or Subscription,
             limits=limits,
             cost=cost_policy(settings, limits),
+            trusted=trusted_documents(settings),
             extensions=[observability.operation_extension()],
         ),
         workflows=workflows or nothing,
         events=events or nothing,
         observability=observability,
+        identify=identify,
     )
+
+
+def trusted_documents(settings: Settings) -> TrustedDocuments:
+    config = settings.trusted_documents
+    documents = load_manifest(config.manifest) if config.manifest is not None else {}
+    return TrustedDocuments(documents, frozenset(config.only_trusted_roles))
 
 
 def cost_policy(settings: Settings, limits: QueryLimits) -> CostPolicy:

@@ -6,27 +6,31 @@ What this adds to strawberry's view:
 - `application/graphql-response+json` when the client accepts it: then a request the
   server could not execute (a parse, validation or variables error) is answered 400 with
   no `data`; with `application/json` it stays 200, as older clients expect;
+- a persisted document's `documentId` (schema.trusted) read from the body or the URL;
 - a mutation sent with GET is refused with 405 (only queries may be sent with GET);
 - GraphiQL for browsers (strawberry's own).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
 from resolvers.context import RequestContext
+from schema.trusted import DOCUMENT_ID
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -92,6 +96,28 @@ class GraphQLView(GraphQL[RequestContext, None]):
         sub_response = await super().get_sub_response(request)
         request.state.sub_response = sub_response
         return sub_response
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        named = request.query_params.get(DOCUMENT_ID) is not None
+        return not named and super().should_render_graphql_ide(request)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """Strawberry's reading, plus a persisted document's `documentId` (a body field,
+        or a query parameter with GET), handed to the schema in the operation's
+        extensions (schema.trusted resolves it)."""
+        data = await super().parse_http_body(request)
+        if isinstance(data, list) or data.query is not None:
+            return data
+        if request.method == "GET":
+            requested: object = request.query_params.get(DOCUMENT_ID)
+        else:
+            body = json.loads(await request.get_body() or b"{}")
+            requested = body.get(DOCUMENT_ID) if isinstance(body, dict) else None
+        if isinstance(requested, str):
+            data.extensions = {**(data.extensions or {}), DOCUMENT_ID: requested}
+        return data
 
     async def execute_single(self, *args: object, **kwargs: object) -> ExecutionResult:
         try:

@@ -127,6 +127,16 @@ class DemandConfig(BaseModel):
     type_weights: dict[str, float] | None = None
 
 
+class TrustedDocumentsConfig(BaseModel):
+    """Persisted operations (schema.trusted): a manifest built by `psgraph documents
+    build`, and the roles that may run nothing else."""
+
+    model_config = ConfigDict(frozen=True)
+
+    manifest: Path | None = None  # JSON {"sha256:<hex>": "<document>"}
+    only_trusted_roles: list[str] = Field(default_factory=list)
+
+
 class EdgeConfig(BaseModel):
     """Bounds on request bodies, enforced before they are parsed or their signatures
     checked (gateway.edge)."""
@@ -197,6 +207,7 @@ class Settings(BaseSettings):
     query_limits: QueryLimitsConfig = Field(default_factory=QueryLimitsConfig)
     edge: EdgeConfig = Field(default_factory=EdgeConfig)
     demand: DemandConfig = Field(default_factory=DemandConfig)
+    trusted_documents: TrustedDocumentsConfig = Field(default_factory=TrustedDocumentsConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
 

@@ -22,6 +22,7 @@ from schema.extensions import ErrorPresentation, FreshnessReport, log_errors
 from schema.guard import admission_guard
 from schema.nodes import NODES
 from schema.query import Query
+from schema.trusted import TrustedDocuments, trusted_documents
 
 __all__ = ["GatewaySchema", "build_schema"]
 
@@ -40,6 +41,7 @@ def build_schema(
     subscription: type | None = None,
     limits: QueryLimits | None = None,
     cost: CostPolicy | None = None,
+    trusted: TrustedDocuments | None = None,
     types: Sequence[type] = (),
     extensions: Sequence[Callable[[], SchemaExtension]] = (),
 ) -> GatewaySchema:
@@ -49,6 +51,7 @@ def build_schema(
     (as factories: strawberry builds one per operation)."""
     limits = limits or QueryLimits()
     safety: list[Callable[[], SchemaExtension]] = [
+        trusted_documents(trusted or TrustedDocuments()),
         admission_guard(limits, cost),
         ErrorPresentation,
         FreshnessReport,
