@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from graphql import GraphQLError
 from opentelemetry.sdk.trace.export import SpanExporter
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
@@ -55,8 +56,9 @@ from gateway.graphql_http import GraphQLView
 from gateway.graphql_sse import GraphQLOverSSE
 from gateway.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from gateway.observability.wiring import Observability
+from gateway.rate_limits import Rate, RateLimiter, RatePolicy, Rates, buckets_for
 from gateway.retention import retention_running
-from gateway.settings import Settings
+from gateway.settings import RolesRatesConfig, Settings
 from gateway.store import Store
 from gateway.workflows.bootstrap import Workflows, bootstrap, running
 from resolvers import ids
@@ -73,6 +75,7 @@ from resolvers.workflows import EventReader, NoWorkflows, WorkflowReader
 from schema import GatewaySchema, build_schema
 from schema.cost import CostPolicy
 from schema.events import EventsMutation, EventsQuery, Subscription
+from schema.guard import Throttle
 from schema.integration import IntegrationQuery
 from schema.mutations import Mutation as WorkflowMutation
 from schema.query import Query
@@ -214,6 +217,7 @@ def build_gateway(
             limits=limits,
             cost=cost_policy(settings, limits),
             trusted=trusted_documents(settings),
+            throttle=throttle(settings),
             extensions=[observability.operation_extension()],
         ),
         workflows=workflows or nothing,
@@ -221,6 +225,31 @@ def build_gateway(
         observability=observability,
         identify=identify,
     )
+
+
+def throttle(settings: Settings) -> Throttle | None:
+    """The rate limiter's hook for the schema, or None when rate limits are off."""
+    config = settings.rate_limits
+    if not config.enabled:
+        return None
+
+    def rates(found: RolesRatesConfig) -> Rates:
+        return Rates(Rate(**found.operations.model_dump()), Rate(**found.cost.model_dump()))
+
+    limiter = RateLimiter(
+        buckets_for(settings.bus_url, settings.events.bus_prefix),
+        RatePolicy(rates(config.default), {r: rates(c) for r, c in config.by_role.items()}),
+    )
+
+    async def hook(context: Any, cost: int) -> GraphQLError | None:
+        principal = getattr(context, "principal", None)
+        if principal is not None:
+            return await limiter.admit(principal.subject, principal.roles, cost)
+        request = getattr(context, "request", None)
+        address = request.client.host if request is not None and request.client else "unknown"
+        return await limiter.admit(f"anonymous@{address}", frozenset(), cost)
+
+    return hook
 
 
 def trusted_documents(settings: Settings) -> TrustedDocuments:

@@ -7,6 +7,7 @@ What this adds to strawberry's view:
   server could not execute (a parse, validation or variables error) is answered 400 with
   no `data`; with `application/json` it stays 200, as older clients expect;
 - a persisted document's `documentId` (schema.trusted) read from the body or the URL;
+- an operation refused for the caller's rate is answered 429 with Retry-After;
 - a mutation sent with GET is refused with 405 (only queries may be sent with GET);
 - GraphiQL for browsers (strawberry's own).
 """
@@ -67,6 +68,16 @@ def is_request_error(result: ExecutionResult) -> bool:
         return True
     errors = result.errors or []
     return result.data is None and bool(errors) and all(e.path is None for e in errors)
+
+
+def rate_limited(result: ExecutionResult) -> int | None:
+    """The seconds to wait when the operation was refused for the caller's rate (not a
+    source's: that error has a path and names the source)."""
+    for error in result.errors or []:
+        extensions = error.extensions or {}
+        if extensions.get("code") == "RATE_LIMITED" and error.path is None:
+            return int(extensions.get("retryAfter", 1))
+    return None
 
 
 class GraphQLView(GraphQL[RequestContext, None]):
@@ -135,7 +146,11 @@ class GraphQLView(GraphQL[RequestContext, None]):
         media_type = negotiate(request.headers.get("accept", ""))
         sub_response: Response = request.state.sub_response
         sub_response.media_type = media_type
-        if media_type == GRAPHQL_RESPONSE and is_request_error(result):
+        retry_after = rate_limited(result)
+        if retry_after is not None:
+            sub_response.status_code = 429
+            sub_response.headers["Retry-After"] = str(retry_after)
+        elif media_type == GRAPHQL_RESPONSE and is_request_error(result):
             sub_response.status_code = 400
             data.pop("data", None)
         return data

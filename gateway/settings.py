@@ -137,6 +137,31 @@ class TrustedDocumentsConfig(BaseModel):
     only_trusted_roles: list[str] = Field(default_factory=list)
 
 
+class RateConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    per_s: float = Field(gt=0)  # tokens refilled per second
+    burst: float = Field(gt=0)  # the bucket's size
+
+
+class RolesRatesConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    operations: RateConfig = Field(default_factory=lambda: RateConfig(per_s=10, burst=30))
+    cost: RateConfig = Field(default_factory=lambda: RateConfig(per_s=5000, burst=50_000))
+
+
+class RateLimitsConfig(BaseModel):
+    """Per-consumer token buckets (gateway.rate_limits), shared through Redis when the
+    bus is Redis. Off unless enabled."""
+
+    model_config = ConfigDict(frozen=True)
+
+    enabled: bool = False
+    default: RolesRatesConfig = Field(default_factory=RolesRatesConfig)
+    by_role: dict[str, RolesRatesConfig] = Field(default_factory=dict)
+
+
 class EdgeConfig(BaseModel):
     """Bounds on request bodies, enforced before they are parsed or their signatures
     checked (gateway.edge)."""
@@ -208,6 +233,7 @@ class Settings(BaseSettings):
     edge: EdgeConfig = Field(default_factory=EdgeConfig)
     demand: DemandConfig = Field(default_factory=DemandConfig)
     trusted_documents: TrustedDocumentsConfig = Field(default_factory=TrustedDocumentsConfig)
+    rate_limits: RateLimitsConfig = Field(default_factory=RateLimitsConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
 

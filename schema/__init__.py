@@ -19,7 +19,7 @@ from strawberry.types import ExecutionContext
 from resolvers.limits import QueryLimits
 from schema.cost import CostPolicy
 from schema.extensions import ErrorPresentation, FreshnessReport, log_errors
-from schema.guard import admission_guard
+from schema.guard import Throttle, admission_guard
 from schema.nodes import NODES
 from schema.query import Query
 from schema.trusted import TrustedDocuments, trusted_documents
@@ -42,6 +42,7 @@ def build_schema(
     limits: QueryLimits | None = None,
     cost: CostPolicy | None = None,
     trusted: TrustedDocuments | None = None,
+    throttle: Throttle | None = None,
     types: Sequence[type] = (),
     extensions: Sequence[Callable[[], SchemaExtension]] = (),
 ) -> GatewaySchema:
@@ -52,7 +53,7 @@ def build_schema(
     limits = limits or QueryLimits()
     safety: list[Callable[[], SchemaExtension]] = [
         trusted_documents(trusted or TrustedDocuments()),
-        admission_guard(limits, cost),
+        admission_guard(limits, cost, throttle),
         ErrorPresentation,
         FreshnessReport,
     ]

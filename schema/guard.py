@@ -15,14 +15,15 @@ Parsing and validating a new document runs in a worker thread, so even the large
 admissible document leaves the event loop free between interpreter switches; a cached
 verdict is one dictionary look-up. Variables are checked per request: no string among
 them may be longer than the input cap (`INPUT_TOO_LONG`), and the operation's estimated
-cost (schema.cost) may not pass the caller's limit (`COST_LIMIT`).
+cost (schema.cost) may not pass the caller's limit (`COST_LIMIT`) nor its rate (the
+`throttle` hook, gateway.rate_limits).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,9 @@ INPUT_TOO_LONG = "INPUT_TOO_LONG"
 _OPENERS = {TokenKind.BRACE_L, TokenKind.PAREN_L, TokenKind.BRACKET_L}
 _CLOSERS = {TokenKind.BRACE_R, TokenKind.PAREN_R, TokenKind.BRACKET_R}
 _STRINGS = {TokenKind.STRING, TokenKind.BLOCK_STRING}
+# The rate limiter's hook (gateway.rate_limits): the request's context and the admitted
+# operation's cost in, an error out when the caller must wait.
+Throttle = Callable[[Any, int], Awaitable[GraphQLError | None]]
 _ENTRY_WEIGHT = 200  # bytes beside the text: the verdict, its errors, the cache's entry
 
 
@@ -295,9 +299,10 @@ class AdmissionGuard(SchemaExtension):
     never reaches strawberry's parser or validation; an admitted one arrives parsed and
     validated, its verdict reused for the next request with the same text."""
 
-    def __init__(self, admissions: Admissions, cost: CostPolicy) -> None:
+    def __init__(self, admissions: Admissions, cost: CostPolicy, throttle: Throttle | None) -> None:
         self._admissions = admissions
         self._cost = cost
+        self._throttle = throttle
 
     async def on_parse(self) -> AsyncIterator[None]:
         context = self.execution_context
@@ -313,11 +318,11 @@ class AdmissionGuard(SchemaExtension):
             if not errors and longest_string(context.variables, limit):
                 errors = [too_long(limit)]
             if not errors:
-                errors = self._over_budget(verdict.document)
+                errors = await self._over_budget(verdict.document)
             context.pre_execution_errors = errors
         yield
 
-    def _over_budget(self, document: DocumentNode) -> list[GraphQLError]:
+    async def _over_budget(self, document: DocumentNode) -> list[GraphQLError]:
         context = self.execution_context
         cost = estimate(
             context.schema._schema,
@@ -328,13 +333,16 @@ class AdmissionGuard(SchemaExtension):
         )
         principal = getattr(context.context, "principal", None)
         limit = self._cost.limit_for(principal.roles if principal is not None else None)
-        return [over_limit(cost, limit)] if cost > limit else []
+        if cost > limit:
+            return [over_limit(cost, limit)]
+        throttled = await self._throttle(context.context, cost) if self._throttle else None
+        return [throttled] if throttled is not None else []
 
 
 def admission_guard(
-    limits: QueryLimits, cost: CostPolicy | None = None
+    limits: QueryLimits, cost: CostPolicy | None = None, throttle: Throttle | None = None
 ) -> Callable[[], SchemaExtension]:
     """The schema extension factory: one `Admissions` (and cache) per schema."""
     admissions = Admissions(limits)
     policy = cost or CostPolicy(limits.default_page_size, limits.max_page_size)
-    return lambda: AdmissionGuard(admissions, policy)
+    return lambda: AdmissionGuard(admissions, policy, throttle)
