@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
@@ -35,6 +35,9 @@ START_TIMEOUT_S = 90.0
 class GatewayProcess:
     url: str
     process: subprocess.Popen[bytes]
+    # What every GraphQL request to it carries besides its body: the one place a bearer
+    # token goes once the gateway authenticates its callers.
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def graphql(self) -> str:

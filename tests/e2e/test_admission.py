@@ -30,7 +30,9 @@ def gateway(
 
 @pytest.fixture
 async def http(gateway: GatewayProcess) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=gateway.url, timeout=PATIENCE_S) as client:
+    async with httpx.AsyncClient(
+        base_url=gateway.url, headers=gateway.headers, timeout=PATIENCE_S
+    ) as client:
         yield client
 
 

@@ -34,7 +34,9 @@ def gateway(
 
 @pytest.fixture
 async def http(gateway: GatewayProcess) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=gateway.url, timeout=60) as client:
+    async with httpx.AsyncClient(
+        base_url=gateway.url, headers=gateway.headers, timeout=60
+    ) as client:
         yield client
 
 

@@ -202,7 +202,7 @@ def run(http: httpx.Client, cases: Iterator[Case]) -> list[str]:
 
 def test_mutated_requests_never_fail_the_gateway(gateway: GatewayProcess):
     rng = random.Random(SEED)
-    with httpx.Client(base_url=gateway.url, timeout=30) as http:
+    with httpx.Client(base_url=gateway.url, headers=gateway.headers, timeout=30) as http:
         warm = random.Random(SEED + 1)
         run(http, (graphql_case(warm) for _ in range(WARM_UP_CASES)))
         gc.collect()

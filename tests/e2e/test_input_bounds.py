@@ -29,7 +29,9 @@ def gateway(
 
 @pytest.fixture
 async def http(gateway: GatewayProcess) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=gateway.url, timeout=60) as client:
+    async with httpx.AsyncClient(
+        base_url=gateway.url, headers=gateway.headers, timeout=60
+    ) as client:
         yield client
 
 
@@ -82,7 +84,7 @@ async def test_a_streamed_body_is_cut_off_long_before_it_ends(gateway):
         yield b'"}}'
 
     before = gateway.rss_bytes()
-    async with httpx.AsyncClient(timeout=60) as client:
+    async with httpx.AsyncClient(headers=gateway.headers, timeout=60) as client:
         try:
             response = await client.post(
                 gateway.graphql, content=upload(), headers={"content-type": "application/json"}
@@ -162,13 +164,17 @@ async def test_a_webhook_that_is_not_utf8_is_a_coded_400(http, gateway):
 
 
 async def exchange(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, body: bytes
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    body: bytes,
+    headers: dict[str, str],
 ) -> tuple[int, dict[str, str]]:
     """One POST /graphql on an open connection, its status and headers; the body is read
     to its end so the next request can follow on the same connection."""
+    extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
     writer.write(
         b"POST /graphql HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
-        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + f"{extra}Content-Length: {len(body)}\r\n\r\n".encode()
         + body
     )
     await writer.drain()
@@ -193,11 +199,13 @@ async def exchange(
 async def test_the_connection_keeps_working_after_an_error_response(gateway, bad):
     reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
     try:
-        status, headers = await exchange(reader, writer, bad)
+        status, headers = await exchange(reader, writer, bad, gateway.headers)
         assert status < 500
         assert headers.get("connection") != "close"
 
-        status, _ = await exchange(reader, writer, json.dumps({"query": QUERY}).encode())
+        status, _ = await exchange(
+            reader, writer, json.dumps({"query": QUERY}).encode(), gateway.headers
+        )
         assert status == 200
     finally:
         writer.close()

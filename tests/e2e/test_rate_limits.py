@@ -65,7 +65,7 @@ def replicas(
 
 
 def post(gateway: GatewayProcess, query: str) -> httpx.Response:
-    return httpx.post(gateway.graphql, json={"query": query}, timeout=60)
+    return httpx.post(gateway.graphql, json={"query": query}, headers=gateway.headers, timeout=60)
 
 
 def test_two_replicas_spend_from_one_bucket_per_consumer(replicas):
