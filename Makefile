@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-unit fuzz bench bench-peers lint services clean
+.PHONY: demo win-deal test test-unit fuzz bench bench-peers lint ci services chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +17,17 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/psgraph demo --config config/demo.yaml
 
+# With the demo running: win a deal in the CRM sandbox; the demo turns it into a project.
+win-deal: $(STAMP)
+	$(BIN)/psgraph win-deal --config config/demo.yaml
+
 services:
 	@scripts/ensure-services
 
-test: $(STAMP) services
+chromium:
+	@scripts/ensure-chromium
+
+test: $(STAMP) services chromium
 	$(BIN)/pytest
 
 # The edge's fuzz suite at full size (`make test` runs 3,000 + 600 cases).
@@ -41,6 +48,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy gateway resolvers schema sources sandboxes
+
+# What CI runs (.ci/run): the whole suite, then the linters.
+ci: test lint
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

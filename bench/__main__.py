@@ -8,6 +8,7 @@ import time
 
 BENCHMARKS = (
     "bench.read_queries",
+    "bench.policy",
     "bench.staffing",
     "bench.workflows",
     "bench.events",

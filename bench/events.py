@@ -42,11 +42,14 @@ from standardwebhooks.webhooks import Webhook
 from websockets.typing import Subprotocol
 
 from sandboxes.harness.processes import GatewayProcess, free_port
+from sandboxes.runner import SandboxCluster
+from sandboxes.world.generate import generate
 from sources.config import SourceSettings
 from sources.connector import ChangeSet, Connector, Page
 from sources.records import Opportunity, Record, SourceSystem
 
 SECRET_ENV = "PSGRAPH_BENCH_WEBHOOK_SECRET"
+IDP_SECRET = "idp-bench-secret"  # the identity provider sandbox's client secret
 SUBSCRIPTION = (
     'subscription { events(types: ["OpportunityClosedWon"]) { cursor subjectId occurredAt } }'
 )
@@ -122,7 +125,10 @@ def _serve(config: Path) -> None:
 async def _bench(subscribers: int, events: int, webhooks: int) -> None:
     with tempfile.TemporaryDirectory(prefix="psgraph-bench-events-") as scratch:
         secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-        gateway = _Gateway(Path(scratch), secret)
+        # The gateway trusts an identity provider sandbox's tokens, like any other.
+        idp = SandboxCluster(generate(seed=42, scale=0.05), {"idp": IDP_SECRET}, ["idp"])
+        idp.start()
+        gateway = _Gateway(Path(scratch), secret, idp["idp"].url)
         try:
             gateway.start().ready()
             print(
@@ -135,12 +141,13 @@ async def _bench(subscribers: int, events: int, webhooks: int) -> None:
                 await _ingest(pusher, webhooks, gateway.store_url)
         finally:
             gateway.stop()
+            idp.stop()
 
 
 class _Gateway(GatewayProcess):
     """This module's `--serve` gateway (a fake CRM behind it) on a scratch SQLite store."""
 
-    def __init__(self, scratch: Path, secret: str) -> None:
+    def __init__(self, scratch: Path, secret: str, issuer: str) -> None:
         self.store_url = f"sqlite+aiosqlite:///{scratch / 'store.db'}"
         config = scratch / "gateway.yaml"
         config.write_text(
@@ -154,6 +161,8 @@ class _Gateway(GatewayProcess):
                         "webhook_secrets_env": {"crm": SECRET_ENV},
                         "subscriber_buffer": 1000,
                     },
+                    "auth": {"issuer": issuer},
+                    "sandbox": {"tokens": {"idp": IDP_SECRET}},
                 }
             )
         )
@@ -207,8 +216,9 @@ class _Pusher:
 
 
 class _Subscriber:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, headers: Mapping[str, str]) -> None:
         self._url = url.replace("http://", "ws://") + "/graphql"
+        self._init = {"type": "connection_init", "payload": dict(headers)}
         self.arrivals: dict[str, float] = {}  # subject id -> when it arrived
         self.occurred: dict[str, float] = {}
         self._connection: Any = None
@@ -221,7 +231,7 @@ class _Subscriber:
             ping_interval=None,
             max_queue=None,
         )
-        await self._connection.send(json.dumps({"type": "connection_init"}))
+        await self._connection.send(json.dumps(self._init))
         ack = json.loads(await self._connection.recv())
         assert ack["type"] == "connection_ack", ack
         await self._connection.send(
@@ -263,7 +273,7 @@ async def _until(condition: Any, timeout: float, what: str) -> None:
 async def _fan_out(gateway: _Gateway, pusher: _Pusher, subscribers: int, events: int) -> None:
     await pusher.push("warm-0")  # the first push pays for imports and connections
     before = gateway.rss_bytes()
-    crowd = [_Subscriber(gateway.url) for _ in range(subscribers)]
+    crowd = [_Subscriber(gateway.url, gateway.headers) for _ in range(subscribers)]
     for start in range(0, subscribers, 100):
         await asyncio.gather(*(s.open() for s in crowd[start : start + 100]))
     # Subscriptions start a moment after they are sent: push until every one has one.

@@ -38,7 +38,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,7 @@ class Variant:
     url: str
     query: str
     pid: int
+    headers: dict[str, str] = field(default_factory=dict)  # psgraph's: an admin's token
 
 
 @dataclass
@@ -192,6 +193,7 @@ def psgraph_config(scratch: Path, name: str, urls: dict[str, str], *, cold: bool
         "port": free_port(),
         "store_url": f"sqlite+aiosqlite:///{scratch / (name + '.db')}",
         "sources": sources,
+        "auth": {**demo["auth"], "issuer": urls["idp"]},
         "cache": {**demo.get("cache", {}), "share_in_flight": not cold},
     }
     path = scratch / f"{name}.yaml"
@@ -207,7 +209,7 @@ def psgraph(scratch: Path, name: str, label: str, urls: dict[str, str], *, cold:
     try:
         gateway.ready()
         assert gateway.process is not None
-        yield Variant(label, gateway.graphql, PSGRAPH_QUERY, gateway.process.pid)
+        yield Variant(label, gateway.graphql, PSGRAPH_QUERY, gateway.process.pid, gateway.headers)
     finally:
         gateway.stop()
 
@@ -228,7 +230,11 @@ def pairs_hive(body: dict[str, Any]) -> list[tuple[str, str | None]]:
 
 
 def ask(http: httpx.Client, variant: Variant, n: int) -> dict[str, Any]:
-    response = http.post(variant.url, json={"query": variant.query, "variables": {"n": n}})
+    response = http.post(
+        variant.url,
+        json={"query": variant.query, "variables": {"n": n}},
+        headers=variant.headers,
+    )
     response.raise_for_status()
     body: dict[str, Any] = response.json()
     if body.get("errors") or not body.get("data"):
@@ -273,6 +279,7 @@ def load(rig: Path, variant: Variant, n: int, duration: int, stats: list[str]) -
             f"gateway={variant.pid}",
             "--stats",
             ",".join(stats),
+            *(["--auth", variant.headers["Authorization"]] if variant.headers else []),
         ],
         cwd=rig,
         env={**os.environ, "HIVE_DIR": str(rig)},
@@ -414,7 +421,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def serve_two(connection: Connection, seed: int, tokens: dict[str, str]) -> None:
-    serve_sandboxes(connection, seed, 1.0, tokens, ("crm", "psa"))
+    serve_sandboxes(connection, seed, 1.0, tokens, ("crm", "psa", "idp"))
 
 
 if __name__ == "__main__":

@@ -45,7 +45,8 @@ import uvicorn
 from gateway.app import create_app, tune_gc
 from gateway.settings import Settings, load_settings
 from resolvers.upstream import UpstreamCall
-from sandboxes.runner import SandboxCluster
+from sandboxes.harness.identity import Identity
+from sandboxes.runner import SANDBOXES, SandboxCluster
 from sandboxes.world.generate import generate
 from sources.config import Timeouts
 from sources.registry import SYSTEMS
@@ -112,9 +113,18 @@ DASHBOARDS = (
 class Firm:
     """What the sandboxes' process tells the benchmark about the firm it serves."""
 
-    urls: dict[str, str]
+    urls: dict[str, str]  # every sandbox's, the identity provider's among them
     today: date
     summary: str
+
+    @property
+    def sources(self) -> dict[str, str]:
+        """The vendor systems' sandboxes (not the identity provider)."""
+        return {name: url for name, url in self.urls.items() if name in SYSTEMS}
+
+    def identity(self, demo: Settings) -> Identity:
+        """Tokens from the firm's identity provider, which `bench_settings` trusts."""
+        return Identity(self.urls["idp"], demo.sandbox.tokens["idp"], demo.auth.audience)
 
 
 def serve_sandboxes(
@@ -122,7 +132,7 @@ def serve_sandboxes(
     seed: int,
     scale: float,
     tokens: dict[str, str],
-    names: Sequence[str] = SYSTEMS,
+    names: Sequence[str] = SANDBOXES,
 ) -> None:
     """The sandboxes' process: generate the firm, serve it, report, wait to be told to stop."""
     world = generate(seed=seed, scale=scale)
@@ -138,7 +148,7 @@ def serve_sandboxes(
 
 @contextmanager
 def sandboxes_apart(
-    seed: int, scale: float, tokens: dict[str, str], names: Sequence[str] = SYSTEMS
+    seed: int, scale: float, tokens: dict[str, str], names: Sequence[str] = SANDBOXES
 ) -> Iterator[Firm]:
     """The sandboxes in a process of their own (their work does not share the gateway's
     interpreter), for the life of the block."""
@@ -207,7 +217,9 @@ def percentile(values: Sequence[float], share: float) -> float:
 
 
 def upstream_total(firm: Firm, http: httpx.Client) -> int:
-    return sum(int(http.get(f"{url}/_sandbox/stats").json()["total"]) for url in firm.urls.values())
+    return sum(
+        int(http.get(f"{url}/_sandbox/stats").json()["total"]) for url in firm.sources.values()
+    )
 
 
 def bench_settings(demo: Settings, firm: Firm, store: Path) -> Settings:
@@ -222,11 +234,16 @@ def bench_settings(demo: Settings, firm: Firm, store: Path) -> Settings:
         )
         for name, config in demo.sources.items()
     }
-    return demo.model_copy(update={"sources": sources, "store_url": f"sqlite+aiosqlite:///{store}"})
+    auth = demo.auth.model_copy(update={"issuer": firm.urls["idp"]})
+    return demo.model_copy(
+        update={"sources": sources, "store_url": f"sqlite+aiosqlite:///{store}", "auth": auth}
+    )
 
 
-def serve(settings: Settings, calls: Calls) -> tuple[str, uvicorn.Server, threading.Thread]:
-    app = create_app(settings)
+def serve(
+    settings: Settings, calls: Calls, *, enforce_policy: bool = True
+) -> tuple[str, uvicorn.Server, threading.Thread]:
+    app = create_app(settings, enforce_policy=enforce_policy)
     app.state.gateway.upstream.add_listener(calls)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
@@ -248,15 +265,22 @@ def measure(
     calls: Calls,
     dashboard: Dashboard,
     variables: dict[str, Any],
+    headers: dict[str, str] | None = None,
 ) -> Run:
+    """One run; fields the caller's role may not read are expected errors (FORBIDDEN)."""
     before = upstream_total(firm, http)
     calls.take()
     started = time.perf_counter()
-    response = http.post(url, json={"query": dashboard.query, "variables": variables})
+    response = http.post(
+        url, json={"query": dashboard.query, "variables": variables}, headers=headers
+    )
     seconds = time.perf_counter() - started
     body = response.json()
-    if response.status_code != 200 or body.get("errors"):
-        raise RuntimeError(f"{dashboard.name}: {response.status_code} {body.get('errors')}")
+    unexpected = [
+        e for e in body.get("errors", []) if e.get("extensions", {}).get("code") != "FORBIDDEN"
+    ]
+    if response.status_code != 200 or unexpected:
+        raise RuntimeError(f"{dashboard.name}: {response.status_code} {unexpected}")
     made = calls.take()
     return Run(
         rows=len(body["data"][dashboard.root]["edges"]),
@@ -291,13 +315,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         flush=True,
     )
     calls = Calls()
-    with tempfile.TemporaryDirectory() as scratch, httpx.Client(timeout=120) as http:
+    admin = firm.identity(demo).headers_for("admin")
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        httpx.Client(timeout=120, headers=admin) as http,
+    ):
         url, server, thread = serve(bench_settings(demo, firm, Path(scratch) / "g.db"), calls)
         try:
             http.post(
                 f"{firm.urls['time']}/_sandbox/limits", json={"requests": 1_000_000, "window_s": 1}
             ).raise_for_status()
-            for sandbox in firm.urls.values():
+            for sandbox in firm.sources.values():
                 http.post(
                     f"{sandbox}/_sandbox/faults", json={"latency_ms": LATENCY_MS}
                 ).raise_for_status()

@@ -59,12 +59,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         tempfile.TemporaryDirectory() as scratch,
         httpx.Client(timeout=120) as http,
     ):
+        http.headers.update(firm.identity(demo).headers_for("admin"))
         url, server, thread = serve(bench_settings(demo, firm, Path(scratch) / "g.db"), Calls())
         try:
             http.post(
                 f"{firm.urls['time']}/_sandbox/limits", json={"requests": 1_000_000, "window_s": 1}
             ).raise_for_status()
-            for sandbox in firm.urls.values():
+            for sandbox in firm.sources.values():
                 http.post(
                     f"{sandbox}/_sandbox/faults", json={"latency_ms": LATENCY_MS}
                 ).raise_for_status()

@@ -31,13 +31,14 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from opentelemetry.sdk.trace.export import SpanExporter
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
@@ -46,12 +47,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
+from strawberry.extensions import AddValidationRules
 from strawberry.tools import merge_types
 
+from gateway.auth.guard import PRINCIPAL, BearerGuard
 from gateway.auth.principal import Principal
+from gateway.auth.tokens import TokenVerifier
 from gateway.edge import BodyLimit, BodyLimits, graphql_request
 from gateway.events.service import EventsService
 from gateway.events.triggers import StartQuoteToProject
+from gateway.graphiql import graphiql_assets
 from gateway.graphql_http import GraphQLView
 from gateway.graphql_sse import GraphQLOverSSE
 from gateway.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -75,9 +80,11 @@ from resolvers.workflows import EventReader, NoWorkflows, WorkflowReader
 from schema import GatewaySchema, build_schema
 from schema.cost import CostPolicy
 from schema.events import EventsMutation, EventsQuery, Subscription
+from schema.governance import GovernanceQuery
 from schema.guard import Throttle
 from schema.integration import IntegrationQuery
 from schema.mutations import Mutation as WorkflowMutation
+from schema.policy import apply_policy
 from schema.query import Query
 from schema.trusted import TrustedDocuments, load_manifest
 from sources.connector import Connector
@@ -86,13 +93,9 @@ from sources.registry import make_connector
 
 PROBE_TIMEOUT = 10.0
 
-# The seam authentication plugs into: the request's Principal, or None when it carries
-# none. Until tokens are validated every request is anonymous; tests pass their own.
-Identify = Callable[[Request | WebSocket | None], Principal | None]
 
-
-def anonymous(request: Request | WebSocket | None) -> Principal | None:
-    return None
+def no_introspection() -> AddValidationRules:
+    return AddValidationRules([NoSchemaIntrospectionCustomRule])
 
 
 @dataclass
@@ -107,15 +110,24 @@ class Gateway:
     workflows: WorkflowReader
     events: EventReader
     observability: Observability
+    verifier: TokenVerifier
+    enforce_policy: bool = True
     store: Store | None = None  # open while the app runs
     live: EventsService | None = None  # running while the app runs
     commands: Workflows | None = None  # the workflow engine, running while the app runs
-    identify: Identify = anonymous  # who sent a request (gateway.auth replaces this)
 
-    async def context(self, request: Request | WebSocket | None = None) -> RequestContext:
-        """A request's context; call it inside the event loop that serves the request."""
+    async def context(
+        self, request: Request | WebSocket | None = None, *, principal: Principal | None = None
+    ) -> RequestContext:
+        """A request's context; call it inside the event loop that serves the request.
+        `principal` is for callers inside the process (the gateway's own work: SYSTEM)."""
         freshness = Freshness(self.upstream.clock)
+        # HTTP requests arrive authenticated (gateway.auth.guard); a WebSocket is once its
+        # connection_init is (GraphQLView.on_ws_connect).
+        state = getattr(request, "state", None) if isinstance(request, Request) else None
         return RequestContext(
+            principal=principal or getattr(state, PRINCIPAL, None),
+            enforce_policy=self.enforce_policy,
             loaders=Loaders(self.upstream, freshness),
             authority=self.authority,
             limits=self.limits,
@@ -127,7 +139,6 @@ class Gateway:
             live=self.live,
             commands=self.commands,
             health=self.observability.health,
-            principal=self.identify(request),
         )
 
     async def start_quote_to_project(self, opportunity_id: str, idempotency_key: str) -> object:
@@ -159,6 +170,7 @@ class Gateway:
 
     async def aclose(self) -> None:
         await self.upstream.aclose()
+        await self.verifier.aclose()
         self.observability.shutdown()
 
 
@@ -173,11 +185,14 @@ def build_gateway(
     mutation: type | None = None,
     subscription: type | None = None,
     span_exporter: SpanExporter | None = None,
-    identify: Identify = anonymous,
+    verifier: TokenVerifier | None = None,
+    enforce_policy: bool = True,
 ) -> Gateway:
     """The gateway's parts, wired; `connectors` replaces the ones settings would make,
-    `span_exporter` the trace exporter settings name (tests: in-memory), `identify`
-    who sent a request (until authentication is wired, tests set a principal this way)."""
+    `span_exporter` the trace exporter settings name (tests: in-memory), `verifier` the
+    token checks `settings.auth` describes. `enforce_policy=False` builds a gateway that
+    authenticates but lets every caller see and do everything: only for measuring what
+    the policy costs (bench), never served."""
     mutation = mutation or WorkflowMutation
     enabled = {
         SourceSystem(name.upper()): config
@@ -203,27 +218,34 @@ def build_gateway(
     observability = Observability(settings.observability, upstream, span_exporter=span_exporter)
     limits = limits or QueryLimits(**settings.query_limits.model_dump())
     nothing = NoWorkflows()
+    schema = build_schema(
+        query=merge_types("Query", (Query, EventsQuery, IntegrationQuery, GovernanceQuery)),
+        mutation=merge_types(
+            "Mutation", (mutation, EventsMutation) if mutation else (EventsMutation,)
+        ),
+        subscription=subscription or Subscription,
+        limits=limits,
+        cost=cost_policy(settings, limits),
+        trusted=trusted_documents(settings),
+        throttle=throttle(settings),
+        extensions=[
+            observability.operation_extension(),
+            *([] if settings.auth.introspection else [no_introspection]),
+        ],
+    )
+    if enforce_policy:
+        apply_policy(schema._schema)
     return Gateway(
         settings=settings,
         upstream=upstream,
         authority=Authority(settings.authority),
         limits=limits,
-        schema=build_schema(
-            query=merge_types("Query", (Query, EventsQuery, IntegrationQuery)),
-            mutation=merge_types(
-                "Mutation", (mutation, EventsMutation) if mutation else (EventsMutation,)
-            ),
-            subscription=subscription or Subscription,
-            limits=limits,
-            cost=cost_policy(settings, limits),
-            trusted=trusted_documents(settings),
-            throttle=throttle(settings),
-            extensions=[observability.operation_extension()],
-        ),
+        schema=schema,
+        verifier=verifier or TokenVerifier.from_settings(settings.auth),
+        enforce_policy=enforce_policy,
         workflows=workflows or nothing,
         events=events or nothing,
         observability=observability,
-        identify=identify,
     )
 
 
@@ -356,8 +378,11 @@ def create_app(
     `start_quote_to_project(opportunity_id, key)` is what `events.auto_start_quote_to_project`
     calls for each closed-won deal."""
     gateway = build_gateway(settings, **parts)
-    view = GraphQLView(gateway.schema, gateway.context)
+    view = GraphQLView(
+        gateway.schema, gateway.context, gateway.verifier, graphiql=settings.auth.graphiql
+    )
     streams = GraphQLOverSSE(gateway.schema, gateway.context, view)
+    guarded = BearerGuard(streams, gateway.verifier, graphiql=settings.auth.graphiql)
 
     async def webhooks(request: Request) -> Response:
         if gateway.live is None:
@@ -409,8 +434,9 @@ def create_app(
     app = Starlette(
         debug=settings.debug,
         routes=[
-            Route("/graphql", streams, methods=["GET", "POST"]),
+            Route("/graphql", guarded, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
+            graphiql_assets(),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/webhooks/{system}", webhooks, methods=["POST"]),

@@ -4,8 +4,11 @@
 there is:
 
     413 PAYLOAD_TOO_LARGE  declared (Content-Length) or streamed past the limit: refused
-                           as soon as that is known, without reading the rest, and the
-                           connection is closed (its unread bytes cannot be skipped);
+                           as soon as that is known. A declared body up to `DRAIN_FACTOR`
+                           times the limit is read and dropped first, so the answer is
+                           not lost to a reset and the connection stays usable; past
+                           that, or streamed without a length, it is refused unread and
+                           the connection closed (its unread bytes cannot be skipped);
     400 INVALID_ENCODING   not UTF-8;
     400 INVALID_JSON       a JSON body (by its media type, or any webhook) that does not parse;
     400 JSON_TOO_DEEP      JSON nested deeper than the depth limit;
@@ -45,14 +48,19 @@ class BodyLimit:
     shape: ShapeCheck | None = None
 
 
+# A declared body up to this many times the limit is drained before the 413 is sent.
+DRAIN_FACTOR = 4
+
+
 class Refused(Exception):
     def __init__(self, status: int, code: str, message: str, **details: int) -> None:
         super().__init__(message)
         self.status, self.code, self.details = status, code, details
+        self.close = False  # the request's body was left unread
 
     def response(self) -> JSONResponse:
         error = {"message": str(self), "extensions": {"code": self.code, **self.details}}
-        headers = {"connection": "close"} if self.status == 413 else None
+        headers = {"connection": "close"} if self.close else None
         return JSONResponse({"errors": [error]}, status_code=self.status, headers=headers)
 
 
@@ -147,7 +155,12 @@ class BodyLimits:
         )
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit.max_bytes:
+            if int(declared) <= limit.max_bytes * DRAIN_FACTOR:
+                await _drain(receive)
+            else:
+                too_large.close = True
             raise too_large
+        too_large.close = True
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -174,6 +187,14 @@ class BodyLimits:
             if limit.shape is not None:
                 limit.shape(value)
         return body
+
+
+async def _drain(receive: Receive) -> None:
+    """Read the body to its end, keeping none of it."""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -9,7 +9,11 @@ What this adds to strawberry's view:
 - a persisted document's `documentId` (schema.trusted) read from the body or the URL;
 - an operation refused for the caller's rate is answered 429 with Retry-After;
 - a mutation sent with GET is refused with 405 (only queries may be sent with GET);
-- GraphiQL for browsers (strawberry's own).
+- GraphiQL for browsers when enabled, from assets installed with the package (see
+  gateway/graphiql.py);
+- WebSocket connections authenticated on `connection_init` (its payload's
+  `Authorization: Bearer <jwt>`); a connection without an acceptable token is closed
+  with 4403 (HTTP requests are checked before they get here: `gateway.auth.guard`).
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ from collections.abc import Awaitable, Callable
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.schema.base import BaseSchema
@@ -30,6 +35,8 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
+from gateway.auth.tokens import TokenVerifier, Unauthenticated
+from gateway.graphiql import graphiql_html
 from resolvers.context import RequestContext
 from schema.trusted import DOCUMENT_ID
 
@@ -81,9 +88,30 @@ def rate_limited(result: ExecutionResult) -> int | None:
 
 
 class GraphQLView(GraphQL[RequestContext, None]):
-    def __init__(self, schema: BaseSchema, make_context: MakeContext) -> None:
-        super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
+    def __init__(
+        self,
+        schema: BaseSchema,
+        make_context: MakeContext,
+        verifier: TokenVerifier,
+        *,
+        graphiql: bool = False,
+    ) -> None:
+        super().__init__(
+            schema, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=True
+        )
         self._make_context = make_context
+        self._verifier = verifier
+
+    async def on_ws_connect(self, context: RequestContext) -> None:
+        params = context.connection_params or {}
+        header = params.get("Authorization") or params.get("authorization")
+        try:
+            context.principal = await self._verifier.principal(
+                header if isinstance(header, str) else None
+            )
+        except Unauthenticated as error:
+            rejected: dict[str, object] = {"code": "UNAUTHENTICATED", "message": str(error)}
+            raise ConnectionRejectionError(rejected) from None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -97,6 +125,9 @@ class GraphQLView(GraphQL[RequestContext, None]):
             if error.status_code == 405:
                 response.headers["Allow"] = "POST" if request.method == "GET" else "GET, POST"
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(graphiql_html())
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

@@ -21,6 +21,7 @@ from pydantic_settings import (
 from sources.config import Credentials, SourceSettings
 
 SYSTEMS = ("crm", "psa", "hcm", "erp", "time")
+SANDBOXES = (*SYSTEMS, "idp")  # the identity provider's sandbox serves beside the systems
 
 
 class SourceConfig(SourceSettings):
@@ -29,16 +30,25 @@ class SourceConfig(SourceSettings):
     credentials_env: dict[str, str] = Field(default_factory=dict)
 
 
+def sandbox_ports(port_base: int) -> dict[str, int]:
+    """Each sandbox's port: port_base + 101, + 102, ... in SANDBOXES order, so one number
+    moves the whole demo (8000: the gateway on 8000, the sandboxes on 8101..8106)."""
+    return {name: port_base + 101 + i for i, name in enumerate(SANDBOXES)}
+
+
 class SandboxConfig(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # Forbid unknown keys so a config still listing the old per-sandbox `ports` fails loudly.
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     host: str = "127.0.0.1"
     seed: int = 42
     scale: float = 1.0
-    ports: dict[str, int] = Field(
-        default_factory=lambda: {s: 8101 + i for i, s in enumerate(SYSTEMS)}
-    )
+    port_base: int = Field(default=8000, ge=1, le=65535 - 101 - len(SANDBOXES))
     tokens: dict[str, str] = Field(default_factory=dict)  # sandbox secrets, not real ones
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return sandbox_ports(self.port_base)
 
 
 def _default_poll() -> dict[str, dict[str, float]]:
@@ -213,6 +223,25 @@ class ObservabilityConfig(BaseModel):
     tracing: TracingConfig = Field(default_factory=TracingConfig)
 
 
+class AuthConfig(BaseModel):
+    """Who may call the GraphQL endpoint: bearer JWTs from one OpenID issuer.
+
+    Without an issuer every GraphQL request is refused: there is no anonymous path.
+    `/healthz`, `/readyz` and `/metrics` (see `observability`) are not GraphQL."""
+
+    model_config = ConfigDict(frozen=True)
+
+    issuer: str | None = None  # discovery at {issuer}/.well-known/openid-configuration
+    audience: str = "psgraph"
+    algorithms: tuple[str, ...] = ("RS256", "ES256")
+    leeway_s: float = Field(default=30.0, ge=0)  # clock skew allowed on exp and nbf
+    # An unknown key id refetches the JWKS at most this often (forged ids cost nothing).
+    jwks_refresh_cooldown_s: float = Field(default=1.0, ge=0)
+    fetch_timeout_s: float = Field(default=5.0, gt=0)
+    graphiql: bool = False  # the in-browser IDE at GET /graphql (it shows no data itself)
+    introspection: bool = False
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PSGRAPH_", env_nested_delimiter="__", extra="forbid"
@@ -236,6 +265,31 @@ class Settings(BaseSettings):
     rate_limits: RateLimitsConfig = Field(default_factory=RateLimitsConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+
+    def at_sandboxes(self, port_base: int | None = None) -> Settings:
+        """These settings for the demo: the gateway on the sandboxes' port base (or
+        `port_base`), every configured source pointed at its sandbox."""
+        box = self.sandbox
+        if port_base is not None:
+            box = box.model_copy(update={"port_base": port_base})
+        sources = {
+            name: config.model_copy(update={"base_url": f"http://{box.host}:{box.ports[name]}"})
+            for name, config in self.sources.items()
+            if name in box.ports
+        }
+        # The demo's issuer is its identity provider sandbox: it moves with the port base.
+        auth = self.auth
+        if auth.issuer == f"http://{self.sandbox.host}:{self.sandbox.ports['idp']}":
+            auth = auth.model_copy(update={"issuer": f"http://{box.host}:{box.ports['idp']}"})
+        return self.model_copy(
+            update={
+                "port": box.port_base,
+                "sandbox": box,
+                "sources": {**self.sources, **sources},
+                "auth": auth,
+            }
+        )
 
     def source(self, name: str) -> SourceSettings:
         """The source's settings with its credentials read from the environment."""

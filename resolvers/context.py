@@ -43,8 +43,11 @@ class RequestContext:
     request: Any = None  # the HTTP request or WebSocket, for transport concerns
     live: EventsService | None = None  # event streams and dead letters, when running
     commands: Workflows | None = None  # the workflow engine's write side, when running
-    principal: Principal | None = None  # the authenticated caller, once authentication runs
+    principal: Principal | None = None  # the authenticated caller; None is allowed nothing
+    connection_params: dict[str, Any] | None = None  # a WebSocket's connection_init payload
     health: SourceHealthTracker | None = None  # each source's health, as calls report it
+    enforce_policy: bool = True  # off only in a benchmark measuring what the policy costs
+    row_facts: dict[str, frozenset[str]] = field(default_factory=dict)  # resolvers.scope's
     partial_errors: list[GraphQLError] = field(default_factory=list)
     # place in the query (response path without list indices) -> names selected there
     selections: dict[tuple[str, ...], frozenset[str]] = field(default_factory=dict)

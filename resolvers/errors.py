@@ -32,6 +32,12 @@ class InvalidInputError(ValueError):
     code = BAD_USER_INPUT
 
 
+class ForbiddenError(InvalidInputError):
+    """The caller's roles do not allow this field or operation (gateway.auth.policy)."""
+
+    code = "FORBIDDEN"
+
+
 def source_extensions(error: SourceError) -> dict[str, Any]:
     extensions: dict[str, Any] = {"code": error.code, "source": error.system.value}
     if isinstance(error, RateLimited) and error.retry_after is not None:

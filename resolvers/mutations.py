@@ -48,7 +48,8 @@ class MutationError(InvalidInputError):
 
 
 def principal(ctx: RequestContext) -> str:
-    return ANONYMOUS
+    """The caller as the audit log records it: its token's subject and roles."""
+    return ctx.principal.audit_name if ctx.principal is not None else ANONYMOUS
 
 
 def commands(ctx: RequestContext) -> Workflows:

@@ -15,12 +15,14 @@ from sandboxes.base import Sandbox
 from sandboxes.world.model import World
 from sources.registry import SYSTEMS
 
-DEFAULT_PORTS = {name: 8101 + i for i, name in enumerate(SYSTEMS)}
+# The five vendor systems, then the identity provider their consumers get tokens from.
+SANDBOXES = (*SYSTEMS, "idp")
+DEFAULT_PORTS = {name: 8101 + i for i, name in enumerate(SANDBOXES)}
 
 
 def sandbox_class(name: str) -> type[Sandbox]:
-    if name not in SYSTEMS:
-        raise ValueError(f"unknown system {name!r}; choose from {', '.join(SYSTEMS)}")
+    if name not in SANDBOXES:
+        raise ValueError(f"unknown sandbox {name!r}; choose from {', '.join(SANDBOXES)}")
     cls: type[Sandbox] = importlib.import_module(f"sandboxes.{name}.server").SANDBOX
     return cls
 
@@ -68,12 +70,24 @@ async def serve(
     *,
     host: str = "127.0.0.1",
     ports: Mapping[str, int] = DEFAULT_PORTS,
+    graceful_shutdown_s: int | None = None,
 ) -> None:
-    """Run the named sandboxes in this event loop until cancelled."""
+    """Run the named sandboxes in this event loop until cancelled; on stopping, wait at
+    most `graceful_shutdown_s` for open requests (None: as long as they take)."""
     running, servers = _servers(world, names, tokens, host, ports)
+    for server, _ in servers:
+        server.config.timeout_graceful_shutdown = graceful_shutdown_s
     for sandbox in running:
         print(f"  {sandbox.name.upper():5} {sandbox.sandbox.title:28} {sandbox.url}", flush=True)
-    await asyncio.gather(*(server.serve(sockets=[sock]) for server, sock in servers))
+    tasks = [asyncio.create_task(server.serve(sockets=[sock])) for server, sock in servers]
+    try:
+        # Each uvicorn server chains to the signal handler of the one started before it, so
+        # a signal would stop them one after another; stop all as soon as one stops.
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for server, _ in servers:
+            server.should_exit = True
+        await asyncio.gather(*tasks)
 
 
 class SandboxCluster:
@@ -83,7 +97,7 @@ class SandboxCluster:
         self,
         world: World,
         tokens: Mapping[str, str],
-        names: Iterable[str] = SYSTEMS,
+        names: Iterable[str] = SANDBOXES,
         host: str = "127.0.0.1",
     ) -> None:
         self.running, self._servers = _servers(world, list(names), tokens, host, {})

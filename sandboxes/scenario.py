@@ -299,7 +299,8 @@ mutation($id: ID!, $resource: ID!, $key: String!) {
 
 
 class Gateway:
-    """The gateway's GraphQL endpoint, for the steps a person takes through psgraph."""
+    """The gateway's GraphQL endpoint, for the steps a person takes through psgraph;
+    `headers` carry that person's bearer token (`sandboxes.harness.identity`)."""
 
     def __init__(self, url: str, headers: Mapping[str, str] | None = None) -> None:
         self._url = url

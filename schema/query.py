@@ -11,8 +11,7 @@ from typing import Annotated
 
 import strawberry
 
-from resolvers import billing, crm, ids, people, projects, staffing, timesheets
-from resolvers import clients as client_resolvers
+from resolvers import crm, ids, scoped_lists, staffing
 from resolvers.connections import page_size
 from resolvers.errors import InvalidInputError
 from schema.billing import Invoice
@@ -33,6 +32,7 @@ from schema.common import (
 )
 from schema.nodes import load_node
 from schema.people import Resource
+from schema.policy import readable_events
 from schema.projects import Project, StaffingRequest
 from schema.timesheets import TimeEntry
 from schema.workflows import DomainEvent, Workflow, WorkflowStatus
@@ -60,7 +60,7 @@ class Query:
         after: str | None = None,
         search: str | None = None,
     ) -> Connection[Client] | None:
-        window = await client_resolvers.list_clients(context(info), first, after, search)
+        window = await scoped_lists.clients(context(info), first, after, search)
         return connection(window, Client.of)
 
     @strawberry.field
@@ -73,7 +73,7 @@ class Query:
         client_id: strawberry.ID | None = None,
         practice: str | None = None,
     ) -> Connection[Project] | None:
-        window = await projects.list_projects(
+        window = await scoped_lists.project_list(
             context(info),
             first,
             after,
@@ -92,7 +92,7 @@ class Query:
         practice: str | None = None,
         skill: str | None = None,
     ) -> Connection[Resource] | None:
-        window = await people.list_resources(
+        window = await scoped_lists.resources(
             context(info), first, after, practice=practice, skill=skill
         )
         return connection(window, Resource.of)
@@ -131,7 +131,7 @@ class Query:
         status: InvoiceStatus | None = None,
         client_id: strawberry.ID | None = None,
     ) -> Connection[Invoice] | None:
-        window = await billing.list_invoices(
+        window = await scoped_lists.invoices(
             context(info),
             first,
             after,
@@ -154,7 +154,7 @@ class Query:
     ) -> Connection[TimeEntry] | None:
         if from_ is not None and to is not None and to < from_:
             raise InvalidInputError(f"to ({to}) is before from ({from_})")
-        window = await timesheets.list_time_entries(
+        window = await scoped_lists.time_entries(
             context(info),
             first,
             after,
@@ -198,4 +198,4 @@ class Query:
         if types is not None and len(types) > MAX_EVENT_TYPES:
             raise InvalidInputError(f"types: at most {MAX_EVENT_TYPES}")
         found = await ctx.events.read(after=after, types=types, limit=page_size(first, ctx.limits))
-        return [DomainEvent.of(event) for event in found]
+        return await readable_events(ctx, [DomainEvent.of(event) for event in found])

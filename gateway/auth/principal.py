@@ -20,6 +20,20 @@ class Principal:
     def has(self, *roles: str) -> bool:
         return not self.roles.isdisjoint(roles)
 
+    @property
+    def audit_name(self) -> str:
+        """How the audit log names the caller: its subject and roles, "alice (finance)"."""
+        return f"{self.subject} ({','.join(sorted(self.roles))})"
+
+
+def from_audit_name(name: str) -> tuple[str, list[str]]:
+    """The subject and roles an audit entry's principal names (no roles: a name from
+    before authentication, or a trigger's)."""
+    subject, sep, roles = name.rpartition(" (")
+    if not sep or not roles.endswith(")"):
+        return name, []
+    return subject, [role for role in roles[:-1].split(",") if role]
+
 
 # What the gateway itself acts as when no person asked: automations, scheduled work.
 SYSTEM = Principal(subject="psgraph", roles=frozenset({"admin"}))

@@ -24,7 +24,7 @@ class RedisBackend(BusBackend):
 
     async def disconnect(self) -> None:
         if self._pubsub is not None:
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            await self._pubsub.aclose()
         if self._redis is not None:
             await self._redis.aclose()
 

@@ -4,17 +4,21 @@ tests that kill or multiply them, each with a config file written for the test."
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
 import sys
 import time
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
 
+from gateway.settings import load_settings
+from sandboxes.harness.identity import Identity
 from sandboxes.runner import SandboxCluster
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,8 +42,29 @@ def free_port() -> int:
     return free_ports(1)[0]
 
 
+def free_port_base(attempts: int = 200) -> int:
+    """A demo port base N whose ports (N for the gateway, N+101..N+105 for the sandboxes)
+    are all free now."""
+    rng = random.SystemRandom()
+    for _ in range(attempts):
+        base = rng.randrange(20000, 60000)
+        if all(_is_free(port) for port in (base, *range(base + 101, base + 106))):
+            return base
+    raise RuntimeError("no free demo port base")
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def write_config(path: Path, cluster: SandboxCluster, **settings: Any) -> Path:
-    """The demo config, each running source at the cluster, a free port, then `settings`."""
+    """The demo config, each running source and the identity provider at the cluster, a
+    free port, then `settings`."""
     config: dict[str, Any] = yaml.safe_load(DEMO_CONFIG.read_text())
     running = {r.name for r in cluster.running}
     config["sources"] = {
@@ -47,6 +72,7 @@ def write_config(path: Path, cluster: SandboxCluster, **settings: Any) -> Path:
         for name, source in config["sources"].items()
         if name in running
     }
+    config["auth"] = {**config.get("auth", {}), "issuer": cluster["idp"].url}
     config.update(port=free_port(), **settings)
     path.write_text(yaml.safe_dump(config))
     return path
@@ -122,9 +148,17 @@ class GatewayProcess:
     def log(self) -> str:
         return self._log.read_text()[-3000:]
 
+    @cached_property
+    def headers(self) -> dict[str, str]:
+        """An admin's bearer token from the identity provider this gateway trusts."""
+        return Identity.from_settings(load_settings(self.config)).headers_for("admin")
+
     def query(self, query: str, **variables: Any) -> dict[str, Any]:
         response = httpx.post(
-            self.graphql, json={"query": query, "variables": variables}, timeout=30
+            self.graphql,
+            json={"query": query, "variables": variables},
+            headers=self.headers,
+            timeout=30,
         )
         response.raise_for_status()
         body: dict[str, Any] = response.json()

@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.settings import EventsConfig, Settings, SourceConfig
+from sandboxes.harness.identity import auth_at
 from sandboxes.runner import SandboxCluster
 
 START_TIMEOUT_S = 20.0
@@ -57,9 +58,9 @@ def sources_at(demo: Settings, cluster: SandboxCluster) -> dict[str, SourceConfi
 
 
 def settings_for(demo: Settings, cluster: SandboxCluster, store: Path) -> Settings:
-    """The demo settings at the cluster, on a SQLite store of the test's, capturing no
-    changes (these tests are about writes)."""
-    return demo.model_copy(
+    """The demo settings at the cluster (its sources and identity provider), on a SQLite
+    store of the test's, capturing no changes (these tests are about writes)."""
+    return auth_at(demo, cluster).model_copy(
         update={
             "sources": sources_at(demo, cluster),
             "store_url": f"sqlite+aiosqlite:///{store}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from gql.transport.httpx import HTTPXAsyncTransport
 from gateway.app import create_app
 from gateway.settings import Settings
 from gateway.workflows.systems import Systems
+from sandboxes.harness.identity import Identity
 from sandboxes.harness.served import serving, settings_for
 from sandboxes.runner import SandboxCluster
 from tests.conftest import connected
@@ -69,12 +71,30 @@ class GraphQL:
                 await asyncio.sleep(0.1)
 
 
+@asynccontextmanager
+async def graphql_client(
+    url: str, headers: dict[str, str], *, timeout: float = 60
+) -> AsyncIterator[GraphQL]:
+    """A GraphQL client of the gateway at `url`, sending `headers` (a bearer token)."""
+    transport = HTTPXAsyncTransport(url=url, timeout=timeout, headers=headers)
+    async with Client(transport=transport, execute_timeout=timeout) as session:
+        yield GraphQL(session)
+
+
+@pytest.fixture
+def identity(demo_settings: Settings, sandboxes: SandboxCluster) -> Identity:
+    """Tokens from the sandboxes' identity provider, which the served gateways trust."""
+    return Identity.of(sandboxes, demo_settings)
+
+
 @pytest.fixture
 async def graphql(
-    demo_settings: Settings, sandboxes: SandboxCluster, tmp_path: Path
+    demo_settings: Settings, sandboxes: SandboxCluster, tmp_path: Path, identity: Identity
 ) -> AsyncIterator[GraphQL]:
+    """A served gateway's client, as an admin."""
     settings = settings_for(demo_settings, sandboxes, tmp_path / "store.db")
-    async with serving(create_app(settings)) as running:
-        transport = HTTPXAsyncTransport(url=running.graphql, timeout=60)
-        async with Client(transport=transport, execute_timeout=60) as session:
-            yield GraphQL(session)
+    async with (
+        serving(create_app(settings)) as running,
+        graphql_client(running.graphql, identity.headers_for("admin")) as client,
+    ):
+        yield client

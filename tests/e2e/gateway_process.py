@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from standardwebhooks import Webhook
 
 from gateway.settings import EventsConfig, Settings
+from sandboxes.harness.identity import Identity
 from sandboxes.harness.served import settings_for
 from sandboxes.runner import SandboxCluster
 
@@ -92,7 +93,8 @@ def gateway_process(
     demo: Settings, cluster: SandboxCluster, directory: Path, **updates: Any
 ) -> Iterator[GatewayProcess]:
     """The demo settings at the test cluster (with `updates`), served by `psgraph serve`
-    until the block ends; CRM webhooks are accepted with `SECRET`."""
+    until the block ends; CRM webhooks are accepted with `SECRET`, and `headers` carry an
+    admin's token from the cluster's identity provider."""
     settings = settings_for(demo, cluster, directory / "store.db").model_copy(
         update={
             "port": _free_port(),
@@ -109,7 +111,8 @@ def gateway_process(
             stdout=subprocess.DEVNULL,
             stderr=log,
         )
-    running = GatewayProcess(f"http://127.0.0.1:{settings.port}", process)
+    admin = Identity.of(cluster, demo).headers_for("admin")
+    running = GatewayProcess(f"http://127.0.0.1:{settings.port}", process, admin)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:

@@ -1,37 +1,100 @@
-"""`psgraph demo` on a fresh machine: five sandboxes and the gateway come up, answer,
-and stop cleanly on Ctrl-C."""
+"""`psgraph demo` on a fresh machine: five sandboxes, the identity provider and the gateway
+come up on one port base, answer a token holder (and nobody else), survive their own
+restart, and stop cleanly on Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import yaml
 
-from gateway.settings import SYSTEMS
-from sandboxes.harness.processes import DEMO_CONFIG, free_ports
+from gateway.settings import SANDBOXES, load_settings, sandbox_ports
+from sandboxes.harness.identity import Identity
+from sandboxes.harness.processes import DEMO_CONFIG, free_port_base
 
 pytestmark = pytest.mark.slow
 
+WORKFLOWS = """
+{ workflows(first: 100) { edges { node {
+  kind status idempotencyKey startedAt steps { name status error }
+  result { __typename ... on Project { name } }
+} } } }
+"""
 
-def demo_config(tmp_path: Path) -> tuple[Path, int, dict[str, int]]:
-    """The shipped demo config, on free ports, a small world and a temporary store."""
+
+@dataclass
+class Demo:
+    process: subprocess.Popen[bytes]
+    config: Path
+    port_base: int
+
+    @property
+    def gateway(self) -> str:
+        return f"http://127.0.0.1:{self.port_base}"
+
+    @property
+    def ports(self) -> list[int]:
+        return [self.port_base, *sandbox_ports(self.port_base).values()]
+
+    def headers(self, role: str = "admin") -> dict[str, str]:
+        settings = load_settings(self.config).at_sandboxes(self.port_base)
+        return Identity.from_settings(settings).headers_for(role)
+
+    def graphql(self, query: str) -> dict[str, Any]:
+        """The one place the demo tests send GraphQL, as an admin."""
+        answer: dict[str, Any] = httpx.post(
+            f"{self.gateway}/graphql", json={"query": query}, headers=self.headers(), timeout=30
+        ).json()
+        assert "errors" not in answer, answer
+        return answer["data"]  # type: ignore[no-any-return]
+
+
+def demo_config(tmp_path: Path) -> Path:
+    """The shipped demo config with a small world and a store of the test's; ports are
+    left to `--port-base`."""
     config = yaml.safe_load(DEMO_CONFIG.read_text())
-    gateway_port, *sandbox_ports = free_ports(1 + len(SYSTEMS))
-    ports = dict(zip(SYSTEMS, sandbox_ports, strict=True))
-    config["port"] = gateway_port
     config["store_url"] = f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"
-    config["sandbox"].update(ports=ports, scale=0.05)
-    for name, port in ports.items():
-        config["sources"][name]["base_url"] = f"http://127.0.0.1:{port}"
+    config["sandbox"]["scale"] = 0.05
     path = tmp_path / "demo.yaml"
     path.write_text(yaml.safe_dump(config))
-    return path, gateway_port, ports
+    return path
+
+
+@contextmanager
+def demo_running(config: Path) -> Iterator[Demo]:
+    port_base = free_port_base()
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "gateway.cli", "demo"),
+            *("--config", str(config), "--port-base", str(port_base)),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        # Its own process group: a failed test can end the sandboxes' process with it.
+        start_new_session=True,
+    )
+    try:
+        demo = Demo(process, config, port_base)
+        wait_for(f"{demo.gateway}/healthz", process)
+        yield demo
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
 
 
 def wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 90) -> httpx.Response:
@@ -45,41 +108,101 @@ def wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 90) ->
     raise AssertionError(f"{url} did not answer within {timeout} s")
 
 
+def refuses(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def win_deal(demo: Demo) -> str:
+    """`psgraph win-deal` against the running demo; the opportunity's global id it prints."""
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "gateway.cli", "win-deal"),
+            *("--config", str(demo.config), "--port-base", str(demo.port_base)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    found = re.search(r"^opportunityId: (\S+)$", done.stdout, re.MULTILINE)
+    assert found, done.stdout
+    return found.group(1)
+
+
+def workflow_for(demo: Demo, opportunity_id: str, timeout: float = 90) -> dict[str, Any]:
+    """The automatic quote-to-project of the won deal, once it has settled."""
+    key = f"auto-quote-to-project:{opportunity_id}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for edge in demo.graphql(WORKFLOWS)["workflows"]["edges"]:
+            node = edge["node"]
+            if node["idempotencyKey"] == key and node["status"] not in ("PENDING", "RUNNING"):
+                return node  # type: ignore[no-any-return]
+        time.sleep(0.5)
+    raise AssertionError(f"no settled quote-to-project for {opportunity_id} in {timeout} s")
+
+
 def test_the_demo_serves_every_sandbox_and_the_gateway_then_stops_on_ctrl_c(
     tmp_path: Path,
 ) -> None:
-    config, gateway_port, ports = demo_config(tmp_path)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "demo", "--config", str(config)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{gateway_port}/healthz", process)
+    with demo_running(demo_config(tmp_path)) as demo:
+        process = demo.process
+        ports = dict(zip(SANDBOXES, demo.ports[1:], strict=True))
         for name, port in ports.items():
             stats = wait_for(f"http://127.0.0.1:{port}/_sandbox/stats", process).json()
             assert "total" in stats, name
             spec = httpx.get(f"http://127.0.0.1:{port}/openapi.json").json()
             assert spec["paths"], f"{name} serves no vendor routes"
 
-        answer = httpx.post(
-            f"http://127.0.0.1:{gateway_port}/graphql",
-            json={"query": "{ projects(first: 2) { totalCount edges { node { name } } } }"},
-            timeout=30,
-        ).json()
-        assert "errors" not in answer
-        assert answer["data"]["projects"]["totalCount"] > 0
-        metrics = wait_for(f"http://127.0.0.1:{gateway_port}/metrics", process).text
+        anonymous = httpx.post(f"{demo.gateway}/graphql", json={"query": "{ __typename }"})
+        assert anonymous.status_code == 401
+        answer = demo.graphql("{ projects(first: 2) { totalCount edges { node { name } } } }")
+        assert answer["projects"]["totalCount"] > 0
+        metrics = wait_for(f"{demo.gateway}/metrics", process).text
         assert "psgraph_graphql_operation_duration_seconds_count" in metrics
 
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     assert process.returncode == 0, output.decode()[-2000:]
     text = output.decode()
-    assert f"http://127.0.0.1:{gateway_port}/graphql" in text
-    assert f"http://127.0.0.1:{gateway_port}/metrics" in text
+    assert f"{demo.gateway}/graphql" in text
+    assert f"{demo.gateway}/metrics" in text
     assert all(f"http://127.0.0.1:{port}" in text for port in ports.values())
+    assert all(
+        f"{role}:" in text for role in ("admin", "finance", "delivery", "consultant", "client")
+    )
+    assert "Bearer ey" in text  # ready to paste into GraphiQL's headers
+
+
+@pytest.mark.timeout(600)
+def test_a_won_deal_becomes_a_project_after_every_restart_of_the_demo(tmp_path: Path) -> None:
+    # The same store file every time: the demo must start it afresh with each fresh world,
+    # or the second run's deal would meet the first run's crosswalk (CrosswalkConflict).
+    # Each run wins the same deal (a fresh world, the same ids): a workflow kept from an
+    # earlier run would answer for it, with a project the fresh PSA has never seen.
+    config = demo_config(tmp_path)
+    for run in range(3):
+        started = dt.datetime.now(dt.UTC)
+        with demo_running(config) as demo:
+            opportunity = win_deal(demo)
+            workflow = workflow_for(demo, opportunity)
+            assert workflow["status"] == "SUCCEEDED", (run, workflow)
+            assert workflow["kind"] == "quote_to_project"
+            assert dt.datetime.fromisoformat(workflow["startedAt"]) >= started, (run, workflow)
+            assert workflow["result"]["__typename"] == "Project", (run, workflow)
+            assert workflow["result"]["name"], (run, workflow)
+            demo.process.send_signal(signal.SIGINT)
+            demo.process.communicate(timeout=30)
+            assert demo.process.returncode == 0, run
+
+
+def test_sigterm_stops_the_demo_within_3_s_leaving_no_port_open(tmp_path: Path) -> None:
+    with demo_running(demo_config(tmp_path)) as demo:
+        for port in demo.ports[1:]:
+            wait_for(f"http://127.0.0.1:{port}/_sandbox/stats", demo.process)
+        demo.process.send_signal(signal.SIGTERM)
+        demo.process.communicate(timeout=3)
+        assert demo.process.returncode == 0
+    refused = {port: refuses(port) for port in demo.ports}
+    assert all(refused.values()), f"still listening: {refused}"

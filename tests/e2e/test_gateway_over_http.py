@@ -12,6 +12,7 @@ from gql.transport.exceptions import TransportQueryError
 from gql.transport.httpx import HTTPXAsyncTransport
 
 from resolvers import ids
+from sandboxes.harness.identity import Identity
 from sandboxes.harness.served import RunningGateway, serve
 from sandboxes.runner import SandboxCluster
 from sandboxes.world.model import World
@@ -29,8 +30,10 @@ def running_gateway(
 
 
 @pytest.fixture
-async def session(running_gateway: RunningGateway) -> AsyncIterator[Any]:
-    transport = HTTPXAsyncTransport(url=running_gateway.graphql, timeout=60)
+async def session(running_gateway: RunningGateway, identity: Identity) -> AsyncIterator[Any]:
+    transport = HTTPXAsyncTransport(
+        url=running_gateway.graphql, timeout=60, headers=identity.headers_for("admin")
+    )
     # The client reads the schema first and checks every query against it.
     async with Client(transport=transport, fetch_schema_from_transport=True) as opened:
         yield opened
@@ -133,7 +136,7 @@ async def test_bad_input_is_an_error_the_client_can_read(session):
 
 
 async def test_partial_data_survives_an_outage_end_to_end(
-    demo_settings, sandboxes: SandboxCluster, tmp_path
+    demo_settings, sandboxes: SandboxCluster, tmp_path, identity: Identity
 ):
     settings = gateway_settings(
         demo_settings, sandboxes, overrides={"erp": QUICK}, store=tmp_path / "store.db"
@@ -142,7 +145,9 @@ async def test_partial_data_survives_an_outage_end_to_end(
     faults = f"{sandboxes['erp'].url}/_sandbox/faults"
     try:
         httpx.post(faults, json={"outage": True}).raise_for_status()
-        transport = HTTPXAsyncTransport(url=gateway.graphql, timeout=30)
+        transport = HTTPXAsyncTransport(
+            url=gateway.graphql, timeout=30, headers=identity.headers_for("admin")
+        )
         async with Client(transport=transport) as session:
             with pytest.raises(TransportQueryError) as raised:
                 await session.execute(
@@ -159,8 +164,12 @@ async def test_partial_data_survives_an_outage_end_to_end(
     assert {e["extensions"]["source"] for e in raised.value.errors} == {"ERP"}
 
 
-async def test_the_wire_speaks_graphql_over_http(running_gateway: RunningGateway):
-    async with httpx.AsyncClient(base_url=running_gateway.url, timeout=30) as http:
+async def test_the_wire_speaks_graphql_over_http(
+    running_gateway: RunningGateway, identity: Identity
+):
+    async with httpx.AsyncClient(
+        base_url=running_gateway.url, timeout=30, headers=identity.headers_for("admin")
+    ) as http:
         strict = await http.post(
             "/graphql",
             json={"query": "{ projects { "},

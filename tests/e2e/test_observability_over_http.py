@@ -12,6 +12,7 @@ from gql import Client, GraphQLRequest
 from gql.transport.httpx import HTTPXAsyncTransport
 from prometheus_client.parser import text_string_to_metric_families
 
+from sandboxes.harness.identity import Identity
 from sandboxes.harness.served import RunningGateway, serve
 from sandboxes.runner import SandboxCluster
 from tests.integration.gateway.conftest import gateway_settings
@@ -28,8 +29,10 @@ def running_gateway(
 
 
 @pytest.fixture
-async def session(running_gateway: RunningGateway) -> AsyncIterator[Any]:
-    transport = HTTPXAsyncTransport(url=running_gateway.graphql, timeout=60)
+async def session(running_gateway: RunningGateway, identity: Identity) -> AsyncIterator[Any]:
+    transport = HTTPXAsyncTransport(
+        url=running_gateway.graphql, timeout=60, headers=identity.headers_for("admin")
+    )
     async with Client(transport=transport, fetch_schema_from_transport=True) as opened:
         yield opened
 

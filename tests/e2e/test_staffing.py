@@ -12,18 +12,17 @@ from typing import Any
 
 import httpx
 import pytest
-from gql import Client
-from gql.transport.httpx import HTTPXAsyncTransport
 
 from gateway.app import create_app
 from gateway.settings import Settings
 from gateway.staffing_rank import score
 from gateway.workflows.systems import Systems
 from resolvers import ids
+from sandboxes.harness.identity import Identity
 from sandboxes.harness.served import serving, settings_for
 from sandboxes.runner import SandboxCluster
 from sources.records import Assignment, PsaUser, StaffingRequest
-from tests.e2e.conftest import GraphQL
+from tests.e2e.conftest import GraphQL, graphql_client
 from tests.integration.conftest import RequestsSince
 
 pytestmark = pytest.mark.usefixtures("seeded_world_after")
@@ -192,7 +191,7 @@ query($id: ID!) { node(id: $id) { ... on Resource { name bookingConflicts { kind
 
 @pytest.fixture
 async def uncached(
-    demo_settings: Settings, sandboxes: SandboxCluster, tmp_path: Path
+    demo_settings: Settings, sandboxes: SandboxCluster, tmp_path: Path, identity: Identity
 ) -> AsyncIterator[GraphQL]:
     """The gateway with nothing cached, so a change made in a vendor shows at once."""
     settings = settings_for(demo_settings, sandboxes, tmp_path / "store.db")
@@ -200,10 +199,11 @@ async def uncached(
         name: source.model_copy(update={"cache_ttl": {"worker": 0.0}})
         for name, source in settings.sources.items()
     }
-    async with serving(create_app(settings.model_copy(update={"sources": sources}))) as running:
-        transport = HTTPXAsyncTransport(url=running.graphql, timeout=60)
-        async with Client(transport=transport, execute_timeout=60) as session:
-            yield GraphQL(session)
+    async with (
+        serving(create_app(settings.model_copy(update={"sources": sources}))) as running,
+        graphql_client(running.graphql, identity.headers_for("admin")) as client,
+    ):
+        yield client
 
 
 async def test_a_booking_over_capacity_made_in_the_psa_is_a_conflict_until_undone(

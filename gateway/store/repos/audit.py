@@ -56,9 +56,11 @@ class AuditRepository(Repository):
         workflow_id: str | None = None,
         principal: str | None = None,
         limit: int = 100,
+        newest_first: bool = False,
     ) -> list[AuditEntry]:
-        """Matching entries, oldest first."""
-        statement = select(audit_log).order_by(audit_log.c.id).limit(limit)
+        """Matching entries, oldest first (or newest first)."""
+        order = audit_log.c.id.desc() if newest_first else audit_log.c.id
+        statement = select(audit_log).order_by(order).limit(limit)
         if object_type is not None:
             statement = statement.where(audit_log.c.object_type == object_type)
         if object_id is not None:

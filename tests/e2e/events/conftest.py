@@ -11,7 +11,7 @@ import json
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from standardwebhooks.webhooks import Webhook
 
 from gateway.app import Gateway, create_app
 from gateway.settings import EventsConfig, Settings
+from sandboxes.harness.identity import Identity, auth_at
 from sandboxes.harness.served import Served, serving, sources_at
 from sandboxes.runner import SandboxCluster
 from tests.conftest import reset
@@ -36,6 +37,8 @@ WAIT_S = 20.0  # generous: a poll interval, a sandbox round trip and a push retr
 
 @dataclass(frozen=True)
 class EventsGateway(Served):
+    headers: dict[str, str] = field(default_factory=dict)  # an admin's bearer token
+
     @property
     def gateway(self) -> Gateway:
         gateway: Gateway = self.app.state.gateway
@@ -47,12 +50,24 @@ class EventsGateway(Served):
 
     async def query(self, query: str, **variables: Any) -> dict[str, Any]:
         async with httpx.AsyncClient(timeout=30) as http:
-            response = await http.post(self.graphql, json={"query": query, "variables": variables})
+            response = await http.post(
+                self.graphql, json={"query": query, "variables": variables}, headers=self.headers
+            )
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         assert "errors" not in body, body["errors"]
         data: dict[str, Any] = body["data"]
         return data
+
+    def ws_subscribe(
+        self, query: str, variables: dict[str, Any] | None = None, **options: Any
+    ) -> AsyncIterator[dict[str, Any]]:
+        return ws_subscribe(self.ws, query, variables, headers=self.headers, **options)
+
+    def sse_subscribe(
+        self, query: str, variables: dict[str, Any] | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        return sse_subscribe(self.graphql, query, variables, headers=self.headers)
 
     async def until_polling(self, system: str, entity: str) -> None:
         """Until the poller of (system, entity) has taken its first cursor."""
@@ -71,7 +86,7 @@ def events_settings(
     config = EventsConfig(
         **{"capture": True, "poll": {}, "baseline": {}, "log_poll_s": 0.2, **events}
     )
-    return demo.model_copy(
+    return auth_at(demo, cluster).model_copy(
         update={
             "sources": sources_at(demo, cluster),
             "store_url": f"sqlite+aiosqlite:///{store_dir / f'gw-{secrets.token_hex(4)}.db'}",
@@ -89,9 +104,11 @@ async def ws_subscribe(
     variables: dict[str, Any] | None = None,
     *,
     protocol: str = GRAPHQL_TRANSPORT_WS,
+    headers: dict[str, str] | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
-    """Each `data` of a subscription over WebSocket (gql raises on GraphQL errors)."""
-    transport = WebsocketsTransport(url=url, subprotocols=[protocol])
+    """Each `data` of a subscription over WebSocket (gql raises on GraphQL errors); the
+    bearer token in `headers` goes in the connection_init payload."""
+    transport = WebsocketsTransport(url=url, subprotocols=[protocol], init_payload=headers or {})
     async with Client(transport=transport, execute_timeout=None) as session:
         request = GraphQLRequest(query, variable_values=variables)
         async for data in session.subscribe(request):
@@ -99,7 +116,11 @@ async def ws_subscribe(
 
 
 async def sse_subscribe(
-    url: str, query: str, variables: dict[str, Any] | None = None
+    url: str,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    headers: dict[str, str] | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
     """Each result of an operation over GraphQL over SSE, until `complete`."""
     async with (
@@ -109,7 +130,7 @@ async def sse_subscribe(
             "POST",
             url,
             json={"query": query, "variables": variables or {}},
-            headers={"accept": "text/event-stream"},
+            headers={**(headers or {}), "accept": "text/event-stream"},
         ) as source,
     ):
         source.response.raise_for_status()
@@ -203,9 +224,10 @@ def serve_gateway(
     ) -> AsyncIterator[EventsGateway]:
         settings = events_settings(demo_settings, sandboxes, tmp_path, **events)
         app = create_app(settings, start_quote_to_project=start_quote_to_project)
+        admin = Identity.of(sandboxes, demo_settings).headers_for("admin")
         async with serving(app) as served:
             try:
-                yield EventsGateway(served.app, served.url)
+                yield EventsGateway(served.app, served.url, admin)
             finally:
                 await collect.stop_all()
 

@@ -11,7 +11,7 @@ import pytest
 
 from resolvers import ids
 from sandboxes.world.model import World
-from tests.e2e.events.conftest import WAIT_S, new_secret, signed_push
+from tests.e2e.events.conftest import WAIT_S, EventsGateway, new_secret, signed_push
 
 pytestmark = pytest.mark.slow
 
@@ -39,9 +39,9 @@ class FlakyStarter:
             raise ConnectionError("the workflow engine is unreachable")
 
 
-async def post(url: str, query: str, **variables: Any) -> dict[str, Any]:
-    async with httpx.AsyncClient(timeout=30) as http:
-        response = await http.post(url, json={"query": query, "variables": variables})
+async def post(gw: EventsGateway, query: str, **variables: Any) -> dict[str, Any]:
+    async with httpx.AsyncClient(timeout=30, headers=gw.headers) as http:
+        response = await http.post(gw.graphql, json={"query": query, "variables": variables})
     body: dict[str, Any] = response.json()
     return body
 
@@ -67,9 +67,7 @@ async def test_a_trigger_that_keeps_failing_is_dead_lettered_then_replayed(
         assert pushed.status_code == 200
 
         async with asyncio.timeout(WAIT_S):
-            while not (
-                letters := (await post(gw.graphql, LETTERS, all=False))["data"]["deadLetters"]
-            ):
+            while not (letters := (await post(gw, LETTERS, all=False))["data"]["deadLetters"]):
                 await asyncio.sleep(0.1)
         [letter] = letters
         assert letter["kind"] == "trigger:quote_to_project"
@@ -80,13 +78,13 @@ async def test_a_trigger_that_keeps_failing_is_dead_lettered_then_replayed(
             "subjectId": ids.encode("Opportunity", deal),
         }
 
-        still_broken = await post(gw.graphql, REPLAY, id=letter["id"])
+        still_broken = await post(gw, REPLAY, id=letter["id"])
         assert still_broken["errors"]
         starter.broken = False
-        replayed = await post(gw.graphql, REPLAY, id=letter["id"])
-        again = await post(gw.graphql, REPLAY, id=letter["id"])
-        remaining = await post(gw.graphql, LETTERS, all=False)
-        everything = await post(gw.graphql, LETTERS, all=True)
+        replayed = await post(gw, REPLAY, id=letter["id"])
+        again = await post(gw, REPLAY, id=letter["id"])
+        remaining = await post(gw, LETTERS, all=False)
+        everything = await post(gw, LETTERS, all=True)
 
     assert replayed["data"]["replayDeadLetter"]["replayedAt"] is not None
     assert again["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from sandboxes.harness.identity import Identity
 from sandboxes.scenario import Gateway, run_scenario
 from sources.config import SourceSettings
 from tests.conftest import source_settings
-from tests.e2e.events.conftest import sse_subscribe
 
 pytestmark = pytest.mark.slow
 
@@ -49,8 +49,7 @@ async def test_a_subscriber_sees_the_firm_move(
             for entity in entities:
                 await gw.until_polling(system.upper(), entity)
         seen = collect(
-            item["data"]["events"]
-            async for item in sse_subscribe(gw.graphql, EVENTS, {"types": KINDS})
+            item["data"]["events"] async for item in gw.sse_subscribe(EVENTS, {"types": KINDS})
         )
         happened: list[str] = []
         scenario = asyncio.create_task(
@@ -59,7 +58,10 @@ async def test_a_subscriber_sees_the_firm_move(
                 interval_s=0.1,
                 seed=7,
                 report=happened.append,
-                gateway=Gateway(gw.graphql),
+                # a resource manager fills staffing requests: the delivery role
+                gateway=Gateway(
+                    gw.graphql, Identity.of(sandboxes, demo_settings).headers_for("delivery")
+                ),
             )
         )
         try:

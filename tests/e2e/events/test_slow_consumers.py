@@ -10,7 +10,6 @@ from gql.transport.exceptions import TransportQueryError
 
 from gateway.events.domain import DomainEvent, Subject
 from sources.records import SourceSystem
-from tests.e2e.events.conftest import ws_subscribe
 
 pytestmark = pytest.mark.slow
 
@@ -31,8 +30,8 @@ async def test_a_subscriber_that_falls_behind_is_ended_and_the_others_carry_on(
     serve_gateway, collect
 ):
     async with serve_gateway(subscriber_buffer=3) as gw:
-        everything = collect(ws_subscribe(gw.ws, EVENTS))
-        submitted = collect(ws_subscribe(gw.ws, EVENTS, {"types": ["TimeSubmitted"]}))
+        everything = collect(gw.ws_subscribe(EVENTS))
+        submitted = collect(gw.ws_subscribe(EVENTS, {"types": ["TimeSubmitted"]}))
         live = gw.gateway.live
         assert live is not None
         for n in range(-1, -100, -1):  # until both subscriptions have started

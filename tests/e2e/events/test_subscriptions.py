@@ -28,8 +28,6 @@ from tests.e2e.events.conftest import (
     EventsGateway,
     new_secret,
     signed_push,
-    sse_subscribe,
-    ws_subscribe,
 )
 
 pytestmark = pytest.mark.slow
@@ -49,9 +47,9 @@ SECRET_ENV = "PSGRAPH_E2E_CRM_WEBHOOK_SECRET"
 
 def subscriber(gw: EventsGateway, transport: str, variables: dict[str, Any]) -> Any:
     if transport == "sse":
-        stream = sse_subscribe(gw.graphql, EVENTS, variables)
+        stream = gw.sse_subscribe(EVENTS, variables)
     else:
-        stream = ws_subscribe(gw.ws, EVENTS, variables, protocol=transport)
+        stream = gw.ws_subscribe(EVENTS, variables, protocol=transport)
 
     async def events() -> Any:
         async for item in stream:
@@ -220,7 +218,7 @@ async def test_a_project_subscriber_sees_its_milestone_complete(
     project_id = ids.encode("Project", project.psa_id)
     async with serve_gateway(poll={"psa": {"milestone": 0.5}}) as gw:
         await gw.until_polling("PSA", "milestone")
-        updates = collect(ws_subscribe(gw.ws, query, {"id": project_id}))
+        updates = collect(gw.ws_subscribe(query, {"id": project_id}))
         [now] = await updates.until(1)
         statuses = {m["id"]: m["status"] for m in now["projectUpdated"]["milestones"]}
         assert statuses[ids.encode("Milestone", milestone.psa_id)] == "OPEN"
@@ -236,7 +234,7 @@ async def test_a_project_subscriber_sees_its_milestone_complete(
 
 async def test_a_subscription_with_a_bad_cursor_is_refused_with_the_reason(serve_gateway):
     async with serve_gateway() as gw:
-        async with httpx.AsyncClient() as http:
+        async with httpx.AsyncClient(headers=gw.headers) as http:
             response = await http.post(
                 gw.graphql,
                 json={"query": EVENTS, "variables": {"after": "not-a-cursor"}},
@@ -249,7 +247,7 @@ async def test_a_subscription_with_a_bad_cursor_is_refused_with_the_reason(serve
 
 
 async def test_graphql_over_sse_also_takes_get_and_refuses_what_cannot_run(serve_gateway):
-    async with serve_gateway() as gw, httpx.AsyncClient() as http:
+    async with serve_gateway() as gw, httpx.AsyncClient(headers=gw.headers) as http:
         sse = {"accept": "text/event-stream"}
         query = await http.get(gw.graphql, params={"query": "{ events { cursor } }"}, headers=sse)
         invalid = await http.post(gw.graphql, json={"query": "{ nope }"}, headers=sse)

@@ -23,8 +23,6 @@ from tests.conftest import source_settings
 from tests.e2e.events.conftest import (
     LEGACY_GRAPHQL_WS,
     new_secret,
-    sse_subscribe,
-    ws_subscribe,
 )
 
 pytestmark = pytest.mark.slow
@@ -105,12 +103,9 @@ async def test_a_quote_to_project_run_streams_its_steps_in_order(
         restore_sandboxes(name)
     deal = await new_deal(crm, world, "CLOSED_WON")
     async with serve_gateway() as gw:
-        over_ws = collect(
-            item["events"] async for item in ws_subscribe(gw.ws, STEPS, {"after": "0"})
-        )
+        over_ws = collect(item["events"] async for item in gw.ws_subscribe(STEPS, {"after": "0"}))
         over_sse = collect(
-            item["data"]["events"]
-            async for item in sse_subscribe(gw.graphql, STEPS, {"after": "0"})
+            item["data"]["events"] async for item in gw.sse_subscribe(STEPS, {"after": "0"})
         )
 
         started = await gw.query(
@@ -120,8 +115,8 @@ async def test_a_quote_to_project_run_streams_its_steps_in_order(
         workflow_id = started["startProjectFromOpportunity"]["id"]
         watched = collect(
             item["workflowUpdated"]
-            async for item in ws_subscribe(
-                gw.ws, WORKFLOW, {"id": workflow_id}, protocol=LEGACY_GRAPHQL_WS
+            async for item in gw.ws_subscribe(
+                WORKFLOW, {"id": workflow_id}, protocol=LEGACY_GRAPHQL_WS
             )
         )
 
@@ -154,7 +149,7 @@ async def test_a_deal_closed_in_the_crm_starts_quote_to_project_by_itself(
             target = {"url": f"{gw.url}/webhooks/crm", "secret": secret}
             response = await http.post(f"{sandboxes['crm'].url}/_sandbox/webhooks", json=target)
             response.raise_for_status()
-        seen = collect(item["events"] async for item in ws_subscribe(gw.ws, STEPS, {"after": "0"}))
+        seen = collect(item["events"] async for item in gw.ws_subscribe(STEPS, {"after": "0"}))
 
         await crm.close_opportunity_won(deal)
 

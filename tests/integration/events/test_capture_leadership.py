@@ -113,7 +113,9 @@ async def until_polled(store: Store) -> None:
 
 async def subscribe(gateway: GatewayProcess, got: asyncio.Queue[str], ready: asyncio.Event) -> Any:
     transport = WebsocketsTransport(
-        url=gateway.ws, subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL]
+        url=gateway.ws,
+        subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
+        init_payload=gateway.headers,
     )
     async with Client(transport=transport, execute_timeout=None) as session:
         stream = session.subscribe(GraphQLRequest(EVENTS, variable_values={"after": "0"}))

@@ -95,7 +95,7 @@ async def push_closed_won(gateway: GatewayProcess, secret: str, deal: str) -> di
 
 
 async def head(gateway: GatewayProcess) -> str:
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with httpx.AsyncClient(timeout=30, headers=gateway.headers) as http:
         response = await http.post(
             f"{gateway.url}/graphql", json={"query": "{ events(first: 1000) { cursor } }"}
         )
@@ -106,7 +106,9 @@ async def head(gateway: GatewayProcess) -> str:
 async def first_events(
     gateway: GatewayProcess, n: int, ready: asyncio.Event, after: str
 ) -> list[dict]:
-    transport = WebsocketsTransport(url=gateway.ws, subprotocols=[transport_protocol()])
+    transport = WebsocketsTransport(
+        url=gateway.ws, subprotocols=[transport_protocol()], init_payload=gateway.headers
+    )
     got: list[dict] = []
     async with Client(transport=transport, execute_timeout=None) as session:
         stream = session.subscribe(GraphQLRequest(EVENTS, variable_values={"after": after}))
@@ -158,7 +160,7 @@ async def test_the_same_push_delivered_to_both_gateways_is_one_event(
         push_closed_won(a, secret, deal), push_closed_won(b, secret, deal)
     )
 
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with httpx.AsyncClient(timeout=30, headers=a.headers) as http:
         replay = await http.post(
             f"{a.url}/graphql",
             json={"query": '{ events(types: ["OpportunityClosedWon"], first: 100) { subjectId } }'},

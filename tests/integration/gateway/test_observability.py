@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.app import create_app
 from gateway.settings import Settings
+from sandboxes.harness.identity import Identity
 from sandboxes.world.model import World
 from sources.config import BreakerPolicy
 from tests.conftest import reset
@@ -218,9 +219,12 @@ async def test_integration_health_follows_a_source_down_and_back(
 @asynccontextmanager
 async def serving(settings: Settings) -> AsyncIterator[Gateway]:
     app = create_app(settings)
+    admin = Identity.from_settings(settings).headers_for("admin")
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as http,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gw", headers=admin
+        ) as http,
     ):
         yield Gateway(app, http)
 

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from gateway.settings import Settings
 from gateway.store import Store, WorkflowStatus
 from gateway.store.tables import outbox
 from gateway.workflows.systems import Systems
@@ -22,6 +23,8 @@ from resolvers import ids
 from sandboxes.harness.processes import GatewayProcess, write_config
 from sandboxes.runner import SandboxCluster
 from sandboxes.world.model import World
+from sources.config import BreakerPolicy, RetryPolicy, Timeouts
+from tests.conftest import connected
 from tests.integration.workflows.support import footprint, won_deal
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -52,6 +55,18 @@ async def database(postgres_url: str) -> AsyncIterator[str]:
         yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
     finally:
         await _admin(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def systems(sandboxes: SandboxCluster, demo_settings: Settings) -> AsyncIterator[Systems]:
+    """This test's own look into the sandboxes: two busy gateways make the sandboxes answer
+    429 now and then, and counting what they made must wait that out, not fail on it."""
+    patient = RetryPolicy(attempts=12, backoff_max=2.0, max_retry_after=10.0)
+    breaker = BreakerPolicy(failure_threshold=50, reset_after=0.5)
+    async with connected(
+        demo_settings, sandboxes, retry=patient, breaker=breaker, timeouts=Timeouts(total=60.0)
+    ) as systems:
+        yield systems
 
 
 @pytest.fixture
@@ -95,7 +110,7 @@ async def test_two_gateways_run_fifty_workflows_with_no_step_run_twice(
 ) -> None:
     deals = [await won_deal(systems, world) for _ in range(WORKFLOWS)]
 
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with httpx.AsyncClient(timeout=30, headers=two_gateways[0].headers) as http:
 
         async def start(n: int, deal: str) -> str:
             gateway = two_gateways[n % 2]

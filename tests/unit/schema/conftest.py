@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from gateway.app import Gateway, build_gateway
+from gateway.auth.principal import SYSTEM, Principal
 from gateway.settings import Settings
 from resolvers import ids
 from resolvers.cache import CachePolicy, SourceCache
@@ -37,13 +38,15 @@ def gateway_over(
 
 
 class Run:
-    """Executes operations as the HTTP endpoint would, with a fresh request context."""
+    """Executes operations as the HTTP endpoint would, with a fresh request context, as
+    `principal` (the gateway's own, which may do everything, unless told)."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: Gateway, principal: Principal = SYSTEM) -> None:
         self.gateway = gateway
+        self.principal = principal
 
     async def __call__(self, query: str, variables: dict[str, Any] | None = None) -> Any:
-        context = await self.gateway.context()
+        context = await self.gateway.context(principal=self.principal)
         return await self.gateway.schema.execute(
             query, variable_values=variables, context_value=context
         )

@@ -12,6 +12,7 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from resolvers.limits import QueryLimits
 from sources.errors import SourceUnavailable
+from tests.unit.auth.fakes import LocalIssuer
 from tests.unit.resolvers.fakes import CRM, ERP, firm
 from tests.unit.schema.conftest import AUTHORITY
 
@@ -24,8 +25,15 @@ def sources():
     return firm(4)
 
 
+ISSUER = LocalIssuer()
+
+
 def settings(tmp_path, **values) -> Settings:
-    return Settings(store_url=f"sqlite+aiosqlite:///{tmp_path / 'store.db'}", **values)
+    return Settings(
+        store_url=f"sqlite+aiosqlite:///{tmp_path / 'store.db'}",
+        auth=ISSUER.config(graphiql=True),
+        **values,
+    )
 
 
 @pytest.fixture
@@ -34,10 +42,13 @@ async def client(sources, tmp_path) -> AsyncIterator[httpx.AsyncClient]:
         settings(tmp_path, authority=AUTHORITY),
         connectors=sources.connectors,
         limits=QueryLimits(max_depth=6, max_aliases=3, max_tokens=200),
+        verifier=ISSUER.verifier(),
     )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://gateway", headers=ISSUER.headers()
+        ) as http:
             yield http
 
 
