@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo win-deal test test-unit fuzz bench bench-peers lint ci services chromium clean
+.PHONY: demo win-deal test test-unit fuzz bench bench-peers chaos lint ci services chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ test-unit: $(STAMP)
 
 bench: $(STAMP) services
 	$(BIN)/python -m bench
+
+# About five minutes of failing sources, a killed gateway and a restarted Redis, then the
+# figures that must hold (SIZE=small for a one-minute run).
+SIZE ?= full
+chaos: $(STAMP) services
+	$(BIN)/python -m sandboxes.chaos --size $(SIZE)
 
 # Side by side with Hive Gateway (installed with npm into var/bench-peers on first use).
 bench-peers: $(STAMP)

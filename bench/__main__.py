@@ -12,6 +12,7 @@ BENCHMARKS = (
     "bench.staffing",
     "bench.workflows",
     "bench.events",
+    "bench.automations",
     "bench.observability",
 )
 

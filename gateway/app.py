@@ -55,7 +55,7 @@ from gateway.auth.principal import Principal
 from gateway.auth.tokens import TokenVerifier
 from gateway.edge import BodyLimit, BodyLimits, graphql_request
 from gateway.events.service import EventsService
-from gateway.events.triggers import StartQuoteToProject
+from gateway.events.triggers import StartWorkflow
 from gateway.graphiql import graphiql_assets
 from gateway.graphql_http import GraphQLView
 from gateway.graphql_sse import GraphQLOverSSE
@@ -65,7 +65,7 @@ from gateway.rate_limits import Rate, RateLimiter, RatePolicy, Rates, buckets_fo
 from gateway.retention import retention_running
 from gateway.settings import RolesRatesConfig, Settings
 from gateway.store import Store
-from gateway.workflows.bootstrap import Workflows, bootstrap, running
+from gateway.workflows.bootstrap import Workflows, bootstrap, engine_options, running
 from resolvers import ids
 from resolvers.authority import Authority
 from resolvers.cache import CachePolicy, SourceCache
@@ -78,6 +78,7 @@ from resolvers.upstream import Upstream
 from resolvers.workflow_store import StoreWorkflowReader
 from resolvers.workflows import EventReader, NoWorkflows, WorkflowReader
 from schema import GatewaySchema, build_schema
+from schema.automations import AutomationsQuery
 from schema.cost import CostPolicy
 from schema.events import EventsMutation, EventsQuery, Subscription
 from schema.governance import GovernanceQuery
@@ -87,6 +88,7 @@ from schema.mutations import Mutation as WorkflowMutation
 from schema.policy import apply_policy
 from schema.query import Query
 from schema.trusted import TrustedDocuments, load_manifest
+from sources import registry
 from sources.connector import Connector
 from sources.records import SourceSystem
 from sources.registry import make_connector
@@ -141,13 +143,14 @@ class Gateway:
             health=self.observability.health,
         )
 
-    async def start_quote_to_project(self, opportunity_id: str, idempotency_key: str) -> object:
-        """The closed-won trigger's hook: `opportunity_id` is the opportunity's global id."""
+    async def start_workflow(
+        self, kind: str, input: Mapping[str, Any], idempotency_key: str, principal: str
+    ) -> object:
+        """The automations' hook: start (or join, by business key) a workflow."""
         if self.commands is None:
             raise RuntimeError("the workflow engine is not running")
-        opportunity = ids.decode(opportunity_id, "Opportunity").key
-        return await self.commands.start_project(
-            opportunity, idempotency_key, principal="trigger:quote_to_project"
+        return await self.commands.start(
+            kind, input, idempotency_key=idempotency_key, principal=principal
         )
 
     def invalidate(
@@ -195,7 +198,7 @@ def build_gateway(
     the policy costs (bench), never served."""
     mutation = mutation or WorkflowMutation
     enabled = {
-        SourceSystem(name.upper()): config
+        SourceSystem.declare(registry.system(name, config.package).name): config
         for name, config in settings.sources.items()
         if config.enabled
     }
@@ -219,7 +222,9 @@ def build_gateway(
     limits = limits or QueryLimits(**settings.query_limits.model_dump())
     nothing = NoWorkflows()
     schema = build_schema(
-        query=merge_types("Query", (Query, EventsQuery, IntegrationQuery, GovernanceQuery)),
+        query=merge_types(
+            "Query", (Query, EventsQuery, IntegrationQuery, GovernanceQuery, AutomationsQuery)
+        ),
         mutation=merge_types(
             "Mutation", (mutation, EventsMutation) if mutation else (EventsMutation,)
         ),
@@ -295,7 +300,7 @@ def cost_policy(settings: Settings, limits: QueryLimits) -> CostPolicy:
 
 @asynccontextmanager
 async def events_running(
-    gateway: Gateway, start_quote_to_project: StartQuoteToProject | None = None
+    gateway: Gateway, start_workflow: StartWorkflow | None = None
 ) -> AsyncIterator[EventsService]:
     """The store opened and the events service started, for the life of the block."""
     store = gateway.store or await _open_store(gateway.settings.store_url)
@@ -305,7 +310,7 @@ async def events_running(
         gateway.upstream.connectors,
         subject_id=ids.encode,
         invalidate=gateway.invalidate,
-        start_quote_to_project=start_quote_to_project,
+        start_workflow=start_workflow,
         capture_observer=gateway.observability.capture,
     )
     await service.start()
@@ -338,6 +343,7 @@ async def workflows_running(gateway: Gateway) -> AsyncIterator[Workflows]:
         gateway.upstream.connectors,
         publish=publish,
         observer=gateway.observability.workflows,
+        **engine_options(gateway.settings.workflows),
     )
     reader = gateway.workflows
     async with running(workflows):
@@ -371,12 +377,12 @@ def tune_gc() -> None:
 def create_app(
     settings: Settings,
     *,
-    start_quote_to_project: StartQuoteToProject | None = None,
+    start_workflow: StartWorkflow | None = None,
     **parts: Any,
 ) -> Starlette:
     """The gateway's ASGI app; `parts` are passed to `build_gateway`;
-    `start_quote_to_project(opportunity_id, key)` is what `events.auto_start_quote_to_project`
-    calls for each closed-won deal."""
+    `start_workflow(kind, input, key, principal)` is how `events.automations` start
+    their workflows (the gateway's own engine unless given)."""
     gateway = build_gateway(settings, **parts)
     view = GraphQLView(
         gateway.schema, gateway.context, gateway.verifier, graphiql=settings.auth.graphiql
@@ -418,7 +424,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
-            trigger = start_quote_to_project or gateway.start_quote_to_project
+            trigger = start_workflow or gateway.start_workflow
             async with (
                 events_running(gateway, trigger) as events,
                 workflows_running(gateway),

@@ -216,13 +216,9 @@ def demo(config: ConfigOption = DEMO_CONFIG, port_base: PortBaseOption = None) -
             *("--scenario", "--port-base", str(box.port_base)),
         ],
     )
-    # The demo watches the sandboxes change and turns won deals into projects by itself.
+    # The demo watches the sandboxes change and moves each next step by itself.
     settings = settings.model_copy(
-        update={
-            "events": settings.events.model_copy(
-                update={"capture": True, "auto_start_quote_to_project": True}
-            )
-        }
+        update={"events": settings.events.model_copy(update={"capture": True})}
     )
     sandboxes = _SandboxProcess(child)
     try:
@@ -248,6 +244,12 @@ def demo(config: ConfigOption = DEMO_CONFIG, port_base: PortBaseOption = None) -
             "(wins a deal in the CRM; quote-to-project starts by itself)"
         )
         _print_tokens(settings)
+        for automation in settings.events.automations:
+            state = "on " if automation.enabled else "off"
+            typer.echo(
+                f"automation {state} {automation.name}: {', '.join(automation.on)} "
+                f"-> {automation.workflow}"
+            )
         typer.echo("Ctrl-C stops everything.")
         # The sandboxes start stopping with the gateway, not after it, to be gone in time.
         _serve_gateway(settings, graceful_shutdown_s=DEMO_GRACE_S, on_exit=sandboxes.stop_soon)
@@ -281,21 +283,20 @@ class _SandboxProcess:
 def win_deal(config: ConfigOption = DEMO_CONFIG, port_base: PortBaseOption = None) -> None:
     """Win an open deal in the demo's CRM sandbox through the CRM's own API and print the
     opportunity's global id (the running demo then starts quote-to-project for it)."""
-    from gateway.win_deal import NoOpenDeal, win_open_deal
+    from gateway.win_deal import NoOpenDealError, win_open_deal
 
     settings = _settings(config).at_sandboxes(port_base)
     try:
         deal = asyncio.run(win_open_deal(settings.source("crm")))
-    except NoOpenDeal as error:
+    except NoOpenDealError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=1) from error
     typer.echo(f"won in the CRM: {deal.name} (CRM id {deal.native_id})")
     typer.echo(f"opportunityId: {deal.global_id}")
-    typer.echo(f"idempotencyKey: {deal.idempotency_key}")
     typer.echo(
         "the demo starts quote-to-project for it within seconds; to follow it, in GraphiQL:\n"
         f'  mutation {{ startProjectFromOpportunity(input: {{opportunityId: "{deal.global_id}", '
-        f'idempotencyKey: "{deal.idempotency_key}"}}) {{ id status steps {{ name status }} }} }}'
+        f'idempotencyKey: "readme-1"}}) {{ id status steps {{ name status }} }} }}'
     )
 
 

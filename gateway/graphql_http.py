@@ -35,7 +35,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
-from gateway.auth.tokens import TokenVerifier, Unauthenticated
+from gateway.auth.tokens import TokenVerifier, UnauthenticatedError
 from gateway.graphiql import graphiql_html
 from resolvers.context import RequestContext
 from schema.trusted import DOCUMENT_ID
@@ -109,7 +109,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
             context.principal = await self._verifier.principal(
                 header if isinstance(header, str) else None
             )
-        except Unauthenticated as error:
+        except UnauthenticatedError as error:
             rejected: dict[str, object] = {"code": "UNAUTHENTICATED", "message": str(error)}
             raise ConnectionRejectionError(rejected) from None
 

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,8 +19,9 @@ from pydantic_settings import (
 )
 
 from sources.config import Credentials, SourceSettings
+from sources.registry import BUILT_IN
+from sources.registry import SYSTEMS as SYSTEMS  # in port order
 
-SYSTEMS = ("crm", "psa", "hcm", "erp", "time")
 SANDBOXES = (*SYSTEMS, "idp")  # the identity provider's sandbox serves beside the systems
 
 
@@ -52,13 +53,7 @@ class SandboxConfig(BaseModel):
 
 
 def _default_poll() -> dict[str, dict[str, float]]:
-    return {
-        "crm": {"opportunity": 10.0},
-        "psa": {"project": 5.0, "milestone": 5.0, "staffing_request": 10.0},
-        "time": {"time_entry": 5.0},
-        "erp": {"invoice": 10.0, "time_posting": 15.0},
-        "hcm": {"worker": 300.0},
-    }
+    return {spec.key: dict(spec.default_poll_interval) for spec in BUILT_IN}
 
 
 class ForwardTarget(BaseModel):
@@ -70,6 +65,73 @@ class ForwardTarget(BaseModel):
     url: str
     secret_env: str  # environment variable holding its "whsec_..." secret
     types: list[str] = Field(default_factory=list)  # empty: every type
+
+
+class AutomationConfig(BaseModel):
+    """One automation: events of these types start this workflow, with an input made
+    from the event. The workflow's business key derives from that input, so the event
+    seen twice (two replicas, a replayed dead letter, a re-poll) starts it once."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(min_length=1, max_length=38)
+    on: list[str]  # domain event types
+    workflow: str  # the workflow kind it starts
+    # The workflow input; strings are templates over the event: "{data[id]}" is the
+    # native id of the record that changed, "{data[to]}" its new status.
+    input: dict[str, Any]
+    # Only events whose data has one of these values per field (empty: every event).
+    when: dict[str, list[str]] = Field(default_factory=dict)
+    # Events arriving together (one change scan's) start one workflow, up to this many:
+    # inputs that differ only in their lists are joined (entry ids of many approvals).
+    batch: int = Field(default=1, ge=1)
+    enabled: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, data: Any) -> Any:
+        # YAML 1.1 reads an unquoted `on:` key as the boolean true.
+        if isinstance(data, dict) and True in data:
+            data = {("on" if k is True else k): v for k, v in data.items()}
+        return data
+
+
+def _default_automations() -> list[AutomationConfig]:
+    """Every automation the gateway knows, off until a deployment turns it on."""
+    return [
+        AutomationConfig(
+            name="opportunity-won-to-project",
+            on=["OpportunityClosedWon"],
+            workflow="quote_to_project",
+            input={"opportunity_id": "{data[id]}", "start_date": None, "manager_id": None},
+        ),
+        AutomationConfig(
+            name="time-approved-to-erp",
+            on=["TimeApproved"],
+            workflow="approve_time",
+            input={"time_entry_ids": ["{data[id]}"]},
+            batch=100,
+        ),
+        AutomationConfig(
+            name="milestone-completed-to-erp",
+            on=["MilestoneCompleted"],
+            workflow="complete_milestone",
+            input={"milestone_id": "{data[id]}"},
+        ),
+        AutomationConfig(
+            name="project-status-to-erp",
+            on=["ProjectStatusChanged"],
+            workflow="sync_job_status",
+            input={"project_id": "{data[id]}", "status": "{data[to]}"},
+            when={"to": ["ACTIVE", "COMPLETED", "CANCELLED"]},
+        ),
+        AutomationConfig(
+            name="invoice-to-receivables",
+            on=["InvoicePosted", "InvoicePaid"],
+            workflow="refresh_receivables",
+            input={"invoice_id": "{data[id]}", "status": "{data[to]}"},
+        ),
+    ]
 
 
 class EventsConfig(BaseModel):
@@ -91,12 +153,24 @@ class EventsConfig(BaseModel):
     baseline: dict[str, list[str]] = Field(default_factory=lambda: {"psa": ["project"]})
     # system -> environment variable holding its webhook secrets (space-separated: rotation)
     webhook_secrets_env: dict[str, str] = Field(default_factory=dict)
-    auto_start_quote_to_project: bool = False
+    # What the gateway does by itself when an event arrives; see docs/events.md.
+    automations: list[AutomationConfig] = Field(default_factory=_default_automations)
     subscriber_buffer: int = 1000  # events queued per subscriber before it is ended
     delivery_attempts: int = 3  # tries of a trigger or a push before it is dead-lettered
     delivery_backoff_s: float = 0.5
     log_poll_s: float = 1.0  # how often the log is re-read in case a notification was lost
     forward: list[ForwardTarget] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced_settings(cls, data: Any) -> Any:
+        # Silently ignoring it would leave a deployment's won deals without projects.
+        if isinstance(data, dict) and "auto_start_quote_to_project" in data:
+            raise ValueError(
+                "events.auto_start_quote_to_project was replaced by events.automations: "
+                "list opportunity-won-to-project there with enabled: true"
+            )
+        return data
 
 
 class CacheConfig(BaseModel):
@@ -211,6 +285,36 @@ class TracingConfig(BaseModel):
     sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)  # of new traces, parent-based
 
 
+class WorkflowRetryConfig(BaseModel):
+    """How a workflow's steps retry transient source failures (5xx, timeouts, 429s, an
+    open circuit): capped exponential backoff with jitter until the deadline. Business
+    errors are never retried."""
+
+    model_config = ConfigDict(frozen=True)
+
+    deadline_s: float = Field(default=4 * 3600.0, gt=0)  # from the workflow's start
+    initial_delay_s: float = Field(default=0.5, gt=0)
+    multiplier: float = Field(default=2.0, ge=1)
+    max_delay_s: float = Field(default=300.0, gt=0)  # a Retry-After may ask for longer
+    jitter: float = Field(default=0.2, ge=0, le=1)  # ± this fraction of each wait
+
+
+class WorkflowsConfig(BaseModel):
+    """The workflow engine: `retry` for every kind, `kinds` to set one kind apart."""
+
+    model_config = ConfigDict(frozen=True)
+
+    retry: WorkflowRetryConfig = Field(default_factory=WorkflowRetryConfig)
+    kinds: dict[str, WorkflowRetryConfig] = Field(default_factory=dict)  # kind -> its retry
+    concurrency: int = Field(default=8, ge=1)  # workflows one gateway drives at once
+    # Retry waits up to this long happen in place; longer ones hand the workflow back with
+    # a due time, freeing the worker and its lease for other workflows meanwhile.
+    max_inline_delay_s: float = Field(default=2.0, ge=0)
+
+    def retry_for(self, kind: str) -> WorkflowRetryConfig:
+        return self.kinds.get(kind, self.retry)
+
+
 class ObservabilityConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -265,6 +369,7 @@ class Settings(BaseSettings):
     rate_limits: RateLimitsConfig = Field(default_factory=RateLimitsConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
+    workflows: WorkflowsConfig = Field(default_factory=WorkflowsConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
 
     def at_sandboxes(self, port_base: int | None = None) -> Settings:

@@ -2,14 +2,14 @@
 
 This is what makes the README's mutation example real in the demo: the gateway sees the
 opportunity close (change capture), starts quote-to-project by itself, and the mutation
-with the same idempotency key returns that workflow instead of starting another.
+for the same opportunity returns that workflow instead of starting another (the
+opportunity is the workflow's business key, whatever idempotency key a caller sends).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.events.triggers import quote_to_project_key
 from resolvers.ids import encode
 from sources.config import SourceSettings
 from sources.crm.connector import CrmConnector
@@ -26,13 +26,8 @@ class WonDeal:
         """The id the gateway gives the opportunity (its `Opportunity.id`)."""
         return encode("Opportunity", self.native_id)
 
-    @property
-    def idempotency_key(self) -> str:
-        """The key the gateway's automatic quote-to-project uses for this deal."""
-        return quote_to_project_key(self.global_id)
 
-
-class NoOpenDeal(LookupError):
+class NoOpenDealError(LookupError):
     pass
 
 
@@ -45,7 +40,7 @@ async def win_open_deal(crm: SourceSettings) -> WonDeal:
             (deal for deal in page.items if isinstance(deal, Opportunity)), key=lambda d: d.id
         )
         if not deals:
-            raise NoOpenDeal("no opportunity in negotiation in the CRM")
+            raise NoOpenDealError("no opportunity in negotiation in the CRM")
         deal = deals[0]
         await connector.close_opportunity_won(deal.id)
     return WonDeal(deal.name, deal.id)

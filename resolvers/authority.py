@@ -9,7 +9,7 @@ reported as a `Conflict`, never dropped.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,7 +126,3 @@ def _same(a: str | None, b: str | None) -> bool:
     if a is None or b is None:
         return a is b
     return a.casefold() == b.casefold()
-
-
-def flatten(groups: Iterable[list[Conflict]]) -> list[Conflict]:
-    return [conflict for group in groups for conflict in group]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from resolvers import links
-from resolvers.connections import Window, vendor_window
+from resolvers.connections import Window
 from resolvers.context import RequestContext
 from resolvers.links import ERP, PSA, ClientView
+from resolvers.listing import list_records, nothing
 from sources.records import Invoice, Job, Project
 
 
@@ -24,15 +25,10 @@ async def list_invoices(
         view = await links.client_by_key(ctx, client_key)
         customers = await links.erp_customers(ctx, view) if view is not None else []
         if not customers:
-            return Window([], False, False, 0)
+            return nothing()
         filters["customer_id"] = [c.id for c in customers]
 
-    fetch = ctx.loaders.pages(ERP, "invoice", filters)
-    window = await vendor_window(fetch, first, after, ctx.limits)
-    loader = ctx.loaders.by_id(ERP, "invoice")
-    for _, invoice in window.edges:
-        loader.prime(invoice.id, invoice)
-    return window  # type: ignore[return-value]
+    return await list_records(ctx, ERP, "invoice", Invoice, filters, first, after)
 
 
 async def invoice(ctx: RequestContext, invoice_id: str | None) -> Invoice | None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from resolvers import links
-from resolvers.connections import Window, vendor_window
+from resolvers.connections import Window
 from resolvers.context import RequestContext
 from resolvers.links import CRM, PSA, ClientView
+from resolvers.listing import list_records
 from sources.records import Opportunity, Project
 
 
@@ -14,12 +15,7 @@ async def list_opportunities(
 ) -> Window[Opportunity]:
     filters = {"stage": stage} if stage else {}
 
-    fetch = ctx.loaders.pages(CRM, "opportunity", filters)
-    window = await vendor_window(fetch, first, after, ctx.limits)
-    loader = ctx.loaders.by_id(CRM, "opportunity")
-    for _, deal in window.edges:
-        loader.prime(deal.id, deal)
-    return window  # type: ignore[return-value]
+    return await list_records(ctx, CRM, "opportunity", Opportunity, filters, first, after)
 
 
 async def opportunity(ctx: RequestContext, opportunity_id: str | None) -> Opportunity | None:

@@ -38,6 +38,11 @@ class ForbiddenError(InvalidInputError):
     code = "FORBIDDEN"
 
 
+class InvalidIdError(InvalidInputError):
+    """An id whose key is not of its system's id format: refused before any upstream call.
+    Its code stays BAD_USER_INPUT, which clients already handle; the message says why."""
+
+
 def source_extensions(error: SourceError) -> dict[str, Any]:
     extensions: dict[str, Any] = {"code": error.code, "source": error.system.value}
     if isinstance(error, RateLimited) and error.retry_after is not None:

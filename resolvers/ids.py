@@ -9,26 +9,50 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass
 
-from resolvers.errors import InvalidInputError
+from resolvers.errors import InvalidIdError, InvalidInputError
+from sources import registry
 
-# The names of the node types, which `schema.nodes.NODES` (their types and loaders) must
-# match: ids are decoded below the schema.
-NODE_TYPES = frozenset(
-    {
-        "Client",
-        "Opportunity",
-        "Project",
-        "Milestone",
-        "Resource",
-        "Assignment",
-        "StaffingRequest",
-        "TimeEntry",
-        "Invoice",
-        "Workflow",
-    }
-)
+# Base64 of the longest key any system allows, its type name and the colon, with room.
+MAX_ID_LENGTH = 512
+
+# The gateway's own keys (workflow uuids) are read from the store, never put in a URL.
+_GATEWAY_KEY = re.compile(r"[A-Za-z0-9-]{1,64}")
+
+
+@dataclass(frozen=True)
+class KeyFormat:
+    system: str | None  # None: the gateway's own (a workflow's)
+    prefixed: tuple[tuple[str, str], ...] = ()  # (prefix, system of the rest)
+
+    def accepts(self, key: str) -> bool:
+        for prefix, system in self.prefixed:
+            if key.startswith(prefix):
+                return registry.system(system).is_valid_id(key.removeprefix(prefix))
+        if self.system is None:
+            return _GATEWAY_KEY.fullmatch(key) is not None
+        return registry.system(self.system).is_valid_id(key)
+
+
+# The system whose native id each node type's key is, with the prefixed keys some types
+# also take (a Client only ERP knows, a Resource only PSA knows); `schema.nodes.NODES`
+# (the node types and their loaders) must name the same types: ids are decoded below the
+# schema, and checked here so no malformed key ever reaches a connector or a URL.
+NODE_KEYS: dict[str, KeyFormat] = {
+    "Client": KeyFormat("crm", prefixed=(("erp:", "erp"),)),
+    "Opportunity": KeyFormat("crm"),
+    "Project": KeyFormat("psa"),
+    "Milestone": KeyFormat("psa"),
+    "Resource": KeyFormat("hcm", prefixed=(("psa:", "psa"),)),
+    "Assignment": KeyFormat("psa"),
+    "StaffingRequest": KeyFormat("psa"),
+    "TimeEntry": KeyFormat("time"),
+    "Invoice": KeyFormat("erp"),
+    "Workflow": KeyFormat(None),
+}
+NODE_TYPES = frozenset(NODE_KEYS)
 
 
 @dataclass(frozen=True)
@@ -48,6 +72,8 @@ def encode(type_name: str, key: str) -> str:
 def decode(value: str, expected: str | None = None, *, argument: str = "id") -> GlobalId:
     """The type and key behind `value`; `InvalidInputError` naming `argument` if it is not
     a psgraph id, or not an id of the `expected` type."""
+    if len(value) > MAX_ID_LENGTH:
+        raise InvalidIdError(f"{argument}: {_shown(value)} is not a valid id")
     try:
         padded = value + "=" * (-len(value) % 4)
         text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
@@ -58,4 +84,10 @@ def decode(value: str, expected: str | None = None, *, argument: str = "id") -> 
         raise InvalidInputError(f"{argument}: {value!r} is not a valid id")
     if expected is not None and type_name != expected:
         raise InvalidInputError(f"{argument}: expected a {expected} id, got a {type_name} id")
+    if not NODE_KEYS[type_name].accepts(key):
+        raise InvalidIdError(f"{argument}: {_shown(value)} is not a valid {type_name} id")
     return GlobalId(type_name, key)
+
+
+def _shown(value: str) -> str:
+    return repr(value) if len(value) <= 60 else repr(value[:60]) + "..."

@@ -7,11 +7,14 @@ from typing import Any
 
 from resolvers import links
 from resolvers.authority import Conflict
-from resolvers.connections import Window, slice_window, vendor_window
+from resolvers.connections import Window, slice_window
 from resolvers.context import Report, RequestContext
 from resolvers.links import CRM, ERP, PSA, TIME, ClientView, ResourceView
+from resolvers.listing import list_records, nothing
 from resolvers.loaders import settle_each
 from resolvers.values import SystemRef, ref
+from sources.erp.connector import ErpConnector
+from sources.erp.mapping import milestone_invoice_external_id
 from sources.errors import SourceError
 from sources.records import (
     Assignment,
@@ -40,15 +43,10 @@ async def list_projects(
         filters["practice"] = practice
     if client_key is not None:
         if client_key.startswith(links.ERP_PREFIX):  # no CRM account: PSA cannot know it
-            return Window([], False, False, 0)
+            return nothing()
         filters["crm_account_id"] = [client_key]
 
-    fetch = ctx.loaders.pages(PSA, "project", filters)
-    window = await vendor_window(fetch, first, after, ctx.limits)
-    loader = ctx.loaders.by_id(PSA, "project")
-    for _, project in window.edges:
-        loader.prime(project.id, project)
-    return window  # type: ignore[return-value]
+    return await list_records(ctx, PSA, "project", Project, filters, first, after)
 
 
 async def project(ctx: RequestContext, project_id: str | None) -> Project | None:
@@ -110,7 +108,7 @@ async def time_entries(
     time, so under a list of projects this is one request per project."""
     time_project = await links.time_project(ctx, project.code)
     if time_project is None:
-        return Window([], False, False, 0)
+        return nothing()
     filters: dict[str, Any] = {"project_id": time_project.id}
     if status:
         filters["status"] = status
@@ -119,8 +117,7 @@ async def time_entries(
     if date_to:
         filters["to"] = date_to
 
-    fetch = ctx.loaders.pages(TIME, "time_entry", filters)
-    return await vendor_window(fetch, first, after, ctx.limits)  # type: ignore[return-value]
+    return await list_records(ctx, TIME, "time_entry", TimeEntry, filters, first, after)
 
 
 async def invoices(
@@ -161,3 +158,18 @@ async def conflicts(ctx: RequestContext, project: Project) -> list[Conflict]:
         missing_disagrees=True,
     )
     return found
+
+
+BILLABLE_MILESTONE = frozenset({"COMPLETED", "BILLED"})
+
+
+async def milestone_invoice(ctx: RequestContext, milestone: Milestone) -> Invoice | None:
+    """The ERP invoice billing a completed milestone: the ERP keeps it under an external
+    id derived from the milestone, so it is found by that id."""
+    if milestone.status not in BILLABLE_MILESTONE:
+        return None
+    erp = ctx.loaders.upstream.connector(ERP)
+    if not isinstance(erp, ErpConnector):
+        return None
+    found = await erp.find_by_external_id("invoice", milestone_invoice_external_id(milestone.id))
+    return found if isinstance(found, Invoice) else None

@@ -26,6 +26,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from resolvers.cache import Cached, Namespace, SourceCache
+from sources import registry
 from sources.connector import Connector, Page
 from sources.errors import SourceError, SourceUnavailable
 from sources.http import SourceClient
@@ -36,15 +37,10 @@ T = TypeVar("T")
 Observe = Callable[[SourceSystem, float, bool], None]  # system, fetched_at, stale
 FrozenFilters = tuple[tuple[str, Hashable], ...]
 
-# The most records each vendor returns in one page (Salesforce batchSize, Kantata per_page,
-# Workday limit, NetSuite limit, Harvest per_page); some refuse a request for more.
-VENDOR_PAGE_MAX = {
-    SourceSystem.CRM: 2000,
-    SourceSystem.PSA: 200,
-    SourceSystem.HCM: 100,
-    SourceSystem.ERP: 1000,
-    SourceSystem.TIME: 2000,
-}
+
+def vendor_page_max(system: SourceSystem) -> int:
+    """The most records the vendor returns in one page; some refuse a request for more."""
+    return registry.system(system.value).page_max
 
 
 def _ignore(_system: SourceSystem, _fetched_at: float, _stale: bool) -> None:
@@ -267,7 +263,7 @@ class Upstream:
         observe: Observe = _ignore,
     ) -> Page[Record]:
         namespace = Namespace(system, entity, "page")
-        page_size = min(page_size, VENDOR_PAGE_MAX[system])
+        page_size = min(page_size, vendor_page_max(system))
         item = (freeze(filters), page_size, cursor)
 
         async def load() -> Page[Record]:
@@ -371,7 +367,7 @@ class Upstream:
         self, system: SourceSystem, entity: str, filters: Mapping[str, Any], size: int
     ) -> list[Record]:
         connector = self.connector(system)
-        size_cap = VENDOR_PAGE_MAX[system]
+        size_cap = vendor_page_max(system)
         records: list[Record] = []
         cursor: str | None = None
         while True:

@@ -246,6 +246,13 @@ class Milestone(Node):
     async def project(self, info: GatewayInfo) -> Project:
         return await _project(info, self.record.project_id, f"milestone {self.record.id}")
 
+    @described("The ERP invoice that bills it, once billed.")
+    async def invoice(self, info: GatewayInfo) -> InvoiceRef | None:
+        from schema.billing import Invoice
+
+        found = await resolve.milestone_invoice(context(info), self.record)
+        return Invoice.of(found) if found is not None else None
+
 
 @strawberry.type
 class Assignment(Node):

@@ -10,7 +10,16 @@ import strawberry
 from resolvers import ids
 from resolvers import timesheets as resolve
 from resolvers.links import TIME
-from schema.common import GatewayInfo, Node, TimeEntryStatus, context, described, enum_value
+from schema.common import (
+    GatewayInfo,
+    Node,
+    SystemRef,
+    TimeEntryStatus,
+    context,
+    described,
+    enum_value,
+    refs,
+)
 from sources.records import TimeEntry as TimeEntryRecord
 
 if TYPE_CHECKING:
@@ -59,6 +68,15 @@ class TimeEntry(Node):
 
         found = await resolve.project(context(info), self.record)
         return Project.of(found) if found is not None else None
+
+    @described("The TIME entry, and the ERP time bill once the approved hours are posted.")
+    async def system_refs(self, info: GatewayInfo) -> list[SystemRef]:
+        return refs(await resolve.system_refs(context(info), self.record))
+
+    @described("When the approved hours reached the ERP; null until then.")
+    async def posted_to_erp_at(self, info: GatewayInfo) -> dt.datetime | None:
+        posted = await resolve.posting(context(info), self.record)
+        return posted.modified_at if posted is not None else None
 
     @described("The ERP invoice that billed this time, if any.")
     async def invoice(self, info: GatewayInfo) -> InvoiceRef | None:

@@ -45,6 +45,9 @@ class SourceSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     base_url: str
+    # The connector package of a system psgraph does not ship (its `SYSTEM` spec); None
+    # for the built-in ones, found by name.
+    package: str | None = None
     credentials: Credentials = Field(default_factory=Credentials)
     timeouts: Timeouts = Field(default_factory=Timeouts)
     retry: RetryPolicy = Field(default_factory=RetryPolicy)

@@ -5,6 +5,8 @@
     │   ├── SourceTimeout       no answer within the timeout               (retriable)
     │   └── RateLimited         429, Salesforce 403 REQUEST_LIMIT_EXCEEDED (retriable)
     ├── SourceRejected          the vendor refused the request: 4xx         (fatal, vendor message)
+    ├── SourceRequestError      the request could not be built or sent as asked (fatal, our bug
+    │                           or a bad setting: invalid URL, unsupported scheme, ...)
     └── SourceDataError         the answer could not be understood         (fatal)
 
 `code` is the machine code the GraphQL layer puts in `extensions.code`.
@@ -62,3 +64,7 @@ class SourceRejected(SourceError):
 
 class SourceDataError(SourceError):
     code = "SOURCE_ERROR"
+
+
+class SourceRequestError(SourceError):
+    code = "SOURCE_REQUEST_INVALID"

@@ -28,6 +28,7 @@ from sources.errors import (
     SourceTimeout,
     SourceUnavailable,
 )
+from sources.http_errors import HTTPX_ERRORS, source_error
 from sources.observe import CANCELLED, CallObserver, ObservedCall, route_template
 from sources.records import SourceSystem
 from sources.resilience import CircuitBreaker, RateLimiter
@@ -188,15 +189,10 @@ class SourceClient:
                 response = await self._http.request(
                     method, url, params=params, json=json, data=data, headers=headers
                 )
-        except httpx.TimeoutException as error:
-            self.breaker.record_failure()
-            failed: SourceError = SourceTimeout(self.system, f"no answer from {url}: {error!r}")
-            if call is not None:
-                call.attempted(None, failed.code, time.monotonic() - started, None)
-            raise failed from error
-        except httpx.TransportError as error:
-            self.breaker.record_failure()
-            failed = SourceUnavailable(self.system, f"cannot reach {url}: {error!r}")
+        except HTTPX_ERRORS as error:
+            failed = source_error(self.system, error, url)
+            if failed.retriable:
+                self.breaker.record_failure()
             if call is not None:
                 call.attempted(None, failed.code, time.monotonic() - started, None)
             raise failed from error

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from sources.registry import BUILT_IN
+from sources.system_name import SourceSystem as SourceSystem
 
-class SourceSystem(StrEnum):
-    CRM = "CRM"
-    PSA = "PSA"
-    HCM = "HCM"
-    ERP = "ERP"
-    TIME = "TIME"
+for _spec in BUILT_IN:  # in declaration order: the order systems are listed in
+    SourceSystem.declare(_spec.name)
+SourceSystem.CRM = SourceSystem("CRM")
+SourceSystem.PSA = SourceSystem("PSA")
+SourceSystem.HCM = SourceSystem("HCM")
+SourceSystem.ERP = SourceSystem("ERP")
+SourceSystem.TIME = SourceSystem("TIME")
 
 
 class Record(BaseModel):

@@ -79,3 +79,12 @@ def seeded_world_after(sandboxes: SandboxCluster) -> Iterator[None]:
     """For modules that write to the shared sandboxes: leave them as seeded for the rest."""
     yield
     reset(sandboxes)
+
+
+@pytest.fixture
+def isolated_systems(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Systems a test declares from its own packages are forgotten after it."""
+    from sources import registry
+
+    monkeypatch.setattr(registry, "_BY_KEY", dict(registry._BY_KEY))
+    monkeypatch.setattr(SourceSystem, "_declared", dict(SourceSystem._declared))

@@ -14,7 +14,7 @@ from starlette.datastructures import Headers, QueryParams
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.auth.tokens import TokenVerifier, Unauthenticated
+from gateway.auth.tokens import TokenVerifier, UnauthenticatedError
 
 PRINCIPAL = "principal"  # the key in the request's state
 
@@ -39,7 +39,7 @@ class BearerGuard:
         headers = Headers(scope=scope)
         try:
             principal = await self._verifier.principal(headers.get("authorization"))
-        except Unauthenticated as error:
+        except UnauthenticatedError as error:
             response = JSONResponse(
                 unauthenticated_body(str(error)),
                 status_code=401,

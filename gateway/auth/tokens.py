@@ -25,7 +25,7 @@ from gateway.settings import AuthConfig
 Fetch = Callable[[str], Awaitable[dict[str, Any]]]
 
 
-class Unauthenticated(Exception):
+class UnauthenticatedError(Exception):
     """The request carries no token the gateway accepts; the message says why."""
 
 
@@ -47,7 +47,7 @@ class IssuerKeys:
         try:
             return self._keys[kid]
         except KeyError:
-            raise Unauthenticated(
+            raise UnauthenticatedError(
                 "the token is signed with a key the issuer does not publish"
             ) from None
 
@@ -65,7 +65,9 @@ class IssuerKeys:
                     self._jwks_uri = str(discovery["jwks_uri"])
                 jwks = await self._fetch(self._jwks_uri)
             except (httpx.HTTPError, KeyError, ValueError) as error:
-                raise Unauthenticated(f"the issuer's keys could not be read: {error}") from None
+                raise UnauthenticatedError(
+                    f"the issuer's keys could not be read: {error}"
+                ) from None
             self._keys = {
                 str(jwk["kid"]): _public_key(jwk) for jwk in jwks.get("keys", []) if "kid" in jwk
             }
@@ -100,14 +102,14 @@ class TokenVerifier:
             await self._http.aclose()
 
     async def principal(self, authorization: str | None) -> Principal:
-        """The caller an `Authorization` header value names, or `Unauthenticated`."""
+        """The caller an `Authorization` header value names, or `UnauthenticatedError`."""
         if not authorization:
-            raise Unauthenticated("a bearer token is required")
+            raise UnauthenticatedError("a bearer token is required")
         scheme, _, token = authorization.strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
+            raise UnauthenticatedError("the Authorization header must be 'Bearer <token>'")
         if self._keys is None or self._config.issuer is None:
-            raise Unauthenticated("no token issuer is configured")
+            raise UnauthenticatedError("no token issuer is configured")
         claims = await self._claims(token.strip())
         return _principal(claims)
 
@@ -117,9 +119,11 @@ class TokenVerifier:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError as error:
-            raise Unauthenticated(f"the token is malformed: {error}") from None
+            raise UnauthenticatedError(f"the token is malformed: {error}") from None
         if header.get("alg") not in self._config.algorithms:
-            raise Unauthenticated(f"the token's algorithm {header.get('alg')!r} is not accepted")
+            raise UnauthenticatedError(
+                f"the token's algorithm {header.get('alg')!r} is not accepted"
+            )
         key = await self._keys.key(str(header.get("kid", "")))
         try:
             claims: dict[str, Any] = jwt.decode(
@@ -132,7 +136,7 @@ class TokenVerifier:
                 options={"require": ["exp", "iss", "aud", "sub"]},
             )
         except jwt.InvalidTokenError as error:
-            raise Unauthenticated(f"the token is not valid: {error}") from None
+            raise UnauthenticatedError(f"the token is not valid: {error}") from None
         return claims
 
 
@@ -142,7 +146,7 @@ def _principal(claims: dict[str, Any]) -> Principal:
         roles = roles.split()
     known = frozenset(str(role) for role in roles if role in ROLES)
     if not known:
-        raise Unauthenticated("the token grants none of the gateway's roles")
+        raise UnauthenticatedError("the token grants none of the gateway's roles")
     return Principal(
         subject=str(claims["sub"]),
         roles=known,

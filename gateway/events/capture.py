@@ -30,6 +30,7 @@ from gateway.events.ingest import Applied, Ingest, Sighting
 from gateway.events.log import EventLog
 from gateway.settings import EventsConfig
 from gateway.store import Store
+from sources import registry
 from sources.connector import Connector
 from sources.errors import RateLimited, SourceError
 from sources.records import SourceSystem
@@ -53,8 +54,13 @@ def poll_plans(
 ) -> list[PollPlan]:
     """The (system, entity) pairs to poll: those configured whose source is connected and
     has that entity."""
+    polls = dict(config.poll)
+    for system in connectors:  # a system added by its own package polls as it declares
+        spec = registry.system(system.value)
+        if spec.package not in registry.BUILT_IN_PACKAGES:
+            polls.setdefault(spec.key, dict(spec.default_poll_interval))
     plans = []
-    for name, entities in config.poll.items():
+    for name, entities in polls.items():
         system = SourceSystem(name.upper())
         connector = connectors.get(system)
         if connector is None:
@@ -188,10 +194,6 @@ class Capture:
             for poller in self.pollers:
                 name = f"poll-{poller.plan.system.value}-{poller.plan.entity}"
                 group.create_task(self._guarded(poller), name=name)
-
-    async def scan_all(self) -> list[Applied]:
-        """One scan of every poller, in order (for tests and tools)."""
-        return [await poller.scan() for poller in self.pollers]
 
     @staticmethod
     async def _guarded(poller: Poller) -> None:

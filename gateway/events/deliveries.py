@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.events.bus import SlowConsumerError
-from gateway.events.live import EventFilter, FeedClosedError, LiveFeed
+from gateway.events.live import EventFilter, EventStream, FeedClosedError, LiveFeed
 from gateway.store import DeadLetter, EventRecord, Store
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 OFFSETS = "log"  # the change_cursors source under which consumer offsets are kept
 
 Handler = Callable[[EventRecord], Awaitable[object]]
+BatchHandler = Callable[[Sequence[EventRecord]], Awaitable[object]]
 
 
 class DeliveryError(Exception):
@@ -47,6 +48,12 @@ class Consumer:
     name: str  # at most 50 characters; names its offset and its dead letters
     handle: Handler
     types: frozenset[str] = frozenset()  # empty: every event
+    # Events that arrive together (one change scan's, say), up to `batch_max` with no more
+    # than `linger_s` between them, go to `handle_batch` in one call; if that keeps
+    # failing each is dead-lettered on its own, and a replay hands it to `handle`.
+    handle_batch: BatchHandler | None = None
+    batch_max: int = 1
+    linger_s: float = 0.05
 
     def __post_init__(self) -> None:
         if not 0 < len(self.name) <= 50:
@@ -149,13 +156,70 @@ class Deliveries:
                 stream = await self._feed.stream(
                     after=after, wants=EventFilter(types=consumer.types)
                 )
-                async for record in stream:
-                    await self._deliver(consumer, record)
-                    await self._store.cursors.set(OFFSETS, consumer.name, str(record.cursor))
+                if consumer.handle_batch is not None and consumer.batch_max > 1:
+                    await self._consume_batches(consumer, consumer.handle_batch, stream)
+                else:
+                    async for record in stream:
+                        await self._deliver(consumer, record)
+                        await self._store.cursors.set(OFFSETS, consumer.name, str(record.cursor))
             except SlowConsumerError:
                 log.warning("consumer %s fell behind; resuming from its offset", consumer.name)
             except FeedClosedError:
                 return
+
+    async def _consume_batches(
+        self, consumer: Consumer, handle: BatchHandler, stream: EventStream
+    ) -> None:
+        # The next event is awaited in a task of its own, so waiting `linger_s` for it
+        # never cancels the stream mid-read.
+        pending = asyncio.ensure_future(anext(stream))
+        try:
+            while True:
+                batch = [await pending]
+                pending = asyncio.ensure_future(anext(stream))
+                while len(batch) < consumer.batch_max:
+                    done, _ = await asyncio.wait({pending}, timeout=consumer.linger_s)
+                    if not done:
+                        break
+                    batch.append(pending.result())
+                    pending = asyncio.ensure_future(anext(stream))
+                await self._deliver_batch(consumer, handle, batch)
+                await self._store.cursors.set(OFFSETS, consumer.name, str(batch[-1].cursor))
+        finally:
+            pending.cancel()
+            with suppress(asyncio.CancelledError, StopAsyncIteration):
+                await pending
+
+    async def _deliver_batch(
+        self, consumer: Consumer, handle: BatchHandler, batch: Sequence[EventRecord]
+    ) -> None:
+        error: BaseException | None = None
+        for attempt in range(1, self._attempts + 1):
+            try:
+                await handle(batch)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as failure:  # whatever the handler raised is what we keep
+                error = failure
+                log.warning(
+                    "delivery of events %d..%d to %s failed (attempt %d/%d): %r",
+                    batch[0].cursor,
+                    batch[-1].cursor,
+                    consumer.name,
+                    attempt,
+                    self._attempts,
+                    failure,
+                )
+                if attempt < self._attempts:
+                    await asyncio.sleep(self._backoff_s * 2 ** (attempt - 1))
+        for record in batch:
+            await self._store.dead_letters.add(
+                consumer.name,
+                {"event": event_payload(record)},
+                f"{type(error).__name__}: {error}",
+                attempts=self._attempts,
+            )
 
     async def _deliver(self, consumer: Consumer, record: EventRecord) -> None:
         error: BaseException | None = None

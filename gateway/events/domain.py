@@ -9,7 +9,6 @@ push, or by two gateway processes — is appended to the log once.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -66,9 +65,6 @@ class DomainEvent:
     def __post_init__(self) -> None:
         if self.type not in EVENT_TYPES:
             raise ValueError(f"unknown domain event type {self.type!r}")
-
-    def data_json(self) -> str:
-        return json.dumps(self.data, default=str, sort_keys=True)
 
 
 # (entity, new status) -> event type, per canonical record type

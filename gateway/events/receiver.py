@@ -26,38 +26,18 @@ from starlette.routing import Route
 from gateway.events.ingest import Ingest, Receipt, Sighting
 from gateway.events.log import format_cursor
 from gateway.events.webhooks import WebhookRejectedError, verify_webhook
+from sources import registry
 from sources.connector import Connector
 from sources.errors import SourceError
 from sources.records import SourceSystem
 
 log = logging.getLogger(__name__)
 
+
 # The type prefix each vendor's notifications use -> the connector's entity.
-WEBHOOK_ENTITIES: Mapping[SourceSystem, Mapping[str, str]] = {
-    SourceSystem.CRM: {"opportunity": "opportunity", "account": "account", "contact": "contact"},
-    SourceSystem.PSA: {
-        "workspace": "project",
-        "story": "milestone",
-        "participation": "assignment",
-        "resource_request": "staffing_request",
-        "user": "user",
-    },
-    SourceSystem.HCM: {"worker": "worker"},
-    SourceSystem.ERP: {
-        "customer": "customer",
-        "job": "job",
-        "billing_schedule": "billing_schedule",
-        "invoice": "invoice",
-        "payment": "payment",
-        "time_posting": "time_posting",
-    },
-    SourceSystem.TIME: {
-        "time_entry": "time_entry",
-        "expense": "expense",
-        "user": "user",
-        "project": "project",
-    },
-}
+def webhook_entities(system: SourceSystem) -> Mapping[str, str]:
+    return registry.system(system.value).webhook_entities
+
 
 Secrets = Callable[[SourceSystem], Sequence[str]]
 
@@ -80,7 +60,7 @@ def read_notification(
     if isinstance(record_id, bool) or not isinstance(record_id, str | int) or record_id == "":
         raise MalformedNotificationError("'data.id' must be a string or a number")
     prefix, _, verb = kind.rpartition(".")
-    return WEBHOOK_ENTITIES.get(system, {}).get(prefix), str(record_id), verb
+    return webhook_entities(system).get(prefix), str(record_id), verb
 
 
 class WebhookReceiver:

@@ -2,7 +2,7 @@
 
 service = EventsService(settings, store, connectors, subject_id=ids.encode,
                         invalidate=cache.invalidate,
-                        start_quote_to_project=start_from_opportunity)
+                        start_workflow=start_workflow)
 await service.start()               # bus, live feed, consumers, pollers (if leader)
 routes = service.routes()           # POST /webhooks/{system}
 service.capture_role                # "leader", "standby" or "off"
@@ -38,7 +38,7 @@ from gateway.events.live import LiveFeed
 from gateway.events.log import EventLog
 from gateway.events.progress import WorkflowProgress
 from gateway.events.receiver import WebhookReceiver
-from gateway.events.triggers import StartQuoteToProject, quote_to_project_trigger
+from gateway.events.triggers import StartWorkflow, automation_triggers
 from gateway.settings import Settings
 from gateway.store import OutboxMessage, Store
 from sources.connector import Connector
@@ -58,13 +58,13 @@ class EventsService:
         *,
         subject_id: IdEncoder,
         invalidate: Invalidate | None = None,
-        start_quote_to_project: StartQuoteToProject | None = None,
+        start_workflow: StartWorkflow | None = None,
         bus: Broadcast | None = None,
         capture_observer: CaptureObserver | None = None,
     ) -> None:
         """`subject_id(type, key)` makes global ids; `invalidate(system, entity, ids)` is
-        the read cache's hook; `start_quote_to_project(opportunity_id, idempotency_key)`
-        is called for closed-won deals when `events.auto_start_quote_to_project` is on;
+        the read cache's hook; `start_workflow(kind, input, idempotency_key, principal)`
+        is how the automations in `events.automations` start their workflows;
         `bus` is one the caller owns (otherwise one is made from `settings.bus_url`);
         `capture_observer` watches the change scans."""
         config = settings.events
@@ -97,11 +97,11 @@ class EventsService:
         self.deliveries = Deliveries(
             store,
             self.feed,
-            self._consumers(start_quote_to_project),
+            self._consumers(start_workflow),
             attempts=config.delivery_attempts,
             backoff_s=config.delivery_backoff_s,
         )
-        self._progress = WorkflowProgress(self.log)
+        self._progress = WorkflowProgress(self.log, subject_id=subject_id)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def publish_outbox(self, message: OutboxMessage) -> None:
@@ -144,16 +144,9 @@ class EventsService:
         if self._own_bus:
             await self.bus.disconnect()
 
-    def _consumers(self, start_quote_to_project: StartQuoteToProject | None) -> list[Consumer]:
+    def _consumers(self, start_workflow: StartWorkflow | None) -> list[Consumer]:
         config = self.settings.events
-        consumers = []
-        if config.auto_start_quote_to_project:
-            if start_quote_to_project is None:
-                raise ValueError(
-                    "events.auto_start_quote_to_project is on but no quote-to-project starter "
-                    "was given"
-                )
-            consumers.append(quote_to_project_trigger(start_quote_to_project))
+        consumers = automation_triggers(config.automations, start_workflow)
         for target in config.forward:
             secret = self.settings.forward_secret(target)
             if secret is None:

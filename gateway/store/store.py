@@ -22,6 +22,7 @@ from gateway.store.migrate import upgrade
 from gateway.store.records import OutboxMessage
 from gateway.store.repos.audit import AuditRepository
 from gateway.store.repos.base import Scope
+from gateway.store.repos.business_keys import BusinessKeyRepository
 from gateway.store.repos.crosswalk import CrosswalkRepository
 from gateway.store.repos.events import EventRepository
 from gateway.store.repos.idempotency import IdempotencyRepository
@@ -53,6 +54,7 @@ class Repositories:
         self.cursors = ChangeCursorRepository(scope)
         self.dead_letters = DeadLetterRepository(scope)
         self.leases = LeaseRepository(scope)
+        self.business_keys = BusinessKeyRepository(scope)
 
 
 class Transaction(Repositories):

@@ -199,3 +199,15 @@ leases = Table(
     Column("holder", String(255), nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
 )
+
+# Which workflow owns a business key (an opportunity's project, a milestone's billing):
+# one at a time, so a second start with any idempotency key joins the first.
+business_keys = Table(
+    "business_keys",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("kind", String(100), nullable=False),
+    Column("workflow_id", String(36), nullable=False),
+    Column("claimed_at", UTCDateTime, nullable=False),
+    Index(None, "kind", "claimed_at"),
+)

@@ -22,18 +22,20 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from gateway.settings import WorkflowRetryConfig, WorkflowsConfig
 from gateway.store import (
-    IdempotencyConflictError,
     Publish,
     StepRecord,
     Store,
+    Transaction,
     WorkflowRecord,
-    WorkflowStatus,
 )
 from gateway.workflows import (
     invoicing,
+    job_status,
     milestone_billing,
     quote_to_project,
+    receivables,
     staffing_fill,
     time_to_billing,
 )
@@ -47,25 +49,57 @@ from sources.records import SourceSystem, TimeEntry
 
 log = logging.getLogger(__name__)
 
-# Patient enough to ride out a source's circuit breaker opening (five seconds) twice.
-SOURCE_RETRY = RetryPolicy(max_attempts=6, initial_delay=0.5, multiplier=2.0, max_delay=8.0)
+
+def retry_policy(config: WorkflowRetryConfig) -> RetryPolicy:
+    """A step's retry policy from settings: bounded by the deadline, not by a count."""
+    return RetryPolicy(
+        max_attempts=None,
+        initial_delay=config.initial_delay_s,
+        multiplier=config.multiplier,
+        max_delay=config.max_delay_s,
+        jitter=config.jitter,
+        deadline=config.deadline_s,
+    )
+
+
+SOURCE_RETRY = retry_policy(WorkflowRetryConfig())
 LEASE_SECONDS = 10.0  # how long a dead worker's workflows wait before another takes them
 STOP_GRACE_SECONDS = 10.0
 ANONYMOUS = "anonymous"
-# A workflow that ended like this changed nothing: the business key is free again.
-ENDED_WITHOUT_EFFECT = frozenset(
-    {WorkflowStatus.FAILED, WorkflowStatus.CANCELLED, WorkflowStatus.COMPENSATED}
-)
 
 
-def definitions(systems: Systems, *, retry: RetryPolicy = SOURCE_RETRY) -> list[WorkflowDefinition]:
+def definitions(
+    systems: Systems,
+    *,
+    retry: RetryPolicy = SOURCE_RETRY,
+    retry_by_kind: Mapping[str, RetryPolicy] | None = None,
+) -> list[WorkflowDefinition]:
+    """Every workflow kind; each kind's steps retry per `retry_by_kind`, else `retry`."""
+    by_kind = retry_by_kind or {}
     return [
-        quote_to_project.definition(systems, retry),
-        time_to_billing.definition(systems, retry),
-        milestone_billing.definition(systems, retry),
-        invoicing.definition(systems, retry),
-        staffing_fill.definition(systems, retry),
+        module.definition(systems, by_kind.get(module.KIND, retry))
+        for module in (
+            quote_to_project,
+            time_to_billing,
+            milestone_billing,
+            invoicing,
+            staffing_fill,
+            job_status,
+            receivables,
+        )
     ]
+
+
+def engine_options(config: WorkflowsConfig) -> dict[str, Any]:
+    """`bootstrap` keyword arguments from the `workflows:` settings block."""
+    return {
+        "retry": retry_policy(config.retry),
+        "retry_by_kind": {
+            kind: retry_policy(kind_config) for kind, kind_config in config.kinds.items()
+        },
+        "concurrency": config.concurrency,
+        "max_inline_delay": config.max_inline_delay_s,
+    }
 
 
 @dataclass
@@ -73,12 +107,25 @@ class Workflows:
     """The write side: start, retry and cancel workflows, and submit time.
 
     Every command is recorded in the audit log with its principal; a start repeated with
-    the same idempotency key returns the first workflow and records nothing new.
+    the same idempotency key, or for the same business key (one project per opportunity,
+    one billing per milestone: see keys.py), returns the first workflow and records
+    nothing new.
     """
 
     engine: Engine
     store: Store
     systems: Systems
+
+    async def start(
+        self,
+        kind: str,
+        input: Mapping[str, Any],
+        *,
+        idempotency_key: str | None = None,
+        principal: str = ANONYMOUS,
+    ) -> WorkflowRecord:
+        """Any workflow kind by its input (the automations start workflows this way)."""
+        return await self._start(kind, input, idempotency_key, principal)
 
     async def start_project(
         self,
@@ -140,22 +187,11 @@ class Workflows:
         today: dt.date | None = None,
         principal: str = ANONYMOUS,
     ) -> WorkflowRecord:
-        """One fill per request, whoever asks with whatever key: a fill that is running or
-        succeeded is returned to every later caller; after a fill failed (the person was
-        not available), the next one may start. The request is the business key."""
+        """One fill per request, whoever asks: a fill that is running or succeeded is
+        returned to every later caller; after a fill failed (the person was not
+        available), the next one may start. The request is the business key."""
         payload = staffing_fill.fill_input(request_id, worker_id, today or dt.date.today())
-        attempt = 0
-        while True:
-            key = f"{staffing_fill.business_key(request_id)}:{attempt}"
-            existing = await self.store.workflows.by_idempotency_key(key)
-            if existing is None:
-                try:
-                    return await self._start(staffing_fill.KIND, payload, key, principal)
-                except IdempotencyConflictError:
-                    continue  # another caller started this attempt first: read it again
-            if existing.status not in ENDED_WITHOUT_EFFECT:
-                return existing
-            attempt += 1
+        return await self._start(staffing_fill.KIND, payload, None, principal)
 
     async def submit_time(self, command: SubmitTime, *, principal: str = ANONYMOUS) -> TimeEntry:
         return await time_to_billing.submit_time(
@@ -178,14 +214,17 @@ class Workflows:
     async def _start(
         self, kind: str, input: Mapping[str, Any], key: str | None, principal: str
     ) -> WorkflowRecord:
-        before = await self.store.workflows.by_idempotency_key(key) if key else None
-        record = await self.engine.start(kind, input, idempotency_key=key, principal=principal)
-        if before is None:
-            await self.store.audit.record(
-                principal, f"workflow.start.{kind}", None, "Workflow", record.id, None,
-                {"kind": kind, "input": dict(input), "idempotencyKey": key}, record.id,
+        async def audit(tx: Transaction, created: WorkflowRecord) -> None:
+            # Only a start that created the workflow is audited: a repeat with its key
+            # finds the first one and writes nothing.
+            await tx.audit.record(
+                principal, f"workflow.start.{kind}", None, "Workflow", created.id, None,
+                {"kind": kind, "input": dict(input), "idempotencyKey": key}, created.id,
             )  # fmt: skip
-        return record
+
+        return await self.engine.start(
+            kind, input, idempotency_key=key, principal=principal, also=audit
+        )
 
 
 def bootstrap(
@@ -194,12 +233,14 @@ def bootstrap(
     *,
     publish: Publish | None = None,
     retry: RetryPolicy = SOURCE_RETRY,
-    **engine_options: Any,
+    retry_by_kind: Mapping[str, RetryPolicy] | None = None,
+    **options: Any,
 ) -> Workflows:
     """Definitions bound to `connectors`, in an engine on `store` (not started)."""
     systems = Systems(connectors)
-    engine_options.setdefault("lease_seconds", LEASE_SECONDS)
-    engine = Engine(store, definitions(systems, retry=retry), publish=publish, **engine_options)
+    options.setdefault("lease_seconds", LEASE_SECONDS)
+    made = definitions(systems, retry=retry, retry_by_kind=retry_by_kind)
+    engine = Engine(store, made, publish=publish, **options)
     return Workflows(engine, store, systems)
 
 

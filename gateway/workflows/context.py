@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from gateway.store import Store, Transaction
+    from gateway.workflows.keys import BusinessKey
 
 Write = Callable[["Transaction"], Awaitable[object]]
 
@@ -31,12 +32,21 @@ class StepContext:
     principal: str | None
     store: Store
     output: Any = None
+    business_key: BusinessKey | None = None
     writes: list[Write] = field(default_factory=list)
 
     @property
     def idempotency_key(self) -> str:
         """Stable across attempts and restarts: give it to vendors that dedupe by key."""
         return f"{self.workflow_id}:{self.step}"
+
+    def reference(self, *parts: object) -> str:
+        """An external reference for something this step makes: from the business key
+        when the workflow has one (so no other workflow can make it again), else from
+        the workflow."""
+        if self.business_key is not None:
+            return self.business_key.reference(*parts)
+        return ":".join([self.idempotency_key, *(str(part) for part in parts)])
 
     def on_success(self, write: Write) -> None:
         """Run `write(tx)` inside the transaction that marks this step done.

@@ -24,6 +24,7 @@ from typing import Any
 
 from gateway.workflows.context import StepContext
 from gateway.workflows.errors import InvalidDefinitionError
+from gateway.workflows.keys import BusinessKey
 from gateway.workflows.retry import RetryPolicy
 
 StepFunction = Callable[[StepContext], Awaitable[Any]]
@@ -61,6 +62,8 @@ class WorkflowDefinition:
     on_failure: OnFailure = OnFailure.COMPENSATE
     # The workflow's result from its steps' outputs (e.g. a reference to what it made).
     result: Callable[[Mapping[str, Any]], Any] | None = None
+    # The business fact a workflow's input is about; one workflow per key at a time.
+    business_key: Callable[[Mapping[str, Any]], BusinessKey] | None = None
     _by_name: dict[str, Step] = field(init=False, repr=False, compare=False)
     _order: tuple[Step, ...] = field(init=False, repr=False, compare=False)
     _ancestors: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)

@@ -16,7 +16,7 @@ import json
 import logging
 import socket
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import suppress
 from typing import Any
 
@@ -45,6 +45,9 @@ from gateway.workflows.journal import TOPIC, Journal, progress_message
 from gateway.workflows.observe import Unobserved, WorkflowObserver
 
 logger = logging.getLogger(__name__)
+
+# More to write when a start creates a workflow, in the start's own transaction.
+AlsoOnStart = Callable[[Transaction, WorkflowRecord], Awaitable[None]]
 
 RETRYABLE = (WorkflowStatus.NEEDS_ATTENTION, WorkflowStatus.FAILED)
 CANCELLABLE = (WorkflowStatus.PENDING, WorkflowStatus.NEEDS_ATTENTION, WorkflowStatus.FAILED)
@@ -102,50 +105,88 @@ class Engine:
         *,
         idempotency_key: str | None = None,
         principal: str | None = None,
+        also: AlsoOnStart | None = None,
     ) -> WorkflowRecord:
         """Persist a new PENDING workflow and return it at once; a worker runs it.
 
         The same `idempotency_key` with the same kind and input returns the workflow it
         started the first time (whatever its status now); with anything else it raises
-        IdempotencyConflictError.
+        IdempotencyConflictError. A kind with a business key returns the workflow that
+        owns the key (running, parked or succeeded), whatever the idempotency key.
+
+        `also` runs in the same transaction, only when this call creates the workflow (an
+        audit entry, say): it commits with the workflow or not at all.
         """
+        record, _ = await self.start_or_join(
+            kind, input, idempotency_key=idempotency_key, principal=principal, also=also
+        )
+        return record
+
+    async def start_or_join(
+        self,
+        kind: str,
+        input: Mapping[str, Any],
+        *,
+        idempotency_key: str | None = None,
+        principal: str | None = None,
+        also: AlsoOnStart | None = None,
+    ) -> tuple[WorkflowRecord, bool]:
+        """Like `start`; also says whether this call created the workflow."""
         definition = self._definition(kind)
         payload = dict(input)
         input_hash = request_hash(kind, payload)
+        business_key = definition.business_key(payload) if definition.business_key else None
+        workflow_id = str(uuid.uuid4())
+        now = self._clock()
         async with self._store.transaction() as tx:
             existing = await self._existing(tx, idempotency_key, input_hash)
             if existing is not None:
-                return existing
+                return existing, False
+            if business_key is not None:
+                owner = await business_key.claim(tx, workflow_id, now)
+                if owner is not None:
+                    return owner, False
             created = await tx.workflows.create(
-                id=str(uuid.uuid4()),
+                id=workflow_id,
                 kind=kind,
                 input=payload,
                 input_hash=input_hash,
                 idempotency_key=idempotency_key,
                 principal=principal,
-                now=self._clock(),
+                now=now,
             )
             if created is None:  # another request with the key committed first
                 raced = await self._existing(tx, idempotency_key, input_hash)
                 assert raced is not None
-                return raced
+                # Our claim names a workflow that will never exist: the next start takes it.
+                return raced, False
             await tx.steps.create_missing(
                 created.id, [(step.name, step.system) for step in definition.steps]
             )
             await tx.outbox.add(TOPIC, progress_message(created))
+            if also is not None:
+                await also(tx, created)
         await self._committed()
         self._wake.set()
-        return created
+        return created, True
 
     async def retry(self, workflow_id: str, *, principal: str | None = None) -> WorkflowRecord:
         """Queue a NEEDS_ATTENTION or FAILED workflow to run again from where it stopped.
 
-        Failed steps get a fresh attempt budget; succeeded ones are not run again. A
-        workflow parked while undoing its steps resumes undoing them.
+        Failed steps get a fresh attempt budget and the workflow a fresh retry deadline
+        (counted from its next claim); succeeded ones are not run again. A workflow parked
+        while undoing its steps resumes undoing them.
         """
         async with self._store.transaction() as tx:
             workflow = await self._get(tx, workflow_id)
-            self._definition(workflow.kind)
+            definition = self._definition(workflow.kind)
+            if definition.business_key is not None:
+                owners = await definition.business_key(workflow.input).owners(tx)
+                if owners and workflow.id not in owners:
+                    raise WorkflowStateError(
+                        f"workflow {workflow_id} let its business key go; workflow "
+                        f"{', '.join(sorted(owners))} has it now"
+                    )
             phase = workflow.phase
             if workflow.status is WorkflowStatus.FAILED or phase is Phase.FORWARD:
                 phase = Phase.FORWARD
@@ -166,6 +207,8 @@ class Engine:
                 error=None,
                 finished_at=None,
                 next_run_at=self._clock(),
+                # A person asked for another go: the retry deadline counts from now.
+                started_at=None,
             )
             if updated is None:
                 raise WorkflowStateError(

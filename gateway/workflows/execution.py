@@ -2,9 +2,11 @@
 
 Forward: every step whose `after` steps have succeeded runs, concurrently with the other
 ready ones; completed steps are never run again, and a step left RUNNING by a dead
-worker runs again. A retriable error is retried per the step's policy (waiting in place,
-or, for a long wait, handing the workflow back with a due time). A terminal failure stops
-new steps, lets running ones finish, then compensates or parks.
+worker runs again. A retriable error is retried per the step's policy until its attempts
+or the workflow's deadline run out (waiting in place for a short wait, or, for a long
+one, handing the workflow back with a due time so its worker and lease are free for
+others). A terminal failure stops new steps, lets running ones finish, then compensates
+or parks.
 
 Compensation: succeeded steps that have a `compensate` are undone one at a time in
 reverse order. Undoing something counts as COMPENSATED; a failure with nothing to undo
@@ -28,7 +30,7 @@ from gateway.workflows.context import StepContext
 from gateway.workflows.definition import OnFailure, Step, WorkflowDefinition
 from gateway.workflows.journal import Journal
 from gateway.workflows.observe import Unobserved, WorkflowObserver
-from gateway.workflows.retry import retry_after
+from gateway.workflows.retry import is_retriable, retry_after
 
 SUCCEEDED = WorkflowStatus.SUCCEEDED
 
@@ -153,10 +155,12 @@ class Execution:
             # failure; cancellation (a BaseException) still stops us.
             except Exception as error:
                 described = _describe(error)
-                if not step.retry.retries(error, attempt):
+                delay = step.retry.next_delay(error, attempt, self._elapsed())
+                if delay is None:
+                    if is_retriable(error, step.retry.retry_on):
+                        described = f"gave up after {attempt} attempts: {described}"
                     self._steps[step.name] = await self._journal.step_failed(step.name, described)
                     return Failed(described)
-                delay = step.retry.delay(attempt, retry_after(error))
                 self._steps[step.name] = await self._journal.step_waiting(step.name, described)
                 if delay > self._max_inline_delay:
                     return Later(self._journal.now() + dt.timedelta(seconds=delay))
@@ -174,6 +178,13 @@ class Execution:
                 self._steps[step.name] = await self._journal.step_failed(step.name, described)
                 return Failed(described)
             return Done(output)
+
+    def _elapsed(self) -> float:
+        """Seconds since this run of the workflow began: its retry deadline's clock."""
+        started = self._journal.workflow.started_at
+        if started is None:
+            return 0.0
+        return (self._journal.now() - started).total_seconds()
 
     async def _call(self, step: Step, context: StepContext) -> Any:
         with self._observer.step(context.kind, step.name, context.attempt):
@@ -202,6 +213,11 @@ class Execution:
             principal=workflow.principal,
             store=self._store,
             output=self._steps[step.name].output if undoing else None,
+            business_key=(
+                self._definition.business_key(workflow.input)
+                if self._definition.business_key
+                else None
+            ),
         )
 
     async def _succeed(self) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 from gateway.workflows.business import BusinessError, record_data_quality
 from gateway.workflows.context import StepContext
 from gateway.workflows.definition import OnFailure, Step, WorkflowDefinition
+from gateway.workflows.keys import BusinessKey
 from gateway.workflows.lookups import billing_kind, time_project
 from gateway.workflows.retry import RetryPolicy
 from gateway.workflows.systems import Systems
@@ -40,6 +41,11 @@ PAGE = 1000
 
 def invoice_input(project_id: str, through: dt.date) -> dict[str, Any]:
     return {"project_id": project_id, "through": through.isoformat()}
+
+
+def business_key(input: Mapping[str, Any]) -> BusinessKey:
+    """One invoice per project and billing period end."""
+    return BusinessKey(KIND, f"{input['project_id']}:{input['through']}")
 
 
 async def collect(systems: Systems, ctx: StepContext) -> dict[str, Any]:
@@ -235,4 +241,5 @@ def definition(systems: Systems, retry: RetryPolicy) -> WorkflowDefinition:
         ],
         on_failure=OnFailure.PARK,
         result=_result,
+        business_key=business_key,
     )

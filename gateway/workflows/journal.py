@@ -30,6 +30,7 @@ def progress_message(workflow: WorkflowRecord, step: StepRecord | None = None) -
         "step": step.name if step else None,
         "step_status": step.status.value if step else None,
         "error": step.error if step else workflow.error,
+        "result": workflow.result if step is None else None,
     }
 
 
@@ -100,9 +101,15 @@ class Journal:
         await self._change(None, {}, {"phase": Phase.COMPENSATING, "error": reason})
 
     async def defer(self, until: dt.datetime) -> None:
-        """Give the workflow back until `until` (a long retry wait), releasing the lease."""
+        """Give the workflow back until `until` (a long retry wait), releasing the lease.
+
+        A hand-back is not a crash: the claim count that parks workflows whose workers
+        keep dying on them starts again, so a long outage's many waits never trip it.
+        """
         await self._change(
-            None, {}, {"status": WorkflowStatus.PENDING, "next_run_at": until, **_RELEASED}
+            None,
+            {},
+            {"status": WorkflowStatus.PENDING, "next_run_at": until, "attempts": 0, **_RELEASED},
         )
 
     async def settle(

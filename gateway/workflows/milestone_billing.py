@@ -19,6 +19,7 @@ from typing import Any
 from gateway.workflows.business import BusinessError, record_data_quality
 from gateway.workflows.context import StepContext
 from gateway.workflows.definition import OnFailure, Step, WorkflowDefinition
+from gateway.workflows.keys import BusinessKey
 from gateway.workflows.lookups import billing_kind
 from gateway.workflows.retry import RetryPolicy
 from gateway.workflows.systems import Systems
@@ -31,6 +32,11 @@ MILESTONE = "MILESTONE"
 
 def milestone_input(milestone_id: str) -> dict[str, Any]:
     return {"milestone_id": milestone_id}
+
+
+def business_key(input: Mapping[str, Any]) -> BusinessKey:
+    """One billing per milestone, whether a person or the automation completes it."""
+    return BusinessKey(KIND, input["milestone_id"])
 
 
 async def complete(systems: Systems, ctx: StepContext) -> dict[str, Any]:
@@ -126,4 +132,5 @@ def definition(systems: Systems, retry: RetryPolicy) -> WorkflowDefinition:
         ],
         on_failure=OnFailure.PARK,
         result=_result,
+        business_key=business_key,
     )

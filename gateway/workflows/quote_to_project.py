@@ -24,6 +24,7 @@ from gateway.workflows.business import BusinessError
 from gateway.workflows.concurrently import concurrently
 from gateway.workflows.context import StepContext
 from gateway.workflows.definition import OnFailure, Step, WorkflowDefinition
+from gateway.workflows.keys import BusinessKey
 from gateway.workflows.plans import billing_lines, project_code, project_dates, staffing_plan
 from gateway.workflows.retry import RetryPolicy
 from gateway.workflows.systems import Systems
@@ -43,6 +44,11 @@ def quote_input(
         "start_date": iso(start_date),
         "manager_id": manager_id,
     }
+
+
+def business_key(input: Mapping[str, Any]) -> BusinessKey:
+    """One project per opportunity, however many people or automations ask for it."""
+    return BusinessKey(KIND, input["opportunity_id"])
 
 
 # --- steps ----------------------------------------------------------------------------
@@ -218,8 +224,9 @@ async def upsert_billing_schedule(systems: Systems, ctx: StepContext) -> dict[st
 
 
 async def raise_staffing_requests(systems: Systems, ctx: StepContext) -> dict[str, Any]:
-    """One request per planned role; each carries an external reference so a repeat
-    finds it instead of raising it again."""
+    """One request per planned role; each carries an external reference from the
+    opportunity, so a repeat (by this workflow or any other) finds it instead of raising
+    it again."""
     plan = ctx.outputs["validate"]
     project_id = ctx.outputs["workspace"]["project_id"]
     start = date_of(plan["start_date"])
@@ -231,7 +238,7 @@ async def raise_staffing_requests(systems: Systems, ctx: StepContext) -> dict[st
                 line["skills"],
                 line["hours"],
                 start,
-                external_ref=f"{ctx.idempotency_key}:{index}",
+                external_ref=ctx.reference(index),
             )
             for index, line in enumerate(plan["staffing"])
         )
@@ -334,4 +341,5 @@ def definition(systems: Systems, retry: RetryPolicy) -> WorkflowDefinition:
         ],
         on_failure=OnFailure.PARK,
         result=_result,
+        business_key=business_key,
     )

@@ -20,9 +20,11 @@ from functools import partial
 from typing import Any, cast
 
 from gateway.staffing_rank import DEFAULT_HOURS, available_hours, window
+from gateway.store import WorkflowStatus
 from gateway.workflows.business import BusinessError
 from gateway.workflows.context import StepContext
 from gateway.workflows.definition import OnFailure, Step, WorkflowDefinition
+from gateway.workflows.keys import FREED_BY, BusinessKey
 from gateway.workflows.retry import RetryPolicy
 from gateway.workflows.systems import Systems
 from sources.records import Assignment, Project, PsaUser, StaffingRequest, Worker
@@ -34,8 +36,10 @@ def fill_input(request_id: str, worker_id: str, today: date) -> dict[str, Any]:
     return {"request_id": request_id, "worker_id": worker_id, "today": today.isoformat()}
 
 
-def business_key(request_id: str) -> str:
-    return f"{KIND}:{request_id}"
+def business_key(input: Mapping[str, Any]) -> BusinessKey:
+    """One fill per request; a fill that failed (the person was not available) made
+    nothing, so the next fill of the request may run."""
+    return BusinessKey(KIND, input["request_id"], FREED_BY | {WorkflowStatus.FAILED})
 
 
 async def check(systems: Systems, ctx: StepContext) -> dict[str, Any]:
@@ -150,4 +154,5 @@ def definition(systems: Systems, retry: RetryPolicy) -> WorkflowDefinition:
         ],
         on_failure=OnFailure.COMPENSATE,  # a failed check has made nothing: FAILED
         result=_result,
+        business_key=business_key,
     )

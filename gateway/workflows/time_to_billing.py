@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from gateway.store import Store
+from gateway.store import IdempotencyConflictError, Store
 from gateway.workflows.business import BusinessError, record_data_quality
 from gateway.workflows.concurrently import concurrently
 from gateway.workflows.context import StepContext
 from gateway.workflows.definition import OnFailure, Step, WorkflowDefinition
 from gateway.workflows.engine import request_hash
+from gateway.workflows.keys import BusinessKey, digest
 from gateway.workflows.lookups import (
     NotFoundError,
     bill_rates,
@@ -48,6 +49,7 @@ from sources.records import (
 KIND = "approve_time"
 SUBMIT_SCOPE = "submit_time"
 ALREADY_BILLED = frozenset({"INVOICED"})
+APPROVED_OR_LATER = frozenset({"APPROVED", "INVOICED"})
 MISSING_FINANCE_CODE = "MISSING_FINANCE_CODE"
 POSTING_REFUSED = "POSTING_REFUSED"
 UNKNOWN_PROJECT = "UNKNOWN_PROJECT"
@@ -55,6 +57,14 @@ UNKNOWN_PROJECT = "UNKNOWN_PROJECT"
 
 def approve_input(time_entry_ids: Sequence[str]) -> dict[str, Any]:
     return {"time_entry_ids": sorted(dict.fromkeys(time_entry_ids))}
+
+
+def business_key(input: Mapping[str, Any]) -> BusinessKey:
+    """Each entry is approved and posted by one workflow: the automation starts one per
+    approved entry and joins a person's approval that holds it already; a person's
+    approval runs if at least one of its entries is not held by another."""
+    ids = input["time_entry_ids"]
+    return BusinessKey(KIND, digest(ids), parts=tuple(ids))
 
 
 # --- submitting -----------------------------------------------------------------------
@@ -88,30 +98,40 @@ async def submit_time(
 ) -> TimeEntry:
     """The TIME entry for this key: created once, the same entry for every repeat.
 
-    The key is claimed in the store with the request's hash first, so the same key with
-    different details is refused (IdempotencyConflictError) before anything is written.
+    A key is saved only once the request starts executing (Stripe's rule): a request
+    refused by a business rule (an unknown project or person) or by TIME itself leaves
+    nothing behind, so the caller may correct it and resend it with the same key. Once
+    saved, the same key with different details is refused (IdempotencyConflictError).
     """
-    claimed, _ = await store.idempotency.claim(
-        SUBMIT_SCOPE, command.idempotency_key, request_hash(SUBMIT_SCOPE, command.as_json())
-    )
-    if isinstance(claimed.response, dict) and claimed.response.get("time_entry_id"):
-        entry = (await systems.time.get_many("time_entry", [claimed.response["time_entry_id"]]))[0]
-        if isinstance(entry, TimeEntry):
-            return entry
+    key = command.idempotency_key
+    fingerprint = request_hash(SUBMIT_SCOPE, command.as_json())
+    earlier = await _earlier_entry(systems, store, key, fingerprint)
+    if earlier is not None:
+        return earlier
     project = (await systems.psa.get_many("project", [command.project_id]))[0]
     if not isinstance(project, Project):
         raise NotFoundError(UNKNOWN_PROJECT, f"PSA has no project {command.project_id}")
     in_time = await time_project(systems, project.code, active=True)
     user = await time_user(systems, command.resource_id)
-    entry = await systems.time.create_time_entry(
-        user.id,
-        in_time.id,
-        command.date,
-        command.hours,
-        command.billable,
-        command.notes,
-        external_reference=f"psgraph:{command.idempotency_key}",
-    )
+    claimed, _ = await store.idempotency.claim(SUBMIT_SCOPE, key, fingerprint)
+    earlier = await _entry_of(systems, claimed.response)
+    if earlier is not None:  # the same request, sent twice at once, finished first
+        return earlier
+    try:
+        entry = await systems.time.create_time_entry(
+            user.id,
+            in_time.id,
+            command.date,
+            command.hours,
+            command.billable,
+            command.notes,
+            external_reference=f"psgraph:{key}",
+        )
+    except SourceRejected:
+        # TIME refused it outright, so nothing was written: the key is free again. On a
+        # timeout or 5xx it stays: the entry may exist, and only this request may look.
+        await store.idempotency.release(SUBMIT_SCOPE, key, fingerprint)
+        raise
     async with store.transaction() as tx:
         await tx.idempotency.complete(
             SUBMIT_SCOPE, command.idempotency_key, {"time_entry_id": entry.id}
@@ -128,6 +148,25 @@ async def submit_time(
     return entry
 
 
+async def _earlier_entry(
+    systems: Systems, store: Store, key: str, fingerprint: str
+) -> TimeEntry | None:
+    """The entry an earlier request with this key made; refuses a key used otherwise."""
+    saved = await store.idempotency.get(SUBMIT_SCOPE, key)
+    if saved is None:
+        return None
+    if saved.request_hash != fingerprint:
+        raise IdempotencyConflictError(key)
+    return await _entry_of(systems, saved.response)
+
+
+async def _entry_of(systems: Systems, response: Any) -> TimeEntry | None:
+    if not isinstance(response, dict) or not response.get("time_entry_id"):
+        return None
+    entry = (await systems.time.get_many("time_entry", [response["time_entry_id"]]))[0]
+    return entry if isinstance(entry, TimeEntry) else None
+
+
 # --- approving and posting ------------------------------------------------------------
 
 
@@ -138,7 +177,10 @@ async def approve(systems: Systems, ctx: StepContext) -> dict[str, Any]:
     if len(before) != len(ids):
         missing = [i for i, entry in zip(ids, found, strict=True) if entry is None]
         raise BusinessError("UNKNOWN_TIME_ENTRY", f"TIME has no entries {missing}")
-    approved = await systems.time.approve(ids)
+    # Entries approved in TIME already (the automation's case) cost no second request.
+    pending = [entry.id for entry in before if entry.status not in APPROVED_OR_LATER]
+    changed = {entry.id: entry for entry in await systems.time.approve(pending)} if pending else {}
+    approved = [changed.get(entry.id, entry) for entry in before]
     for old, new in zip(before, approved, strict=True):
         if old.status != new.status:
             ctx.audit(
@@ -170,8 +212,21 @@ def _entry_json(entry: TimeEntry) -> dict[str, Any]:
 
 async def post(systems: Systems, ctx: StepContext) -> dict[str, Any]:
     entries = [e for e in ctx.outputs["approve"]["entries"] if e["status"] not in ALREADY_BILLED]
-    posted, unposted = await post_entries(systems, ctx, entries)
-    return {"posted": posted, "unposted": unposted}
+    others = await _held_by_others(ctx, [e["id"] for e in entries])
+    posted, unposted = await post_entries(
+        systems, ctx, [e for e in entries if e["id"] not in others]
+    )
+    return {"posted": posted, "unposted": unposted, "left_to_others": sorted(others)}
+
+
+async def _held_by_others(ctx: StepContext, ids: Sequence[str]) -> set[str]:
+    """Entries another workflow owns (it started first): that one posts them."""
+    if ctx.business_key is None:
+        return set()
+    owners = {
+        entry_id: await ctx.store.business_keys.holder(f"{KIND}:{entry_id}") for entry_id in ids
+    }
+    return {entry_id for entry_id, owner in owners.items() if owner not in (None, ctx.workflow_id)}
 
 
 async def exceptions(systems: Systems, ctx: StepContext) -> dict[str, Any]:
@@ -278,4 +333,5 @@ def definition(systems: Systems, retry: RetryPolicy) -> WorkflowDefinition:
             ),
         ],
         on_failure=OnFailure.PARK,
+        business_key=business_key,
     )

@@ -135,10 +135,6 @@ class SObjectType:
         """The field of that name, matched ignoring case as Salesforce does."""
         return self._by_name.get(name.lower())
 
-    @property
-    def external_ids(self) -> tuple[Field, ...]:
-        return tuple(f for f in self.fields if f.external_id)
-
 
 _SYSTEM_FIELDS = (
     Field("Id", FieldType.ID, writable=False),

@@ -18,7 +18,6 @@ from typing import Any
 
 from sandboxes.time.ledger import ProjectLedger
 from sandboxes.time.rows import ExpenseRow, ProjectRow, TimeEntryRow, wire_id
-from sandboxes.world.names import USD_PER_UNIT
 
 ReportRow = tuple[ProjectRow, dict[str, Any]]  # the project (for ordering) and its result
 
@@ -112,11 +111,6 @@ def uninvoiced_report(
             )
         )
     return _ordered(rows)
-
-
-def _rate(source: str, target: str) -> float:
-    """The world's fixed exchange rate; Harvest would hold the expense in `target`."""
-    return float(USD_PER_UNIT[source] / USD_PER_UNIT[target])
 
 
 def _project_fields(project: ProjectRow) -> dict[str, Any]:

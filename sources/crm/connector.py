@@ -24,7 +24,7 @@ import httpx
 
 from sources.config import SourceSettings
 from sources.connector import ChangeSet, Connector, Page
-from sources.crm import ids
+from sources.crm import SYSTEM, ids
 from sources.crm.auth import ClientCredentialsAuth
 from sources.crm.classify import classify
 from sources.crm.formats import API_PATH, TOKEN_PATH, format_datetime, stage_labels
@@ -34,7 +34,7 @@ from sources.errors import SourceDataError
 from sources.http import SourceClient
 from sources.records import Account, Contact, Opportunity, Record, SourceSystem
 
-MAX_IDS_PER_CALL = 2000
+MAX_IDS_PER_CALL = SYSTEM.batch_max
 QUERY_BATCH = (200, 2000)  # Sforce-Query-Options batchSize bounds
 _FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 Rows = list[dict[str, Any]]  # JSON records; named here because `list` is a method below

@@ -31,7 +31,7 @@ import httpx
 
 from sources.config import SourceSettings
 from sources.connector import ChangeSet, Connector, Page
-from sources.erp import mapping, queries
+from sources.erp import SYSTEM, mapping, queries
 from sources.erp.client import NetSuiteBearerAuth, classify, parse_body
 from sources.erp.cursors import EPOCH, ChangePosition, decode_offset
 from sources.erp.mapping import InvoiceLine, Row
@@ -70,7 +70,7 @@ class ErpConnector(Connector):
         "payment": Payment,
         "time_posting": TimePosting,
     }
-    batch_limit = 1000
+    batch_limit = SYSTEM.batch_max
 
     def __init__(
         self, settings: SourceSettings, *, transport: httpx.AsyncBaseTransport | None = None

@@ -13,6 +13,7 @@ import httpx
 from sources.config import SourceSettings
 from sources.connector import ChangeSet, Connector, Page, record_type
 from sources.errors import SourceDataError, SourceRejected
+from sources.hcm import SYSTEM
 from sources.hcm.auth import WorkdayRefreshTokenAuth
 from sources.hcm.cursor import decode_cursor, encode_cursor
 from sources.hcm.errors import TokenRejectedError, classify_workday
@@ -24,7 +25,7 @@ from sources.records import Record, SourceSystem, Worker
 
 T = TypeVar("T")
 
-MAX_PAGE = 100  # Workday's cap on `limit`
+MAX_PAGE = SYSTEM.page_max  # Workday's cap on `limit`
 DEFAULT_WORKER_TTL = 900.0
 FILTERS = frozenset({"practice", "skill", "search"})
 

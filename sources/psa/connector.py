@@ -20,7 +20,7 @@ from sources.config import SourceSettings
 from sources.connector import ChangeSet, Connector, Page
 from sources.errors import SourceDataError, SourceRejected
 from sources.http import SourceClient
-from sources.psa import mapping
+from sources.psa import SYSTEM, mapping
 from sources.psa.client import BearerAuth, classify
 from sources.psa.cursors import FeedCursor, PagePosition
 from sources.psa.endpoints import ENDPOINTS, Endpoint, chunks, endpoint
@@ -35,7 +35,7 @@ from sources.records import (
     StaffingRequest,
 )
 
-MAX_PAGE_SIZE = 200
+MAX_PAGE_SIZE = SYSTEM.page_max
 # Kantata's events can arrive minutes late: every change scan looks this far back.
 FEED_OVERLAP = dt.timedelta(minutes=15)
 FEED_PATH = "/api/v1/subscribed_events"
@@ -73,7 +73,7 @@ class PsaConnector(Connector):
         "staffing_request": StaffingRequest,
         "user": PsaUser,
     }
-    batch_limit = 200
+    batch_limit = SYSTEM.batch_max
 
     def __init__(
         self,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from sources.psa.mapping import request_statuses, status_keys
 
@@ -51,7 +52,8 @@ class Endpoint:
         return f"/api/v1/{self.key}.json"
 
     def member_path(self, record_id: str) -> str:
-        return f"/api/v1/{self.key}/{record_id}.json"
+        # Escaped so an id can never reach another path: ids are checked upstream too.
+        return f"/api/v1/{self.key}/{quote(record_id, safe='')}.json"
 
     def event_types(self) -> str:
         return ",".join(f"{self.singular}:{action}" for action in ("created", "updated", "deleted"))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from sources.time import SYSTEM
+
 API_PREFIX = "/v2"
-MAX_PER_PAGE = 2000  # also the default; a larger per_page is a 422
+MAX_PER_PAGE = SYSTEM.page_max  # also the default; a larger per_page is a 422
 ACCOUNT_HEADER = "Harvest-Account-Id"
 
 # Harvest's general API limit, per token. (Its reports API allows 100 per 15 minutes.)

@@ -22,6 +22,7 @@ import httpx
 import pytest
 import yaml
 
+from gateway.events.triggers import idempotency_key
 from gateway.settings import SANDBOXES, load_settings, sandbox_ports
 from sandboxes.harness.identity import Identity
 from sandboxes.harness.processes import DEMO_CONFIG, free_port_base
@@ -132,7 +133,11 @@ def win_deal(demo: Demo) -> str:
 
 def workflow_for(demo: Demo, opportunity_id: str, timeout: float = 90) -> dict[str, Any]:
     """The automatic quote-to-project of the won deal, once it has settled."""
-    key = f"auto-quote-to-project:{opportunity_id}"
+    key = idempotency_key(
+        "opportunity-won-to-project",
+        "quote_to_project",
+        {"opportunity_id": opportunity_id, "start_date": None, "manager_id": None},
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for edge in demo.graphql(WORKFLOWS)["workflows"]["edges"]:

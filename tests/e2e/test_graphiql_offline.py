@@ -1,8 +1,10 @@
 """GraphiQL at /graphql renders and runs a query in a browser with no network: its
-scripts and styles come from the installed package, not a CDN."""
+scripts and styles come from the installed package, not a CDN. The query runs with a token
+pasted into GraphiQL's Headers tab, as the README tells a newcomer to do."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from gateway.settings import Settings
+from sandboxes.harness.identity import Identity
 from sandboxes.harness.served import RunningGateway, serve, settings_for
 from sandboxes.runner import SandboxCluster
 from tests.browser import browser_page  # noqa: F401 - the fixture
@@ -33,6 +36,7 @@ def gateway(
 def test_graphiql_renders_offline_and_runs_a_query_by_click(
     gateway: RunningGateway,
     browser_page: tuple[Page, list[str]],  # noqa: F811
+    identity: Identity,
     tmp_path: Path,
 ) -> None:
     page, blocked = browser_page
@@ -45,6 +49,15 @@ def test_graphiql_renders_offline_and_runs_a_query_by_click(
         "query => document.querySelector('.graphiql-query-editor .CodeMirror')"
         ".CodeMirror.setValue(query)",
         QUERY,
+    )
+    page.locator(".graphiql-editor-tools").get_by_role("button", name="Headers").click()
+    headers = page.locator(".graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror")
+    headers.click()
+    page.keyboard.insert_text(json.dumps(identity.headers_for("admin")))
+    # GraphiQL takes editor changes after a debounce, and persists the headers it took.
+    page.wait_for_function(
+        "() => Object.values(localStorage).some(value => value.includes('Bearer'))",
+        timeout=10_000,
     )
     page.locator("button.graphiql-execute-button").click()
     result = page.locator(".graphiql-response .CodeMirror")

@@ -90,7 +90,7 @@ async def test_a_document_is_run_by_its_id_with_get(http, manifest, as_role):
         headers=as_role("admin"),
         params={
             "documentId": portal_id(manifest, "PortalClient"),
-            "variables": json.dumps({"id": "Q2xpZW50OjE"}),
+            "variables": json.dumps({"id": await client_with_projects(http, as_role("admin"))}),
         },
     )
 

@@ -164,3 +164,32 @@ async def test_time_is_submitted_and_approved_through_the_gateway(
     assert entry["hours"] == 4.5
     assert done["status"] == "SUCCEEDED", done["steps"]
     assert [s["system"] for s in done["steps"]] == ["TIME", "ERP", "ERP"]
+
+
+async def test_a_refused_submission_leaves_its_key_free_for_the_corrected_one(
+    graphql: GraphQL, world: World
+) -> None:
+    project = next(p for p in world.projects if p.status == "ACTIVE" and p.erp_job_id)
+    person_key = next(a.person_key for a in world.assignments if a.project_key == project.key)
+    submit = """
+      mutation($p: ID!, $r: ID!, $hours: Float!, $key: String!) {
+        submitTime(projectId: $p, resourceId: $r, date: "2026-11-04", hours: $hours,
+                   billable: true, notes: "Retro", idempotencyKey: $key) { id hours }
+      }"""
+    request = {"p": ids.encode("Project", project.psa_id), "hours": 3.0, "key": "e2e-fix-me"}
+
+    with pytest.raises(TransportQueryError) as refused:
+        await graphql(submit, **request, r=ids.encode("Resource", "no-such-worker"))
+    corrected = {**request, "r": ids.encode("Resource", world.people[person_key].hcm_id)}
+    entry = (await graphql(submit, **corrected))["submitTime"]
+    repeat = (await graphql(submit, **corrected))["submitTime"]
+    with pytest.raises(TransportQueryError) as reused:
+        await graphql(submit, **{**corrected, "hours": 5.0})
+
+    assert refused.value.errors is not None
+    assert refused.value.errors[0]["extensions"]["code"] == "BUSINESS_RULE"
+    assert "no-such-worker" in refused.value.errors[0]["message"]
+    assert entry["hours"] == 3.0
+    assert repeat["id"] == entry["id"]
+    assert reused.value.errors is not None
+    assert reused.value.errors[0]["extensions"]["code"] == "IDEMPOTENCY_CONFLICT"

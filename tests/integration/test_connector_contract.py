@@ -17,6 +17,7 @@ import pytest
 from gateway.settings import Settings
 from sandboxes.runner import SandboxCluster
 from sandboxes.world.model import World
+from sources import registry
 from sources.connector import Connector
 from sources.registry import make_connector
 from tests.conftest import source_settings
@@ -113,3 +114,15 @@ async def test_change_scans_return_exactly_what_changed_since_the_cursor(
 
     quiet = await connector.changes(profile.change_entity, after.cursor)
     assert quiet.records == []
+
+
+async def test_every_id_the_vendor_hands_out_is_of_its_declared_format(
+    profile: Profile, connector: Connector, world: World
+) -> None:
+    spec = registry.system(profile.name)
+    page = await connector.list(profile.page_entity, page_filters(profile, world), page_size=50)
+    handed_out = [record.id for record in page.items] + profile.bulk_ids(world)[:50]
+
+    assert handed_out
+    assert [i for i in handed_out if not spec.is_valid_id(i)] == []
+    assert spec.is_valid_id(profile.missing_id)

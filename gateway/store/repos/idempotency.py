@@ -2,7 +2,8 @@
 
 A key is claimed with the hash of the request it came with; the same key with the same
 request finds the first claim (and its response once recorded); with another request it
-is a client error.
+is a client error. A claim whose request was refused before writing anything is
+released, so the key can carry the corrected request.
 """
 
 from __future__ import annotations
@@ -67,6 +68,20 @@ class IdempotencyRepository(Repository):
                 .where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
                 .values(response=response)
             )
+
+    async def release(self, scope: str, key: str, request_hash: str) -> bool:
+        """Forget a claim whose request was refused before it wrote anything, so the key
+        may carry a corrected request; a claim that has a response is kept."""
+        async with self._scope.writing() as conn:
+            result = await conn.execute(
+                idempotency_keys.delete().where(
+                    idempotency_keys.c.scope == scope,
+                    idempotency_keys.c.key == key,
+                    idempotency_keys.c.request_hash == request_hash,
+                    idempotency_keys.c.response.is_(None),
+                )
+            )
+        return bool(result.rowcount)
 
     async def prune(self, older_than: dt.datetime) -> int:
         """Forget keys created before `older_than`; how many went."""

@@ -102,6 +102,19 @@ class WorkflowRepository(Repository):
             rows = await conn.execute(statement)
             return {(kind, WorkflowStatus(status)): int(n) for kind, status, n in rows}
 
+    async def started_by(
+        self, principals: Collection[str]
+    ) -> dict[str, tuple[int, dt.datetime | None]]:
+        """Per principal: how many workflows it started, and when it last did."""
+        statement = (
+            select(workflows.c.principal, func.count(), func.max(workflows.c.created_at))
+            .where(workflows.c.principal.in_(list(principals)))
+            .group_by(workflows.c.principal)
+        )
+        async with self._scope.reading() as conn:
+            rows = await conn.execute(statement)
+            return {principal: (int(n), last) for principal, n, last in rows}
+
     async def claim(
         self,
         *,

@@ -24,7 +24,7 @@ from httpx_sse import aconnect_sse
 from standardwebhooks.webhooks import Webhook
 
 from gateway.app import Gateway, create_app
-from gateway.settings import EventsConfig, Settings
+from gateway.settings import AutomationConfig, EventsConfig, Settings
 from sandboxes.harness.identity import Identity, auth_at
 from sandboxes.harness.served import Served, serving, sources_at
 from sandboxes.runner import SandboxCluster
@@ -76,6 +76,14 @@ class EventsGateway(Served):
         async with asyncio.timeout(WAIT_S):
             while await store.cursors.get(system, entity) is None:
                 await asyncio.sleep(0.05)
+
+
+def automations_on(*names: str) -> list[AutomationConfig]:
+    """The gateway's automations with exactly `names` switched on."""
+    known = EventsConfig().automations
+    unknown = set(names) - {a.name for a in known}
+    assert not unknown, f"no automations {sorted(unknown)}"
+    return [a.model_copy(update={"enabled": a.name in names}) for a in known]
 
 
 def events_settings(
@@ -219,11 +227,9 @@ def serve_gateway(
     settings; subscribers started with `collect` are stopped before it shuts down."""
 
     @asynccontextmanager
-    async def open_(
-        *, start_quote_to_project: Any = None, **events: Any
-    ) -> AsyncIterator[EventsGateway]:
+    async def open_(*, start_workflow: Any = None, **events: Any) -> AsyncIterator[EventsGateway]:
         settings = events_settings(demo_settings, sandboxes, tmp_path, **events)
-        app = create_app(settings, start_quote_to_project=start_quote_to_project)
+        app = create_app(settings, start_workflow=start_workflow)
         admin = Identity.of(sandboxes, demo_settings).headers_for("admin")
         async with serving(app) as served:
             try:

@@ -9,9 +9,16 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.events.triggers import idempotency_key
 from resolvers import ids
 from sandboxes.world.model import World
-from tests.e2e.events.conftest import WAIT_S, EventsGateway, new_secret, signed_push
+from tests.e2e.events.conftest import (
+    WAIT_S,
+    EventsGateway,
+    automations_on,
+    new_secret,
+    signed_push,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -27,14 +34,16 @@ REPLAY = "mutation($id: ID!) { replayDeadLetter(id: $id) { id replayedAt } }"
 
 
 class FlakyStarter:
-    """A quote-to-project starter that fails until it is mended."""
+    """A workflow starter that fails until it is mended."""
 
     def __init__(self) -> None:
         self.broken = True
-        self.calls: list[tuple[str, str]] = []
+        self.calls: list[tuple[str, dict[str, Any], str, str]] = []
 
-    async def __call__(self, opportunity_id: str, idempotency_key: str) -> None:
-        self.calls.append((opportunity_id, idempotency_key))
+    async def __call__(
+        self, kind: str, input: dict[str, Any], idempotency_key: str, principal: str
+    ) -> None:
+        self.calls.append((kind, input, idempotency_key, principal))
         if self.broken:
             raise ConnectionError("the workflow engine is unreachable")
 
@@ -54,8 +63,8 @@ async def test_a_trigger_that_keeps_failing_is_dead_lettered_then_replayed(
     starter = FlakyStarter()
     deal = next(o.crm_id for o in world.opportunities if o.stage == "CLOSED_WON")
     async with serve_gateway(
-        start_quote_to_project=starter,
-        auto_start_quote_to_project=True,
+        start_workflow=starter,
+        automations=automations_on("opportunity-won-to-project"),
         webhook_secrets_env={"crm": SECRET_ENV},
         delivery_attempts=2,
         delivery_backoff_s=0.01,
@@ -70,7 +79,7 @@ async def test_a_trigger_that_keeps_failing_is_dead_lettered_then_replayed(
             while not (letters := (await post(gw, LETTERS, all=False))["data"]["deadLetters"]):
                 await asyncio.sleep(0.1)
         [letter] = letters
-        assert letter["kind"] == "trigger:quote_to_project"
+        assert letter["kind"] == "automation:opportunity-won-to-project"
         assert letter["attempts"] == 2
         assert letter["error"] == "ConnectionError: the workflow engine is unreachable"
         assert letter["event"] == {
@@ -90,5 +99,7 @@ async def test_a_trigger_that_keeps_failing_is_dead_lettered_then_replayed(
     assert again["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert remaining["data"]["deadLetters"] == []
     assert [d["id"] for d in everything["data"]["deadLetters"]] == [letter["id"]]
-    key = f"auto-quote-to-project:{ids.encode('Opportunity', deal)}"
-    assert starter.calls == [(ids.encode("Opportunity", deal), key)] * 4
+    input = {"opportunity_id": deal, "start_date": None, "manager_id": None}
+    key = idempotency_key("opportunity-won-to-project", "quote_to_project", input)
+    started = ("quote_to_project", input, key, "automation:opportunity-won-to-project")
+    assert starter.calls == [started] * 4

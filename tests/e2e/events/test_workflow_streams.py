@@ -22,6 +22,7 @@ from sources.registry import make_connector
 from tests.conftest import source_settings
 from tests.e2e.events.conftest import (
     LEGACY_GRAPHQL_WS,
+    automations_on,
     new_secret,
 )
 
@@ -143,7 +144,8 @@ async def test_a_deal_closed_in_the_crm_starts_quote_to_project_by_itself(
     monkeypatch.setenv(SECRET_ENV, secret)
     deal = await new_deal(crm, world, "NEGOTIATION")
     async with serve_gateway(
-        auto_start_quote_to_project=True, webhook_secrets_env={"crm": SECRET_ENV}
+        automations=automations_on("opportunity-won-to-project"),
+        webhook_secrets_env={"crm": SECRET_ENV},
     ) as gw:
         async with httpx.AsyncClient() as http:
             target = {"url": f"{gw.url}/webhooks/crm", "secret": secret}

@@ -173,8 +173,11 @@ async def test_an_invoice_bills_approved_time_once_and_marks_it_invoiced(
         assert posting is not None
         assert posting.invoice_id == invoice.id
 
+    # The period is the business key: another key for it finds the period's invoice.
+    same_period = await workflows.generate_invoice(project.psa_id, through, "inv-2")
+    assert same_period.id == done.id
     nothing_left = await workflows.engine.wait(
-        (await workflows.generate_invoice(project.psa_id, through, "inv-2")).id
+        (await workflows.generate_invoice(project.psa_id, through.replace(day=2), "inv-3")).id
     )
     assert nothing_left.status is WorkflowStatus.SUCCEEDED, nothing_left.error
     assert nothing_left.result is None

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from gateway.auth.principal import Principal
-from gateway.auth.tokens import IssuerKeys, TokenVerifier, Unauthenticated
+from gateway.auth.tokens import IssuerKeys, TokenVerifier, UnauthenticatedError
 from tests.unit.auth.fakes import ISSUER, LocalIssuer
 
 
@@ -42,7 +42,7 @@ async def test_an_unknown_kid_refetches_the_keys_once_per_cooldown(issuer: Local
     await verifier.principal(bearer(issuer.token()))
     issuer.keys.rotate("ES256")
 
-    with pytest.raises(Unauthenticated, match="does not publish"):
+    with pytest.raises(UnauthenticatedError, match="does not publish"):
         await verifier.principal(bearer(issuer.token()))  # within the cooldown: no refetch
 
     assert issuer.fetched.count(f"{ISSUER}/keys") == 1
@@ -78,7 +78,7 @@ async def test_bad_claims_are_refused(
     """`exp` and `nbf` are given as seconds from now."""
     now = int(time.time())
     claims = {k: now + v if k in ("exp", "nbf") else v for k, v in claims.items()}  # type: ignore[operator]
-    with pytest.raises(Unauthenticated, match=f"(?i){reason}"):
+    with pytest.raises(UnauthenticatedError, match=f"(?i){reason}"):
         await issuer.verifier().principal(bearer(issuer.token(**claims)))  # type: ignore[arg-type]
 
 
@@ -91,5 +91,5 @@ async def test_a_little_clock_skew_is_allowed(issuer: LocalIssuer) -> None:
 async def test_no_issuer_configured_refuses_everything(issuer: LocalIssuer) -> None:
     verifier = TokenVerifier.from_settings(issuer.config().model_copy(update={"issuer": None}))
 
-    with pytest.raises(Unauthenticated, match="no token issuer"):
+    with pytest.raises(UnauthenticatedError, match="no token issuer"):
         await verifier.principal(bearer(issuer.token()))

@@ -1,10 +1,11 @@
-"""Log consumers: closed-won deals start quote-to-project by themselves, once per deal;
-deliveries that keep failing are dead-lettered and can be replayed."""
+"""Log consumers: with the opportunity-won automation on, closed-won deals start
+quote-to-project by themselves, once per deal; deliveries that keep failing are
+dead-lettered and can be replayed."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
 
@@ -18,7 +19,8 @@ from gateway.events.deliveries import (
 from gateway.events.domain import DomainEvent, Subject
 from gateway.events.live import LiveFeed
 from gateway.events.log import EventLog
-from gateway.events.triggers import QUOTE_TO_PROJECT, quote_to_project_trigger
+from gateway.events.triggers import automation_trigger, consumer_name, idempotency_key
+from gateway.settings import EventsConfig
 from gateway.store import EventRecord, Store
 from sources.records import SourceSystem
 
@@ -28,21 +30,41 @@ def closed_won(opportunity_id: str, version: str = "v1") -> DomainEvent:
         type="OpportunityClosedWon",
         source=SourceSystem.CRM,
         subject=Subject("Opportunity", opportunity_id),
-        data={"id": opportunity_id},
+        data={"id": opportunity_id},  # the native id the automation's input is made of
         dedup_key=f"OpportunityClosedWon:{opportunity_id}:{version}",
     )
 
 
+WON = next(
+    a.model_copy(update={"enabled": True})
+    for a in EventsConfig().automations
+    if a.name == "opportunity-won-to-project"
+)
+
+
+def key_of(opportunity_id: str) -> str:
+    """The idempotency key the automation starts the deal's quote-to-project with."""
+    input = {"opportunity_id": opportunity_id, "start_date": None, "manager_id": None}
+    return idempotency_key(WON.name, WON.workflow, input)
+
+
+def quote_to_project_trigger(starter: Starter) -> Consumer:
+    return automation_trigger(WON, starter)
+
+
 class Starter:
-    """Stands in for the quote-to-project workflow: idempotent on its key, may fail."""
+    """Stands in for the workflow engine: idempotent on its key, may fail."""
 
     def __init__(self, failures: int = 0) -> None:
         self.failures = failures
         self.calls: list[tuple[str, str]] = []
         self.started: dict[str, str] = {}
 
-    async def __call__(self, opportunity_id: str, idempotency_key: str) -> str:
-        self.calls.append((opportunity_id, idempotency_key))
+    async def __call__(
+        self, kind: str, input: dict[str, object], idempotency_key: str, principal: str
+    ) -> str:
+        assert (kind, principal) == ("quote_to_project", "automation:opportunity-won-to-project")
+        self.calls.append((str(input["opportunity_id"]), idempotency_key))
         if self.failures:
             self.failures -= 1
             raise DeliveryError("the CRM is down")
@@ -77,11 +99,8 @@ async def test_a_closed_won_deal_starts_quote_to_project_once(event_log: EventLo
         await event_log.append([closed_won("006A"), closed_won("006A", "v2")])
         await until(lambda: len(starter.calls) == 2)
 
-    assert starter.calls == [
-        ("Opportunity:006A", "auto-quote-to-project:Opportunity:006A"),
-        ("Opportunity:006A", "auto-quote-to-project:Opportunity:006A"),
-    ]
-    assert starter.started == {"auto-quote-to-project:Opportunity:006A": "wf-1"}
+    assert starter.calls == [("006A", key_of("006A")), ("006A", key_of("006A"))]
+    assert starter.started == {key_of("006A"): "wf-1"}
 
 
 async def test_a_trigger_resumes_after_a_restart_without_repeating_or_missing(
@@ -96,10 +115,7 @@ async def test_a_trigger_resumes_after_a_restart_without_repeating_or_missing(
     async with make_deliveries(quote_to_project_trigger(starter)):
         await until(lambda: len(starter.calls) == 2)
 
-    assert [opportunity for opportunity, _ in starter.calls] == [
-        "Opportunity:1",
-        "Opportunity:2",
-    ]
+    assert [opportunity for opportunity, _ in starter.calls] == ["1", "2"]
 
 
 async def test_a_failure_is_retried_before_it_counts(event_log: EventLog, make_deliveries, store):
@@ -118,10 +134,10 @@ async def test_a_delivery_that_keeps_failing_is_dead_lettered_and_the_next_goes_
     starter = Starter(failures=3)
     async with make_deliveries(quote_to_project_trigger(starter), attempts=3) as deliveries:
         await event_log.append([closed_won("1"), closed_won("2")])
-        await until(lambda: "auto-quote-to-project:Opportunity:2" in starter.started)
+        await until(lambda: key_of("2") in starter.started)
         [letter] = await deliveries.dead_letters()
 
-    assert letter.kind == QUOTE_TO_PROJECT
+    assert letter.kind == consumer_name(WON.name)
     assert letter.attempts == 3
     assert letter.error == "DeliveryError: the CRM is down"
     assert letter.payload["event"]["subject_id"] == "Opportunity:1"
@@ -141,7 +157,7 @@ async def test_a_dead_letter_replayed_is_delivered_and_marked(
             await deliveries.replay(letter.id)
 
     assert replayed.replayed_at is not None
-    assert starter.started == {"auto-quote-to-project:Opportunity:1": "wf-1"}
+    assert starter.started == {key_of("1"): "wf-1"}
     assert await deliveries.dead_letters() == []
 
 
@@ -174,7 +190,7 @@ async def test_history_before_the_first_start_is_not_delivered(
         await event_log.append([closed_won("new")])
         await until(lambda: starter.calls)
 
-    assert [opportunity for opportunity, _ in starter.calls] == ["Opportunity:new"]
+    assert [opportunity for opportunity, _ in starter.calls] == ["new"]
 
 
 async def _letters(deliveries: Deliveries) -> list:
@@ -190,3 +206,22 @@ def test_a_consumer_name_must_fit_its_offset_key():
 
     with pytest.raises(ValueError, match="1 to 50 characters"):
         Consumer("x" * 51, ignore)
+
+
+async def test_events_appended_together_reach_a_batch_consumer_in_one_call(
+    event_log: EventLog, make_deliveries
+):
+    batches: list[list[str]] = []
+
+    async def one(event: EventRecord) -> None:
+        batches.append([str(event.subject_id)])
+
+    async def many(events: Sequence[EventRecord]) -> None:
+        batches.append([str(e.subject_id) for e in events])
+
+    batching = Consumer("batching", one, frozenset({"OpportunityClosedWon"}), many, batch_max=10)
+    async with make_deliveries(batching):
+        await event_log.append([closed_won("1"), closed_won("2"), closed_won("3")])
+        await until(lambda: sum(map(len, batches)) == 3)
+
+    assert batches == [["Opportunity:1", "Opportunity:2", "Opportunity:3"]]

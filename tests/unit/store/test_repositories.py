@@ -183,6 +183,21 @@ async def test_an_idempotency_key_with_another_request_conflicts(store: Store):
     assert created
 
 
+async def test_a_released_claim_frees_the_key_but_a_completed_one_is_kept(store: Store):
+    await store.idempotency.claim("submitTime", "refused", "hash-a")
+    await store.idempotency.claim("submitTime", "done", "hash-a")
+    await store.idempotency.complete("submitTime", "done", {"id": "T-1"})
+
+    released = await store.idempotency.release("submitTime", "refused", "hash-a")
+    kept = await store.idempotency.release("submitTime", "done", "hash-a")
+
+    assert (released, kept) == (True, False)
+    _, created = await store.idempotency.claim("submitTime", "refused", "hash-b")
+    assert created
+    with pytest.raises(IdempotencyConflictError):
+        await store.idempotency.claim("submitTime", "done", "hash-b")
+
+
 # --- outbox ----------------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from gateway.store import Store, WorkflowStatus
+from gateway.store import Store, Transaction, WorkflowRecord, WorkflowStatus
 from gateway.store.records import Phase
 from gateway.workflows import (
     Engine,
@@ -109,6 +109,40 @@ async def test_without_a_key_every_start_is_a_new_workflow(store: Store, make_en
     second = await engine.start("chain", {"n": 1})
 
     assert first.id != second.id
+
+
+async def test_what_a_start_also_writes_commits_with_the_workflow_only_when_it_is_created(
+    store: Store, make_engine: MakeEngine
+):
+    engine = make_engine(chain(Script(), "a"))
+
+    async def audit(tx: Transaction, created: WorkflowRecord) -> None:
+        await tx.audit.record("alice", "workflow.start.chain", None, "Workflow", created.id,
+                              None, {}, created.id)  # fmt: skip
+
+    first = await engine.start("chain", {"n": 1}, idempotency_key="key-1", also=audit)
+    again = await engine.start("chain", {"n": 1}, idempotency_key="key-1", also=audit)
+
+    assert again.id == first.id
+    [entry] = await store.audit.find(workflow_id=first.id)
+    assert entry.action == "workflow.start.chain"
+
+
+async def test_a_start_whose_extra_write_fails_leaves_no_workflow(
+    store: Store, make_engine: MakeEngine
+):
+    engine = make_engine(chain(Script(), "a"))
+
+    async def failing(tx: Transaction, created: WorkflowRecord) -> None:
+        await tx.audit.record("alice", "workflow.start.chain", None, "Workflow", created.id,
+                              None, {}, created.id)  # fmt: skip
+        raise RuntimeError("audit refused")
+
+    with pytest.raises(RuntimeError, match="audit refused"):
+        await engine.start("chain", {"n": 1}, also=failing)
+
+    assert await store.workflows.count() == 0
+    assert await store.audit.find() == []
 
 
 async def test_an_unknown_kind_is_refused(make_engine: MakeEngine):
@@ -414,7 +448,7 @@ async def test_exhausted_retries_undo_the_done_steps_in_reverse_order(
     done = await store.workflows.get(workflow.id)
     assert done is not None
     assert done.status is S.COMPENSATED
-    assert done.error == "step d failed: TransientError: 503"
+    assert done.error == "step d failed: gave up after 3 attempts: TransientError: 503"
     assert script.order("undo") == ["c", "b"]
     assert await step_states(store, workflow.id) == {
         "a": S.SUCCEEDED,
