@@ -37,7 +37,7 @@ INVALID_JSON = "INVALID_JSON"
 JSON_TOO_DEEP = "JSON_TOO_DEEP"
 INVALID_REQUEST = "INVALID_REQUEST"
 
-ShapeCheck = Callable[[Any], None]  # raises Refused when the JSON has the wrong shape
+ShapeCheck = Callable[[Any], None]  # raises RefusedError when the JSON has the wrong shape
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class BodyLimit:
 DRAIN_FACTOR = 4
 
 
-class Refused(Exception):
+class RefusedError(Exception):
     def __init__(self, status: int, code: str, message: str, **details: int) -> None:
         super().__init__(message)
         self.status, self.code, self.details = status, code, details
@@ -85,7 +85,7 @@ def graphql_request(value: Any) -> None:
     string `query` or `documentId`, and `variables` and `extensions` objects if present."""
     for request in value if isinstance(value, list) else [value]:
         if not isinstance(request, dict):
-            raise Refused(400, INVALID_REQUEST, "A GraphQL request is a JSON object.")
+            raise RefusedError(400, INVALID_REQUEST, "A GraphQL request is a JSON object.")
         expected = {
             "query": str,
             "documentId": str,
@@ -97,7 +97,7 @@ def graphql_request(value: Any) -> None:
             found = request.get(key)
             if found is not None and not isinstance(found, kind):
                 noun = "a string" if kind is str else "an object"
-                raise Refused(400, INVALID_REQUEST, f"`{key}` must be {noun}.")
+                raise RefusedError(400, INVALID_REQUEST, f"`{key}` must be {noun}.")
 
 
 def check_json(body: bytes, max_depth: int) -> Any:
@@ -106,11 +106,11 @@ def check_json(body: bytes, max_depth: int) -> Any:
     except RecursionError:
         depth = max_depth + 1  # deeper than the interpreter's stack: certainly too deep
     except ValueError as error:
-        raise Refused(400, INVALID_JSON, f"The body is not valid JSON: {error}.") from None
+        raise RefusedError(400, INVALID_JSON, f"The body is not valid JSON: {error}.") from None
     else:
         depth = json_depth(value)
     if depth > max_depth:
-        raise Refused(
+        raise RefusedError(
             400,
             JSON_TOO_DEEP,
             f"The body's JSON nests more than {max_depth} levels deep.",
@@ -134,7 +134,7 @@ class BodyLimits:
             return
         try:
             body = await self._read(scope, receive, limit)
-        except Refused as refused:
+        except RefusedError as refused:
             await refused.response()(scope, receive, send)
             return
         await self.app(scope, _replay(body, receive), send)
@@ -147,7 +147,7 @@ class BodyLimits:
 
     async def _read(self, scope: Scope, receive: Receive, limit: BodyLimit) -> bytes:
         headers = Headers(scope=scope)
-        too_large = Refused(
+        too_large = RefusedError(
             413,
             PAYLOAD_TOO_LARGE,
             f"The body is larger than {limit.max_bytes} bytes, the most accepted here.",
@@ -178,7 +178,7 @@ class BodyLimits:
         try:
             body.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise Refused(
+            raise RefusedError(
                 400, INVALID_ENCODING, f"The body is not UTF-8 (byte {error.start})."
             ) from None
         media = headers.get("content-type", "").split(";")[0].strip().lower()
