@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo win-deal test test-unit bench bench-peers chaos lint ci services chromium clean
+.PHONY: demo win-deal test test-unit fuzz bench bench-peers chaos lint ci services chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ chromium:
 
 test: $(STAMP) services chromium
 	$(BIN)/pytest
+
+# The edge's fuzz suite at full size (`make test` runs 3,000 + 600 cases).
+fuzz: $(STAMP) services
+	PSGRAPH_FUZZ_CASES=10000,2000 $(BIN)/pytest tests/e2e/test_fuzz.py
 
 test-unit: $(STAMP)
 	$(BIN)/pytest tests/unit

@@ -10,6 +10,8 @@ front of them, the schema and the GraphQL endpoint, and serves:
 - `/graphql` subscriptions over WebSocket (graphql-transport-ws, graphql-ws) and over
   SSE (any request accepting text/event-stream);
 - `/webhooks/{system}`  pushed change notifications (gateway.events.receiver);
+- request bodies are bounded before anything reads them (gateway.edge: size, UTF-8,
+  JSON syntax and depth; coded 413 and 400 answers);
 - `/metrics`  Prometheus text (gateway.observability.metrics); open, or behind a bearer
   token of its own when `observability.metrics_token_env` is set (never the GraphQL
   authentication path: scrapers hold no user token).
@@ -35,10 +37,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from opentelemetry.sdk.trace.export import SpanExporter
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -49,6 +53,7 @@ from strawberry.tools import merge_types
 from gateway.auth.guard import PRINCIPAL, BearerGuard
 from gateway.auth.principal import Principal
 from gateway.auth.tokens import TokenVerifier
+from gateway.edge import BodyLimit, BodyLimits, graphql_request
 from gateway.events.service import EventsService
 from gateway.events.triggers import StartWorkflow
 from gateway.graphiql import graphiql_assets
@@ -56,8 +61,9 @@ from gateway.graphql_http import GraphQLView
 from gateway.graphql_sse import GraphQLOverSSE
 from gateway.observability.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from gateway.observability.wiring import Observability
+from gateway.rate_limits import Rate, RateLimiter, RatePolicy, Rates, buckets_for
 from gateway.retention import retention_running
-from gateway.settings import Settings
+from gateway.settings import RolesRatesConfig, Settings
 from gateway.store import Store
 from gateway.workflows.bootstrap import Workflows, bootstrap, engine_options, running
 from resolvers import ids
@@ -73,12 +79,15 @@ from resolvers.workflow_store import StoreWorkflowReader
 from resolvers.workflows import EventReader, NoWorkflows, WorkflowReader
 from schema import GatewaySchema, build_schema
 from schema.automations import AutomationsQuery
+from schema.cost import CostPolicy
 from schema.events import EventsMutation, EventsQuery, Subscription
 from schema.governance import GovernanceQuery
+from schema.guard import Throttle
 from schema.integration import IntegrationQuery
 from schema.mutations import Mutation as WorkflowMutation
 from schema.policy import apply_policy
 from schema.query import Query
+from schema.trusted import TrustedDocuments, load_manifest
 from sources import registry
 from sources.connector import Connector
 from sources.records import SourceSystem
@@ -221,6 +230,9 @@ def build_gateway(
         ),
         subscription=subscription or Subscription,
         limits=limits,
+        cost=cost_policy(settings, limits),
+        trusted=trusted_documents(settings),
+        throttle=throttle(settings),
         extensions=[
             observability.operation_extension(),
             *([] if settings.auth.introspection else [no_introspection]),
@@ -239,6 +251,50 @@ def build_gateway(
         workflows=workflows or nothing,
         events=events or nothing,
         observability=observability,
+    )
+
+
+def throttle(settings: Settings) -> Throttle | None:
+    """The rate limiter's hook for the schema, or None when rate limits are off."""
+    config = settings.rate_limits
+    if not config.enabled:
+        return None
+
+    def rates(found: RolesRatesConfig) -> Rates:
+        return Rates(Rate(**found.operations.model_dump()), Rate(**found.cost.model_dump()))
+
+    limiter = RateLimiter(
+        buckets_for(settings.bus_url, settings.events.bus_prefix),
+        RatePolicy(rates(config.default), {r: rates(c) for r, c in config.by_role.items()}),
+    )
+
+    async def hook(context: Any, cost: int) -> GraphQLError | None:
+        principal = getattr(context, "principal", None)
+        if principal is not None:
+            return await limiter.admit(principal.subject, principal.roles, cost)
+        request = getattr(context, "request", None)
+        address = request.client.host if request is not None and request.client else "unknown"
+        return await limiter.admit(f"anonymous@{address}", frozenset(), cost)
+
+    return hook
+
+
+def trusted_documents(settings: Settings) -> TrustedDocuments:
+    config = settings.trusted_documents
+    documents = load_manifest(config.manifest) if config.manifest is not None else {}
+    return TrustedDocuments(documents, frozenset(config.only_trusted_roles))
+
+
+def cost_policy(settings: Settings, limits: QueryLimits) -> CostPolicy:
+    demand = settings.demand
+    weights = {} if demand.type_weights is None else {"type_weights": demand.type_weights}
+    return CostPolicy(
+        default_page_size=limits.default_page_size,
+        max_page_size=limits.max_page_size,
+        list_size=demand.list_size,
+        max_cost=demand.max_cost,
+        max_cost_by_role=demand.max_cost_by_role,
+        **weights,
     )
 
 
@@ -391,6 +447,16 @@ def create_app(
             Route("/readyz", readyz, methods=["GET"]),
             Route("/webhooks/{system}", webhooks, methods=["POST"]),
             *scraped,
+        ],
+        middleware=[
+            Middleware(
+                BodyLimits,
+                limits=[
+                    BodyLimit("/graphql", settings.edge.graphql_body_bytes, shape=graphql_request),
+                    BodyLimit("/webhooks/", settings.edge.webhook_body_bytes, always_json=True),
+                ],
+                max_json_depth=settings.edge.max_json_depth,
+            )
         ],
         lifespan=lifespan,
     )

@@ -1,4 +1,5 @@
-"""The `psgraph` command: run the demo, the gateway, or the sandboxes."""
+"""The `psgraph` command: run the demo, the gateway, or the sandboxes; build a manifest
+of trusted documents."""
 
 from __future__ import annotations
 
@@ -40,6 +41,29 @@ PortBaseOption = Annotated[
 # How long a stopping server waits for open requests and subscriptions; the demo must be
 # gone within a few seconds of Ctrl-C or SIGTERM.
 DEMO_GRACE_S = 1
+
+documents = typer.Typer(help="Trusted documents: persisted operations by hash.")
+app.add_typer(documents, name="documents")
+
+
+@documents.command("build")
+def build_documents(
+    directory: Annotated[Path, typer.Argument(help="Folder of .graphql files.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Manifest to write; DIRECTORY/manifest.json if omitted.")
+    ] = None,
+) -> None:
+    """Write the manifest {"sha256:<hex>": "<document>"} of every .graphql file in DIRECTORY."""
+    import json
+
+    from schema.trusted import build_manifest
+
+    if not directory.is_dir():
+        raise typer.BadParameter(f"no folder at {directory}", param_hint="DIRECTORY")
+    manifest = build_manifest(directory)
+    target = out or directory / "manifest.json"
+    target.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", "utf-8")
+    typer.echo(f"{len(manifest)} documents -> {target}")
 
 
 def _settings(config: Path) -> Settings:

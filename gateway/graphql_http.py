@@ -6,6 +6,8 @@ What this adds to strawberry's view:
 - `application/graphql-response+json` when the client accepts it: then a request the
   server could not execute (a parse, validation or variables error) is answered 400 with
   no `data`; with `application/json` it stays 200, as older clients expect;
+- a persisted document's `documentId` (schema.trusted) read from the body or the URL;
+- an operation refused for the caller's rate is answered 429 with Retry-After;
 - a mutation sent with GET is refused with 405 (only queries may be sent with GET);
 - GraphiQL for browsers when enabled, from assets installed with the package (see
   gateway/graphiql.py);
@@ -16,16 +18,18 @@ What this adds to strawberry's view:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
@@ -34,6 +38,7 @@ from strawberry.types.execution import PreExecutionError
 from gateway.auth.tokens import TokenVerifier, UnauthenticatedError
 from gateway.graphiql import graphiql_html
 from resolvers.context import RequestContext
+from schema.trusted import DOCUMENT_ID
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -70,6 +75,16 @@ def is_request_error(result: ExecutionResult) -> bool:
         return True
     errors = result.errors or []
     return result.data is None and bool(errors) and all(e.path is None for e in errors)
+
+
+def rate_limited(result: ExecutionResult) -> int | None:
+    """The seconds to wait when the operation was refused for the caller's rate (not a
+    source's: that error has a path and names the source)."""
+    for error in result.errors or []:
+        extensions = error.extensions or {}
+        if extensions.get("code") == "RATE_LIMITED" and error.path is None:
+            return int(extensions.get("retryAfter", 1))
+    return None
 
 
 class GraphQLView(GraphQL[RequestContext, None]):
@@ -124,6 +139,28 @@ class GraphQLView(GraphQL[RequestContext, None]):
         request.state.sub_response = sub_response
         return sub_response
 
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        named = request.query_params.get(DOCUMENT_ID) is not None
+        return not named and super().should_render_graphql_ide(request)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """Strawberry's reading, plus a persisted document's `documentId` (a body field,
+        or a query parameter with GET), handed to the schema in the operation's
+        extensions (schema.trusted resolves it)."""
+        data = await super().parse_http_body(request)
+        if isinstance(data, list) or data.query is not None:
+            return data
+        if request.method == "GET":
+            requested: object = request.query_params.get(DOCUMENT_ID)
+        else:
+            body = json.loads(await request.get_body() or b"{}")
+            requested = body.get(DOCUMENT_ID) if isinstance(body, dict) else None
+        if isinstance(requested, str):
+            data.extensions = {**(data.extensions or {}), DOCUMENT_ID: requested}
+        return data
+
     async def execute_single(self, *args: object, **kwargs: object) -> ExecutionResult:
         try:
             return await super().execute_single(*args, **kwargs)  # type: ignore[arg-type]
@@ -140,7 +177,11 @@ class GraphQLView(GraphQL[RequestContext, None]):
         media_type = negotiate(request.headers.get("accept", ""))
         sub_response: Response = request.state.sub_response
         sub_response.media_type = media_type
-        if media_type == GRAPHQL_RESPONSE and is_request_error(result):
+        retry_after = rate_limited(result)
+        if retry_after is not None:
+            sub_response.status_code = 429
+            sub_response.headers["Retry-After"] = str(retry_after)
+        elif media_type == GRAPHQL_RESPONSE and is_request_error(result):
             sub_response.status_code = 400
             data.pop("data", None)
         return data

@@ -190,7 +190,71 @@ class QueryLimitsConfig(BaseModel):
     max_page_size: int = 1000
     max_depth: int = 12
     max_aliases: int = 30
-    max_tokens: int = 4000
+    max_fields: int = 2000
+    max_nodes: int = 5000
+    max_tokens: int = 10_000
+    max_document_bytes: int = 100_000
+    max_nesting: int = 64
+    max_string_length: int = 4096
+    document_cache_bytes: int = 256 * 1024
+
+
+class DemandConfig(BaseModel):
+    """Demand control (schema.cost): the estimated cost an operation may have."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_cost: int = Field(default=50_000, gt=0)  # for callers with no role limit below
+    max_cost_by_role: dict[str, int] = Field(default_factory=dict)  # role -> limit
+    list_size: int = Field(default=10, gt=0)  # items assumed for a list that is not paged
+    # type -> weight of reading one (1 when absent); None keeps the built-in weights
+    type_weights: dict[str, float] | None = None
+
+
+class TrustedDocumentsConfig(BaseModel):
+    """Persisted operations (schema.trusted): a manifest built by `psgraph documents
+    build`, and the roles that may run nothing else."""
+
+    model_config = ConfigDict(frozen=True)
+
+    manifest: Path | None = None  # JSON {"sha256:<hex>": "<document>"}
+    only_trusted_roles: list[str] = Field(default_factory=list)
+
+
+class RateConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    per_s: float = Field(gt=0)  # tokens refilled per second
+    burst: float = Field(gt=0)  # the bucket's size
+
+
+class RolesRatesConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    operations: RateConfig = Field(default_factory=lambda: RateConfig(per_s=10, burst=30))
+    cost: RateConfig = Field(default_factory=lambda: RateConfig(per_s=5000, burst=50_000))
+
+
+class RateLimitsConfig(BaseModel):
+    """Per-consumer token buckets (gateway.rate_limits), shared through Redis when the
+    bus is Redis. Off unless enabled."""
+
+    model_config = ConfigDict(frozen=True)
+
+    enabled: bool = False
+    default: RolesRatesConfig = Field(default_factory=RolesRatesConfig)
+    by_role: dict[str, RolesRatesConfig] = Field(default_factory=dict)
+
+
+class EdgeConfig(BaseModel):
+    """Bounds on request bodies, enforced before they are parsed or their signatures
+    checked (gateway.edge)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    graphql_body_bytes: int = Field(default=1_048_576, gt=0)
+    webhook_body_bytes: int = Field(default=262_144, gt=0)
+    max_json_depth: int = Field(default=32, gt=0)  # GraphQL variables and webhook payloads
 
 
 class RetentionConfig(BaseModel):
@@ -299,6 +363,10 @@ class Settings(BaseSettings):
     events: EventsConfig = Field(default_factory=EventsConfig)
     cache: CacheConfig = Field(default_factory=CacheConfig)
     query_limits: QueryLimitsConfig = Field(default_factory=QueryLimitsConfig)
+    edge: EdgeConfig = Field(default_factory=EdgeConfig)
+    demand: DemandConfig = Field(default_factory=DemandConfig)
+    trusted_documents: TrustedDocumentsConfig = Field(default_factory=TrustedDocumentsConfig)
+    rate_limits: RateLimitsConfig = Field(default_factory=RateLimitsConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
     workflows: WorkflowsConfig = Field(default_factory=WorkflowsConfig)

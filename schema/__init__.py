@@ -13,20 +13,16 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from resolvers.limits import QueryLimits
+from schema.cost import CostPolicy
 from schema.extensions import ErrorPresentation, FreshnessReport, log_errors
+from schema.guard import Throttle, admission_guard
 from schema.nodes import NODES
 from schema.query import Query
+from schema.trusted import TrustedDocuments, trusted_documents
 
 __all__ = ["GatewaySchema", "build_schema"]
 
@@ -44,6 +40,9 @@ def build_schema(
     mutation: type | None = None,
     subscription: type | None = None,
     limits: QueryLimits | None = None,
+    cost: CostPolicy | None = None,
+    trusted: TrustedDocuments | None = None,
+    throttle: Throttle | None = None,
     types: Sequence[type] = (),
     extensions: Sequence[Callable[[], SchemaExtension]] = (),
 ) -> GatewaySchema:
@@ -53,11 +52,8 @@ def build_schema(
     (as factories: strawberry builds one per operation)."""
     limits = limits or QueryLimits()
     safety: list[Callable[[], SchemaExtension]] = [
-        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: ParserCache(maxsize=limits.document_cache_size),
-        lambda: ValidationCache(maxsize=limits.document_cache_size),
+        trusted_documents(trusted or TrustedDocuments()),
+        admission_guard(limits, cost, throttle),
         ErrorPresentation,
         FreshnessReport,
     ]

@@ -97,16 +97,20 @@ async def test_graphql_response_json_is_used_when_the_client_accepts_it(client):
             "Int cannot represent non-integer value",
             id="variables",
         ),
-        pytest.param({"query": "{ " + "a: __typename " * 4 + "}"}, "aliases", id="aliases"),
+        pytest.param(
+            {"query": "{ " + "a: __typename " * 4 + "}"}, "TOO_MANY_ALIASES", id="aliases"
+        ),
         pytest.param(
             {
                 "query": "{ projects { edges { node { client { projects { edges { node {"
                 " client { name } } } } } } } } }"
             },
-            "exceeds maximum operation depth",
+            "QUERY_TOO_DEEP",
             id="depth",
         ),
-        pytest.param({"query": "{ " + "__typename " * 300 + "}"}, "token", id="tokens"),
+        pytest.param(
+            {"query": "{ " + "__typename " * 300 + "}"}, "DOCUMENT_TOO_LARGE", id="tokens"
+        ),
     ],
 )
 async def test_a_request_that_cannot_run_is_a_400_without_data(client, body, message):
