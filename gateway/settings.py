@@ -6,6 +6,7 @@ environment variables that hold them (`credentials_env`), read once here.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -149,6 +150,28 @@ class ObservabilityConfig(BaseModel):
     tracing: TracingConfig = Field(default_factory=TracingConfig)
 
 
+class VisibilityConfig(BaseModel):
+    """The business exceptions monitor (`gateway.visibility`) and the /visibility page."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # Off unless asked for, like change capture: every scan reads every source in full.
+    monitor: bool = False
+    scan_interval_s: float = Field(default=60.0, gt=0)  # between full scans
+    # A change seen in a source re-runs the detectors that read it, this long after the
+    # first change of a burst (changes arriving together cost one re-check).
+    recheck_debounce_s: float = Field(default=1.0, ge=0)
+    # Approved hours not in the ERP this long after approval are an exception (the agreed
+    # delay for posting).
+    unposted_after_s: float = Field(default=86_400.0, ge=0)
+    # How far back approvals are checked for a posting; older ones are the backlog.
+    unposted_lookback_days: int = Field(default=14, gt=0)
+    page: bool = True  # serve /visibility
+    # Pins the calendar that dated rules (a request past its start, a booking this week)
+    # read, for a generated world dated in the past; None: today.
+    today: dt.date | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PSGRAPH_", env_nested_delimiter="__", extra="forbid"
@@ -168,6 +191,7 @@ class Settings(BaseSettings):
     query_limits: QueryLimitsConfig = Field(default_factory=QueryLimitsConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
+    visibility: VisibilityConfig = Field(default_factory=VisibilityConfig)
 
     def source(self, name: str) -> SourceSettings:
         """The source's settings with its credentials read from the environment."""

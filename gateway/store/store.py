@@ -24,6 +24,7 @@ from gateway.store.repos.audit import AuditRepository
 from gateway.store.repos.base import Scope
 from gateway.store.repos.crosswalk import CrosswalkRepository
 from gateway.store.repos.events import EventRepository
+from gateway.store.repos.exceptions import ExceptionRepository
 from gateway.store.repos.idempotency import IdempotencyRepository
 from gateway.store.repos.ingest import (
     ChangeCursorRepository,
@@ -53,6 +54,7 @@ class Repositories:
         self.cursors = ChangeCursorRepository(scope)
         self.dead_letters = DeadLetterRepository(scope)
         self.leases = LeaseRepository(scope)
+        self.exceptions = ExceptionRepository(scope)
 
 
 class Transaction(Repositories):

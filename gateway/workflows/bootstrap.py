@@ -34,6 +34,7 @@ from gateway.workflows import (
     invoicing,
     milestone_billing,
     quote_to_project,
+    remedies,
     staffing_fill,
     time_to_billing,
 )
@@ -65,6 +66,7 @@ def definitions(systems: Systems, *, retry: RetryPolicy = SOURCE_RETRY) -> list[
         milestone_billing.definition(systems, retry),
         invoicing.definition(systems, retry),
         staffing_fill.definition(systems, retry),
+        *remedies.definitions(systems, retry),
     ]
 
 
@@ -156,6 +158,17 @@ class Workflows:
             if existing.status not in ENDED_WITHOUT_EFFECT:
                 return existing
             attempt += 1
+
+    async def remedy(
+        self, kind: str, project_id: str, idempotency_key: str, *, principal: str = ANONYMOUS
+    ) -> WorkflowRecord:
+        """A remedy of `gateway.workflows.remedies` (`remedies.FINANCE_CODE` or
+        `remedies.BILLING_SCHEDULE`) for the PSA project `project_id`."""
+        if kind not in (remedies.FINANCE_CODE, remedies.BILLING_SCHEDULE):
+            raise ValueError(f"no remedy workflow {kind!r}")
+        return await self._start(
+            kind, remedies.project_input(project_id), idempotency_key, principal
+        )
 
     async def submit_time(self, command: SubmitTime, *, principal: str = ANONYMOUS) -> TimeEntry:
         return await time_to_billing.submit_time(
