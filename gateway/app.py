@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.tools import merge_types
 
+from gateway.events.live import EventFilter
 from gateway.events.service import EventsService
 from gateway.events.triggers import StartQuoteToProject
 from gateway.graphql_http import GraphQLView
@@ -53,6 +54,8 @@ from gateway.observability.wiring import Observability
 from gateway.retention import retention_running
 from gateway.settings import Settings
 from gateway.store import Store
+from gateway.visibility.monitor import ExceptionMonitor
+from gateway.visibility.page import visibility_page
 from gateway.workflows.bootstrap import Workflows, bootstrap, running
 from resolvers import ids
 from resolvers.authority import Authority
@@ -70,6 +73,7 @@ from schema.events import EventsMutation, EventsQuery, Subscription
 from schema.integration import IntegrationQuery
 from schema.mutations import Mutation as WorkflowMutation
 from schema.query import Query
+from schema.visibility import VisibilityMutation, VisibilityQuery, VisibilitySubscription
 from sources.connector import Connector
 from sources.records import SourceSystem
 from sources.registry import make_connector
@@ -92,6 +96,7 @@ class Gateway:
     store: Store | None = None  # open while the app runs
     live: EventsService | None = None  # running while the app runs
     commands: Workflows | None = None  # the workflow engine, running while the app runs
+    visibility: ExceptionMonitor | None = None  # the exceptions monitor, when it runs
 
     async def context(self, request: Request | WebSocket | None = None) -> RequestContext:
         """A request's context; call it inside the event loop that serves the request."""
@@ -108,6 +113,7 @@ class Gateway:
             live=self.live,
             commands=self.commands,
             health=self.observability.health,
+            visibility=self.visibility,
         )
 
     async def start_quote_to_project(self, opportunity_id: str, idempotency_key: str) -> object:
@@ -123,7 +129,10 @@ class Gateway:
         self, system: SourceSystem, entity: str, ids: Sequence[str] | None = None
     ) -> int:
         """Drop what the cache holds about `entity` records `ids` of `system` (all of
-        them when None), and every listing or aggregate built on that entity."""
+        them when None), and every listing or aggregate built on that entity. A change
+        seen is also what makes the exceptions monitor re-check what reads `entity`."""
+        if self.visibility is not None:
+            self.visibility.changed(system, entity)
         return self.upstream.cache.invalidate(system, entity, ids)
 
     def sources(self) -> dict[str, dict[str, Any]]:
@@ -187,11 +196,10 @@ def build_gateway(
         authority=Authority(settings.authority),
         limits=limits,
         schema=build_schema(
-            query=merge_types("Query", (Query, EventsQuery, IntegrationQuery)),
-            mutation=merge_types(
-                "Mutation", (mutation, EventsMutation) if mutation else (EventsMutation,)
-            ),
-            subscription=subscription or Subscription,
+            query=merge_types("Query", (Query, EventsQuery, IntegrationQuery, VisibilityQuery)),
+            mutation=merge_types("Mutation", (mutation, EventsMutation, VisibilityMutation)),
+            subscription=subscription
+            or merge_types("Subscription", (Subscription, VisibilitySubscription)),
             limits=limits,
             extensions=[observability.operation_extension()],
         ),
@@ -256,6 +264,53 @@ async def workflows_running(gateway: Gateway) -> AsyncIterator[Workflows]:
             yield workflows
         finally:
             gateway.commands, gateway.workflows = None, reader
+
+
+@asynccontextmanager
+async def visibility_running(gateway: Gateway) -> AsyncIterator[ExceptionMonitor | None]:
+    """The exceptions monitor on the gateway's open store, when `visibility.monitor` is on:
+    a full scan now and every `scan_interval_s`, and re-checks on each change seen."""
+    if not gateway.settings.visibility.monitor:
+        yield None
+        return
+    if gateway.store is None:
+        raise RuntimeError("open the store first (events_running)")
+    live = gateway.live
+    watcher = ExceptionMonitor(
+        gateway.settings.visibility,
+        gateway.store,
+        gateway.upstream.connectors,
+        health=gateway.observability.health,
+        publish=live.bus.publish if live is not None else None,
+        on_counts=gateway.observability.metrics.set_open_exceptions,
+    )
+    follower = asyncio.create_task(_follow_events(live, watcher)) if live is not None else None
+    gateway.visibility = watcher
+    await watcher.start()
+    try:
+        yield watcher
+    finally:
+        gateway.visibility = None
+        if follower is not None:
+            follower.cancel()
+            with suppress(asyncio.CancelledError):
+                await follower
+        await watcher.stop()
+
+
+async def _follow_events(live: EventsService, watcher: ExceptionMonitor) -> None:
+    """Domain events that can make or clear an exception (a workflow parked, a source
+    unhealthy) re-check the detectors that follow them."""
+    types = frozenset(t for d in watcher.detectors for t in d.on_events)
+    while True:
+        try:
+            async with await live.feed.stream(wants=EventFilter(types=types)) as stream:
+                async for record in stream:
+                    watcher.event(record.type)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a slow consumer or a lost bus: follow again
+            await asyncio.sleep(1.0)
 
 
 async def _open_store(url: str) -> Store:
@@ -327,6 +382,7 @@ def create_app(
             async with (
                 events_running(gateway, trigger) as events,
                 workflows_running(gateway),
+                visibility_running(gateway),
                 retention_running(events.store, settings.retention),
             ):
                 yield
@@ -345,6 +401,11 @@ def create_app(
             Route("/readyz", readyz, methods=["GET"]),
             Route("/webhooks/{system}", webhooks, methods=["POST"]),
             *scraped,
+            *(
+                [Route("/visibility", visibility_page, methods=["GET"])]
+                if settings.visibility.page
+                else []
+            ),
         ],
         lifespan=lifespan,
     )

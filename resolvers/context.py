@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from gateway.auth.principal import Principal
     from gateway.events.service import EventsService
     from gateway.observability.health import SourceHealthTracker
+    from gateway.visibility.monitor import ExceptionMonitor
     from gateway.workflows.bootstrap import Workflows
 
 Report = Callable[[SourceError], None]
@@ -45,6 +46,7 @@ class RequestContext:
     commands: Workflows | None = None  # the workflow engine's write side, when running
     principal: Principal | None = None  # the authenticated caller, once authentication runs
     health: SourceHealthTracker | None = None  # each source's health, as calls report it
+    visibility: ExceptionMonitor | None = None  # business exceptions, when the monitor runs
     partial_errors: list[GraphQLError] = field(default_factory=list)
     # place in the query (response path without list indices) -> names selected there
     selections: dict[tuple[str, ...], frozenset[str]] = field(default_factory=dict)

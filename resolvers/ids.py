@@ -27,6 +27,7 @@ NODE_TYPES = frozenset(
         "TimeEntry",
         "Invoice",
         "Workflow",
+        "BusinessException",
     }
 )
 

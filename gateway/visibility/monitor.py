@@ -71,7 +71,7 @@ class ExceptionMonitor:
     ) -> None:
         self.config = config
         self.store = store
-        self._connectors = connectors
+        self.connectors = connectors
         self._health = health
         self._publish = publish
         self._on_counts = on_counts
@@ -141,7 +141,7 @@ class ExceptionMonitor:
         chosen = list(self.detectors if detectors is None else detectors)
         started = asyncio.get_running_loop().time()
         async with self._lock:
-            view = SourceView(self._connectors)
+            view = SourceView(self.connectors)
             ctx = ScanContext(view, self._clock(), self.config, self.store, self._health)
             try:
                 results = await asyncio.gather(
