@@ -15,7 +15,15 @@ from typing import Any
 from sources.connector import Connector
 from sources.records import Record, SourceSystem
 
-PAGE_SIZE = 2000  # asked of connectors; each clamps to its vendor's page cap
+# The largest page each vendor serves (Salesforce, Kantata, Workday, NetSuite, Harvest);
+# asking for more is refused.
+PAGE_SIZE = {
+    SourceSystem.CRM: 2000,
+    SourceSystem.PSA: 200,
+    SourceSystem.HCM: 100,
+    SourceSystem.ERP: 1000,
+    SourceSystem.TIME: 2000,
+}
 ID_CHUNK = 500  # ids per filtered listing
 
 
@@ -62,7 +70,7 @@ class SourceView:
         found: list[Record] = []
         cursor: str | None = None
         while True:
-            page = await connector.list(entity, filters, page_size=PAGE_SIZE, cursor=cursor)
+            page = await connector.list(entity, filters, page_size=PAGE_SIZE[system], cursor=cursor)
             found.extend(page.items)
             if page.next_cursor is None:
                 return found
