@@ -33,10 +33,13 @@ query($kind: ExceptionKind, $status: ExceptionStatus, $first: Int) {
     edges { node {
       id kind status ownerTeam priority summary suggestedAction source
       detectedAt acknowledgedAt resolvedAt revenueAtRisk { amount currency }
-      subject { __typename id }
     } }
   }
 }
+"""
+
+SUBJECT = """
+query($id: ID!) { node(id: $id) { ... on BusinessException { subject { __typename id } } } }
 """
 
 
@@ -55,6 +58,11 @@ class Visibility:
         """Exception global id -> the exception, of the whole queue (or of `kind`)."""
         found = await self.gql(EXCEPTIONS, kind=kind, status=status, first=1000)
         return {edge["node"]["id"]: edge["node"] for edge in found["exceptions"]["edges"]}
+
+    async def subject(self, exception: dict[str, Any]) -> dict[str, Any] | None:
+        """What the exception is about, as a node (typename and global id)."""
+        found = await self.gql(SUBJECT, id=exception["id"])
+        return found["node"]["subject"]  # type: ignore[no-any-return]
 
     async def until(
         self, kind: str, subject: str, check: Callable[[dict[str, Any]], bool]

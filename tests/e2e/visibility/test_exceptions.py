@@ -82,7 +82,10 @@ async def test_a_project_without_finance_code_appears_and_its_remedy_resolves_it
     await visibility.pushed("PROJECT_MISSING_FINANCE_CODE", project_id, "OPEN")
     assert found["ownerTeam"] == "FINANCE"
     assert found["source"] == "PSA"
-    assert found["subject"] == {"__typename": "Project", "id": ids.encode("Project", project_id)}
+    assert await visibility.subject(found) == {
+        "__typename": "Project",
+        "id": ids.encode("Project", project_id),
+    }
     assert Decimal(found["revenueAtRisk"]["amount"]) == Decimal("120000")
 
     started = (await visibility.gql(REMEDY, id=found["id"], key=_unique("fix")))[
@@ -171,7 +174,7 @@ async def test_a_duplicate_customer_keyed_in_the_erp_appears_and_resolves_when_r
     found = await visibility.opened("DUPLICATE_CUSTOMER", client.crm_id)
     await visibility.pushed("DUPLICATE_CUSTOMER", client.crm_id, "OPEN")
     assert customer_id in found["summary"]
-    assert found["subject"]["__typename"] == "Client"
+    assert (await visibility.subject(found) or {}).get("__typename") == "Client"
 
     vendors["erp"].call("DELETE", f"{ERP_RECORD}/customer/{customer_id}")
     await visibility.resolved("DUPLICATE_CUSTOMER", client.crm_id)
@@ -221,7 +224,10 @@ async def test_approved_time_not_posted_appears_and_posting_it_resolves_it(
 
     found = await visibility.opened("APPROVED_TIME_NOT_POSTED", entry.id)
     await visibility.pushed("APPROVED_TIME_NOT_POSTED", entry.id, "OPEN")
-    assert found["subject"] == {"__typename": "TimeEntry", "id": ids.encode("TimeEntry", entry.id)}
+    assert await visibility.subject(found) == {
+        "__typename": "TimeEntry",
+        "id": ids.encode("TimeEntry", entry.id),
+    }
     assert Decimal(found["revenueAtRisk"]["amount"]) == person.bill_rate * 3
 
     started = (await visibility.gql(REMEDY, id=found["id"], key=_unique("fix")))[
@@ -285,7 +291,7 @@ async def test_a_person_booked_over_capacity_in_the_psa_appears_and_resolves_whe
     )
     found = await visibility.opened("RESOURCE_CONFLICT", person.hcm_id)
     await visibility.pushed("RESOURCE_CONFLICT", person.hcm_id, "OPEN")
-    assert found["subject"] == {
+    assert await visibility.subject(found) == {
         "__typename": "Resource",
         "id": ids.encode("Resource", person.hcm_id),
     }
