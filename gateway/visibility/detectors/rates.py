@@ -6,15 +6,20 @@ from __future__ import annotations
 from decimal import Decimal
 
 from gateway.visibility.detectors.base import ScanContext
+from sources.errors import SourceError
 from sources.records import SourceSystem, TimeUser, Worker
 
 
 async def bill_rates(ctx: ScanContext) -> dict[str, tuple[Decimal, str]]:
-    """(rate, currency) by TIME user id; users without an HCM match are left out."""
+    """(rate, currency) by TIME user id; users without an HCM match are left out, and
+    all of them while the HCM cannot be read (the amount is unknown, the finding is not)."""
     if not ctx.view.has(SourceSystem.HCM):
         return {}
-    workers = await ctx.view.listing(SourceSystem.HCM, "worker")
-    users = await ctx.view.listing(SourceSystem.TIME, "user")
+    try:
+        workers = await ctx.view.listing(SourceSystem.HCM, "worker")
+        users = await ctx.view.listing(SourceSystem.TIME, "user")
+    except SourceError:
+        return {}
     by_email = {
         w.email.lower(): w for w in workers if isinstance(w, Worker) and w.email and w.bill_rate
     }

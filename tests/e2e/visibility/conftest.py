@@ -153,15 +153,22 @@ class Vendor:
             base_url=base_url, headers={"authorization": f"Bearer {token}"}, timeout=60
         )
 
+    def close(self) -> None:
+        self._client.close()
+
     def call(self, method: str, path: str, **options: Any) -> httpx.Response:
         response = self._client.request(method, path, **options)
-        response.raise_for_status()
+        if response.is_error:
+            raise AssertionError(f"{method} {path}: {response.status_code} {response.text}")
         return response
 
 
 @pytest.fixture(scope="module")
-def vendors(sandboxes: SandboxCluster, demo_settings: Settings) -> dict[str, Vendor]:
-    return {
+def vendors(sandboxes: SandboxCluster, demo_settings: Settings) -> Iterator[dict[str, Vendor]]:
+    opened = {
         name: Vendor(sandboxes[name].url, token)
         for name, token in demo_settings.sandbox.tokens.items()
     }
+    yield opened
+    for vendor in opened.values():
+        vendor.close()
