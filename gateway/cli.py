@@ -98,12 +98,14 @@ def demo(config: ConfigOption = DEMO_CONFIG) -> None:
     child = subprocess.Popen(
         [sys.executable, "-m", "gateway.cli", "sandbox", "--config", str(config), "--scenario"],
     )
-    # The demo watches the sandboxes change and turns won deals into projects by itself.
+    # The demo watches the sandboxes change and turns won deals into projects by itself,
+    # and keeps the business exceptions queue behind /visibility.
     settings = settings.model_copy(
         update={
             "events": settings.events.model_copy(
                 update={"capture": True, "auto_start_quote_to_project": True}
-            )
+            ),
+            "visibility": settings.visibility.model_copy(update={"monitor": True}),
         }
     )
     try:
@@ -112,6 +114,11 @@ def demo(config: ConfigOption = DEMO_CONFIG) -> None:
             f"gateway:  http://{settings.host}:{settings.port}/graphql  (GraphiQL in a browser)"
         )
         typer.echo(f"health:   http://{settings.host}:{settings.port}/healthz")
+        if settings.visibility.page:
+            typer.echo(
+                f"visibility: http://{settings.host}:{settings.port}/visibility  "
+                "(KPIs, exceptions queue, integration health, live events)"
+            )
         if settings.observability.metrics:
             typer.echo(f"metrics:  http://{settings.host}:{settings.port}/metrics  (Prometheus)")
         for name in SYSTEMS:
