@@ -12,6 +12,7 @@ BENCHMARKS = (
     "bench.workflows",
     "bench.events",
     "bench.observability",
+    "bench.visibility",
 )
 
 
