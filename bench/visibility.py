@@ -206,6 +206,8 @@ async def _injected(
         except TimeoutError:
             pass
         opened = gateway.open_ids() - before
+        if len(seen) < len(made):
+            print(f"  not found: {sorted(set(made) - set(seen))}")
         delays = [seen[key] - made[key] for key in seen]
         print(
             f"injected: {len(made)} defects of 4 kinds; recall {_ratio(len(seen), len(made))}, "
