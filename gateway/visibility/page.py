@@ -16,7 +16,7 @@ PAGE = "visibility.html"
 
 @cache
 def _html() -> str:
-    return files("gateway.visibility").joinpath("assets", PAGE).read_text(encoding="utf-8")
+    return files("gateway.visibility").joinpath("assets").joinpath(PAGE).read_text(encoding="utf-8")
 
 
 async def visibility_page(request: Request) -> HTMLResponse:
