@@ -320,3 +320,85 @@ async def test_a_failing_source_appears_and_resolves_once_it_answers_again(
         httpx.delete(url, timeout=30).raise_for_status()
     await visibility.resolved("SOURCE_DEGRADED", "HCM")
     await visibility.pushed("SOURCE_DEGRADED", "HCM", "RESOLVED")
+
+
+async def test_a_parked_workflow_appears_and_retrying_it_once_fixed_resolves_it(
+    visibility: Visibility, world: World
+):
+    jobless = sorted(world.defects.projects_without_finance_code)
+    entry = next(
+        t
+        for t in world.time_entries
+        if t.project_key in jobless and t.status == "APPROVED" and t.billable
+    )
+    project = world.projects[entry.project_key]
+    approve = """
+    mutation($ids: [ID!]!, $key: String) {
+      approveTimeEntries(ids: $ids, idempotencyKey: $key) { id status }
+    }
+    """
+    started = (
+        await visibility.gql(
+            approve, ids=[ids.encode("TimeEntry", entry.time_id)], key=_unique("a")
+        )
+    )["approveTimeEntries"]
+    assert (await visibility.gql.settled(started["id"]))["status"] == "NEEDS_ATTENTION"
+    workflow = ids.decode(started["id"], "Workflow").key
+
+    found = await visibility.opened("WORKFLOW_NEEDS_ATTENTION", workflow)
+    await visibility.pushed("WORKFLOW_NEEDS_ATTENTION", workflow, "OPEN")
+    assert found["ownerTeam"] == "INTEGRATION"
+
+    # Its cause first: the project's finance code, by that exception's own remedy.
+    cause = await visibility.opened("PROJECT_MISSING_FINANCE_CODE", project.psa_id)
+    fixed = (await visibility.gql(REMEDY, id=cause["id"], key=_unique("fix")))["remediateException"]
+    assert (await visibility.gql.settled(fixed["id"]))["status"] == "SUCCEEDED"
+
+    retried = (await visibility.gql(REMEDY, id=found["id"], key=_unique("retry")))[
+        "remediateException"
+    ]
+    assert retried["id"] == started["id"]
+    assert (await visibility.gql.settled(started["id"]))["status"] == "SUCCEEDED"
+    await visibility.resolved("WORKFLOW_NEEDS_ATTENTION", workflow)
+    await visibility.pushed("WORKFLOW_NEEDS_ATTENTION", workflow, "RESOLVED")
+
+
+async def test_acknowledging_records_who_and_when(visibility: Visibility, world: World):
+    invoice = world.invoices[min(world.defects.blocked_invoices)]
+    found = await visibility.opened("INVOICE_BLOCKED", invoice.erp_id)
+    acknowledge = """
+    mutation($id: ID!) { acknowledgeException(id: $id, note: "calling the client") {
+      id status acknowledgedAt } }
+    """
+    done = (await visibility.gql(acknowledge, id=found["id"]))["acknowledgeException"]
+    assert done["status"] == "ACKNOWLEDGED"
+    assert done["acknowledgedAt"] is not None
+    await visibility.pushed("INVOICE_BLOCKED", invoice.erp_id, "ACKNOWLEDGED")
+    still = await visibility.queue("INVOICE_BLOCKED", "ACKNOWLEDGED")
+    assert found["id"] in still
+
+
+async def test_kpis_are_computed_from_the_sources_and_the_log(visibility: Visibility, world: World):
+    await visibility.opened(
+        "INVOICE_BLOCKED", world.invoices[min(world.defects.blocked_invoices)].erp_id
+    )
+    kpis = (
+        await visibility.gql(
+            """query { kpis(from: "2026-10-26", to: "2026-11-25") {
+              from to invoicesBlockedShare unbilledApprovedHours projectsMissingFinanceCode
+              openExceptions approvedTimeToInvoiceLatency { count p50Seconds } } }"""
+        )
+    )["kpis"]
+    open_invoices = [i for i in world.invoices if i.status in ("DRAFT", "POSTED", "BLOCKED")]
+    blocked = [i for i in open_invoices if i.status == "BLOCKED"]
+    assert kpis["from"] == "2026-10-26"
+    assert kpis["invoicesBlockedShare"] == pytest.approx(len(blocked) / len(open_invoices))
+    unbilled = sum(
+        t.hours
+        for t in world.time_entries
+        if t.status == "APPROVED" and dt.date(2026, 10, 26) <= t.date <= WORLD_TODAY
+    )
+    assert kpis["unbilledApprovedHours"] == pytest.approx(unbilled)
+    assert kpis["projectsMissingFinanceCode"] >= 1
+    assert kpis["openExceptions"] >= kpis["projectsMissingFinanceCode"]
+    assert kpis["approvedTimeToInvoiceLatency"]["count"] > 0
