@@ -159,7 +159,10 @@ async def _injected(
     )
     made: dict[str, float] = {}  # exception id -> when its defect was written
     try:
-        posted = [i for i in world.invoices if i.status == "POSTED"][:per_kind]
+        # The ERP holds only an invoice nothing was paid on yet; a part-paid one stays open.
+        paid = {p.invoice_key for p in world.payments}
+        posted = [i for i in world.invoices if i.status == "POSTED" and i.key not in paid]
+        posted = posted[:per_kind]
         for invoice in posted:
             erp.patch(
                 f"{ERP_RECORD}/invoice/{invoice.erp_id}",
