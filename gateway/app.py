@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,7 @@ from gateway.auth.guard import PRINCIPAL, BearerGuard
 from gateway.auth.principal import Principal
 from gateway.auth.tokens import TokenVerifier
 from gateway.edge import BodyLimit, BodyLimits, graphql_request
+from gateway.events.live import EventFilter
 from gateway.events.service import EventsService
 from gateway.events.triggers import StartWorkflow
 from gateway.graphiql import graphiql_assets
@@ -65,6 +66,8 @@ from gateway.rate_limits import Rate, RateLimiter, RatePolicy, Rates, buckets_fo
 from gateway.retention import retention_running
 from gateway.settings import RolesRatesConfig, Settings
 from gateway.store import Store
+from gateway.visibility.monitor import ExceptionMonitor
+from gateway.visibility.page import visibility_page
 from gateway.workflows.bootstrap import Workflows, bootstrap, engine_options, running
 from resolvers import ids
 from resolvers.authority import Authority
@@ -88,6 +91,7 @@ from schema.mutations import Mutation as WorkflowMutation
 from schema.policy import apply_policy
 from schema.query import Query
 from schema.trusted import TrustedDocuments, load_manifest
+from schema.visibility import VisibilityMutation, VisibilityQuery, VisibilitySubscription
 from sources import registry
 from sources.connector import Connector
 from sources.records import SourceSystem
@@ -117,6 +121,7 @@ class Gateway:
     store: Store | None = None  # open while the app runs
     live: EventsService | None = None  # running while the app runs
     commands: Workflows | None = None  # the workflow engine, running while the app runs
+    visibility: ExceptionMonitor | None = None  # the exceptions monitor, when it runs
 
     async def context(
         self, request: Request | WebSocket | None = None, *, principal: Principal | None = None
@@ -141,6 +146,7 @@ class Gateway:
             live=self.live,
             commands=self.commands,
             health=self.observability.health,
+            visibility=self.visibility,
         )
 
     async def start_workflow(
@@ -157,7 +163,10 @@ class Gateway:
         self, system: SourceSystem, entity: str, ids: Sequence[str] | None = None
     ) -> int:
         """Drop what the cache holds about `entity` records `ids` of `system` (all of
-        them when None), and every listing or aggregate built on that entity."""
+        them when None), and every listing or aggregate built on that entity. A change
+        seen is also what makes the exceptions monitor re-check what reads `entity`."""
+        if self.visibility is not None:
+            self.visibility.changed(system, entity)
         return self.upstream.cache.invalidate(system, entity, ids)
 
     def sources(self) -> dict[str, dict[str, Any]]:
@@ -223,12 +232,22 @@ def build_gateway(
     nothing = NoWorkflows()
     schema = build_schema(
         query=merge_types(
-            "Query", (Query, EventsQuery, IntegrationQuery, GovernanceQuery, AutomationsQuery)
+            "Query",
+            (
+                Query,
+                EventsQuery,
+                IntegrationQuery,
+                GovernanceQuery,
+                AutomationsQuery,
+                VisibilityQuery,
+            ),
         ),
         mutation=merge_types(
-            "Mutation", (mutation, EventsMutation) if mutation else (EventsMutation,)
+            "Mutation",
+            (*([mutation] if mutation else []), EventsMutation, VisibilityMutation),
         ),
-        subscription=subscription or Subscription,
+        subscription=subscription
+        or merge_types("Subscription", (Subscription, VisibilitySubscription)),
         limits=limits,
         cost=cost_policy(settings, limits),
         trusted=trusted_documents(settings),
@@ -356,6 +375,53 @@ async def workflows_running(gateway: Gateway) -> AsyncIterator[Workflows]:
             gateway.commands, gateway.workflows = None, reader
 
 
+@asynccontextmanager
+async def visibility_running(gateway: Gateway) -> AsyncIterator[ExceptionMonitor | None]:
+    """The exceptions monitor on the gateway's open store, when `visibility.monitor` is on:
+    a full scan now and every `scan_interval_s`, and re-checks on each change seen."""
+    if not gateway.settings.visibility.monitor:
+        yield None
+        return
+    if gateway.store is None:
+        raise RuntimeError("open the store first (events_running)")
+    live = gateway.live
+    watcher = ExceptionMonitor(
+        gateway.settings.visibility,
+        gateway.store,
+        gateway.upstream.connectors,
+        health=gateway.observability.health,
+        publish=live.bus.publish if live is not None else None,
+        on_counts=gateway.observability.metrics.set_open_exceptions,
+    )
+    follower = asyncio.create_task(_follow_events(live, watcher)) if live is not None else None
+    gateway.visibility = watcher
+    await watcher.start()
+    try:
+        yield watcher
+    finally:
+        gateway.visibility = None
+        if follower is not None:
+            follower.cancel()
+            with suppress(asyncio.CancelledError):
+                await follower
+        await watcher.stop()
+
+
+async def _follow_events(live: EventsService, watcher: ExceptionMonitor) -> None:
+    """Domain events that can make or clear an exception (a workflow parked, a source
+    unhealthy) re-check the detectors that follow them."""
+    types = frozenset(t for d in watcher.detectors for t in d.on_events)
+    while True:
+        try:
+            async with await live.feed.stream(wants=EventFilter(types=types)) as stream:
+                async for record in stream:
+                    watcher.event(record.type)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a slow consumer or a lost bus: follow again
+            await asyncio.sleep(1.0)
+
+
 async def _open_store(url: str) -> Store:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
@@ -428,6 +494,7 @@ def create_app(
             async with (
                 events_running(gateway, trigger) as events,
                 workflows_running(gateway),
+                visibility_running(gateway),
                 retention_running(events.store, settings.retention),
             ):
                 yield
@@ -447,6 +514,11 @@ def create_app(
             Route("/readyz", readyz, methods=["GET"]),
             Route("/webhooks/{system}", webhooks, methods=["POST"]),
             *scraped,
+            *(
+                [Route("/visibility", visibility_page, methods=["GET"])]
+                if settings.visibility.page
+                else []
+            ),
         ],
         middleware=[
             Middleware(

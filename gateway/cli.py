@@ -216,9 +216,13 @@ def demo(config: ConfigOption = DEMO_CONFIG, port_base: PortBaseOption = None) -
             *("--scenario", "--port-base", str(box.port_base)),
         ],
     )
-    # The demo watches the sandboxes change and moves each next step by itself.
+    # The demo watches the sandboxes change and moves each next step by itself, and keeps
+    # the business exceptions queue behind /visibility.
     settings = settings.model_copy(
-        update={"events": settings.events.model_copy(update={"capture": True})}
+        update={
+            "events": settings.events.model_copy(update={"capture": True}),
+            "visibility": settings.visibility.model_copy(update={"monitor": True}),
+        }
     )
     sandboxes = _SandboxProcess(child)
     try:
@@ -227,6 +231,11 @@ def demo(config: ConfigOption = DEMO_CONFIG, port_base: PortBaseOption = None) -
             f"gateway:  http://{settings.host}:{settings.port}/graphql  (GraphiQL in a browser)"
         )
         typer.echo(f"health:   http://{settings.host}:{settings.port}/healthz")
+        if settings.visibility.page:
+            typer.echo(
+                f"visibility: http://{settings.host}:{settings.port}/visibility  "
+                "(KPIs, exceptions queue, integration health, live events)"
+            )
         if settings.observability.metrics:
             typer.echo(f"metrics:  http://{settings.host}:{settings.port}/metrics  (Prometheus)")
         for name in SYSTEMS:

@@ -6,6 +6,7 @@ environment variables that hold them (`credentials_env`), read once here.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -346,6 +347,28 @@ class AuthConfig(BaseModel):
     introspection: bool = False
 
 
+class VisibilityConfig(BaseModel):
+    """The business exceptions monitor (`gateway.visibility`) and the /visibility page."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # Off unless asked for, like change capture: every scan reads every source in full.
+    monitor: bool = False
+    scan_interval_s: float = Field(default=60.0, gt=0)  # between full scans
+    # A change seen in a source re-runs the detectors that read it, this long after the
+    # first change of a burst (changes arriving together cost one re-check).
+    recheck_debounce_s: float = Field(default=1.0, ge=0)
+    # Approved hours not in the ERP this long after approval are an exception (the agreed
+    # delay for posting).
+    unposted_after_s: float = Field(default=86_400.0, ge=0)
+    # How far back approvals are checked for a posting; older ones are the backlog.
+    unposted_lookback_days: int = Field(default=14, gt=0)
+    page: bool = True  # serve /visibility
+    # Pins the calendar that dated rules (a request past its start, a booking this week)
+    # read, for a generated world dated in the past; None: today.
+    today: dt.date | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PSGRAPH_", env_nested_delimiter="__", extra="forbid"
@@ -371,6 +394,7 @@ class Settings(BaseSettings):
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
     workflows: WorkflowsConfig = Field(default_factory=WorkflowsConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
+    visibility: VisibilityConfig = Field(default_factory=VisibilityConfig)
 
     def at_sandboxes(self, port_base: int | None = None) -> Settings:
         """These settings for the demo: the gateway on the sandboxes' port base (or

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from gateway.auth.principal import Principal
     from gateway.events.service import EventsService
     from gateway.observability.health import SourceHealthTracker
+    from gateway.visibility.monitor import ExceptionMonitor
     from gateway.workflows.bootstrap import Workflows
 
 Report = Callable[[SourceError], None]
@@ -48,6 +49,7 @@ class RequestContext:
     health: SourceHealthTracker | None = None  # each source's health, as calls report it
     enforce_policy: bool = True  # off only in a benchmark measuring what the policy costs
     row_facts: dict[str, frozenset[str]] = field(default_factory=dict)  # resolvers.scope's
+    visibility: ExceptionMonitor | None = None  # business exceptions, when the monitor runs
     partial_errors: list[GraphQLError] = field(default_factory=list)
     # place in the query (response path without list indices) -> names selected there
     selections: dict[tuple[str, ...], frozenset[str]] = field(default_factory=dict)

@@ -51,6 +51,7 @@ NODE_KEYS: dict[str, KeyFormat] = {
     "TimeEntry": KeyFormat("time"),
     "Invoice": KeyFormat("erp"),
     "Workflow": KeyFormat(None),
+    "BusinessException": KeyFormat(None),
 }
 NODE_TYPES = frozenset(NODE_KEYS)
 

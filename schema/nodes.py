@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from resolvers import billing, crm, ids, links, projects, timesheets
+from resolvers import billing, crm, ids, links, projects, timesheets, visibility
 from resolvers.context import RequestContext
 from resolvers.errors import InvalidInputError
 from resolvers.links import PSA
@@ -15,6 +15,7 @@ from schema.common import Node
 from schema.people import Resource
 from schema.projects import Assignment, Milestone, Project, StaffingRequest
 from schema.timesheets import TimeEntry
+from schema.visibility import BusinessException
 from schema.workflows import Workflow
 from sources.records import Assignment as AssignmentRecord
 from sources.records import Milestone as MilestoneRecord
@@ -47,6 +48,7 @@ NODES: dict[type[Any], Load] = {
     TimeEntry: timesheets.time_entry,
     Invoice: billing.invoice,
     Workflow: _workflow,
+    BusinessException: visibility.exception,
 }
 _BY_NAME = {kind.__name__: (kind, load) for kind, load in NODES.items()}
 if set(_BY_NAME) != ids.NODE_TYPES:

@@ -177,18 +177,23 @@ class SourceClient:
             if call is not None:
                 call.rejected(error.code)
             raise
-        if self._pacer is not None:
-            waited = time.monotonic()
-            await self._pacer.acquire()
-            if call is not None:
-                call.paced(time.monotonic() - waited)
         started = time.monotonic()
         try:
+            if self._pacer is not None:
+                waited = time.monotonic()
+                await self._pacer.acquire()
+                if call is not None:
+                    call.paced(time.monotonic() - waited)
             async with self._slots:
                 started = time.monotonic()  # the source's latency, not our queue's
                 response = await self._http.request(
                     method, url, params=params, json=json, data=data, headers=headers
                 )
+        except asyncio.CancelledError:
+            # A probe cancelled by its caller's deadline would otherwise hold the
+            # half-open breaker taken, and the source would never be tried again.
+            self.breaker.record_abandoned()
+            raise
         except HTTPX_ERRORS as error:
             failed = source_error(self.system, error, url)
             if failed.retriable:

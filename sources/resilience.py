@@ -39,6 +39,11 @@ class CircuitBreaker:
         self._opened_at = None
         self._probing = False
 
+    def record_abandoned(self) -> None:
+        """The call was given up before the source answered (its caller was cancelled):
+        no evidence either way, but a half-open probe must not stay taken for good."""
+        self._probing = False
+
     def record_failure(self) -> None:
         self._failures += 1
         if self._probing or self._failures >= self.policy.failure_threshold:

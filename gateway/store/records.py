@@ -158,3 +158,27 @@ class Lease:
     name: str
     holder: str
     expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class BusinessExceptionRow:
+    """One condition found in the sources; see `gateway.visibility`."""
+
+    id: str
+    kind: str
+    status: str  # OPEN ACKNOWLEDGED RESOLVED
+    owner_team: str
+    subject_type: str | None
+    subject_key: str | None
+    source: str | None
+    summary: str
+    suggested_action: str | None
+    amount_at_risk: str | None
+    currency: str | None
+    since: dt.datetime | None
+    detected_at: dt.datetime
+    acknowledged_at: dt.datetime | None
+    acknowledged_by: str | None
+    note: str | None
+    resolved_at: dt.datetime | None
+    updated_at: dt.datetime

@@ -25,6 +25,7 @@ from gateway.store.repos.base import Scope
 from gateway.store.repos.business_keys import BusinessKeyRepository
 from gateway.store.repos.crosswalk import CrosswalkRepository
 from gateway.store.repos.events import EventRepository
+from gateway.store.repos.exceptions import ExceptionRepository
 from gateway.store.repos.idempotency import IdempotencyRepository
 from gateway.store.repos.ingest import (
     ChangeCursorRepository,
@@ -55,6 +56,7 @@ class Repositories:
         self.dead_letters = DeadLetterRepository(scope)
         self.leases = LeaseRepository(scope)
         self.business_keys = BusinessKeyRepository(scope)
+        self.exceptions = ExceptionRepository(scope)
 
 
 class Transaction(Repositories):

@@ -211,3 +211,31 @@ business_keys = Table(
     Column("claimed_at", UTCDateTime, nullable=False),
     Index(None, "kind", "claimed_at"),
 )
+
+
+# Business exceptions: one row per (kind, subject) condition found in the sources. A row is
+# kept after its condition clears (status RESOLVED, resolved_at set) so the queue has a
+# history; the same condition found again later opens the row again.
+business_exceptions = Table(
+    "business_exceptions",
+    metadata,
+    Column("id", String(255), primary_key=True),  # "<KIND>:<subject key>", stable
+    Column("kind", String(50), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("owner_team", String(20), nullable=False),
+    Column("subject_type", String(50), nullable=True),
+    Column("subject_key", String(255), nullable=True),
+    Column("source", String(20), nullable=True),
+    Column("summary", Text, nullable=False),
+    Column("suggested_action", Text, nullable=True),
+    Column("amount_at_risk", String(40), nullable=True),  # a decimal, as text
+    Column("currency", String(3), nullable=True),
+    Column("since", UTCDateTime, nullable=True),  # when the condition began, where known
+    Column("detected_at", UTCDateTime, nullable=False),
+    Column("acknowledged_at", UTCDateTime, nullable=True),
+    Column("acknowledged_by", String(255), nullable=True),
+    Column("note", Text, nullable=True),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "status", "kind"),
+)

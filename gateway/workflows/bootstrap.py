@@ -36,6 +36,7 @@ from gateway.workflows import (
     milestone_billing,
     quote_to_project,
     receivables,
+    remedies,
     staffing_fill,
     time_to_billing,
 )
@@ -77,16 +78,19 @@ def definitions(
     """Every workflow kind; each kind's steps retry per `retry_by_kind`, else `retry`."""
     by_kind = retry_by_kind or {}
     return [
-        module.definition(systems, by_kind.get(module.KIND, retry))
-        for module in (
-            quote_to_project,
-            time_to_billing,
-            milestone_billing,
-            invoicing,
-            staffing_fill,
-            job_status,
-            receivables,
-        )
+        *(
+            module.definition(systems, by_kind.get(module.KIND, retry))
+            for module in (
+                quote_to_project,
+                time_to_billing,
+                milestone_billing,
+                invoicing,
+                staffing_fill,
+                job_status,
+                receivables,
+            )
+        ),
+        *remedies.definitions(systems, retry),
     ]
 
 
@@ -192,6 +196,17 @@ class Workflows:
         available), the next one may start. The request is the business key."""
         payload = staffing_fill.fill_input(request_id, worker_id, today or dt.date.today())
         return await self._start(staffing_fill.KIND, payload, None, principal)
+
+    async def remedy(
+        self, kind: str, project_id: str, idempotency_key: str, *, principal: str = ANONYMOUS
+    ) -> WorkflowRecord:
+        """A remedy of `gateway.workflows.remedies` (`remedies.FINANCE_CODE` or
+        `remedies.BILLING_SCHEDULE`) for the PSA project `project_id`."""
+        if kind not in (remedies.FINANCE_CODE, remedies.BILLING_SCHEDULE):
+            raise ValueError(f"no remedy workflow {kind!r}")
+        return await self._start(
+            kind, remedies.project_input(project_id), idempotency_key, principal
+        )
 
     async def submit_time(self, command: SubmitTime, *, principal: str = ANONYMOUS) -> TimeEntry:
         return await time_to_billing.submit_time(

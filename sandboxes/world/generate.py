@@ -25,7 +25,11 @@ from sandboxes.world.model import Defects, World
 from sandboxes.world.names import CURRENCIES, MANAGER_GRADES, MANAGING_PARTNER, REGIONS
 from sandboxes.world.people import build_people
 from sandboxes.world.projects import build_billing_schedules, build_milestones, build_projects
-from sandboxes.world.staffing import build_assignments, build_staffing_requests
+from sandboxes.world.staffing import (
+    build_assignments,
+    build_staffing_requests,
+    overbooked_people,
+)
 from sandboxes.world.timesheets import build_expenses, build_time_entries, draw_time, slot_amounts
 
 MIN_SCALE = 0.01
@@ -175,5 +179,6 @@ def _generate(seed: int, scale: float, clock: Clock) -> World:
             approved_time_on_closed_project=late_time,
             duplicate_customers=duplicates,
             blocked_invoices=settled.blocked,
+            overbooked_people=overbooked_people(people, assignments, clock.today),
         ),
     )

@@ -228,6 +228,9 @@ class Defects:
     approved_time_on_closed_project: frozenset[int]  # time entry keys
     duplicate_customers: frozenset[int]  # client keys with a second ERP customer
     blocked_invoices: frozenset[int]
+    # Not injected but kept as found: people booked over their weekly capacity from today
+    # on (assignment is by fit, not free time).
+    overbooked_people: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -171,3 +171,37 @@ def _wanted_skills(
     if held is not None:
         skills = tuple(s for s in skills if s in held)
     return tuple(sorted(rng.sample(skills, rng.randint(1, min(2, len(skills))))))
+
+
+OVERBOOKING_HORIZON_WEEKS = 26  # how far ahead a booking over capacity counts
+
+
+def overbooked_people(
+    people: Sequence[Person], assignments: Sequence[Assignment], today: date
+) -> frozenset[int]:
+    """Keys of the people whose bookings, in some week from `today`'s on, add up to more
+    than their weekly capacity: people are assigned by fit, not by free time, so some are
+    booked over. A week counts a booking that overlaps it at all."""
+    first_monday = today - timedelta(days=today.weekday())
+    horizon = today + timedelta(weeks=OVERBOOKING_HORIZON_WEEKS)
+    mondays = []
+    monday = first_monday
+    while monday <= horizon:
+        mondays.append(monday)
+        monday += timedelta(days=7)
+    current: dict[int, list[Assignment]] = {}
+    for assignment in assignments:
+        if assignment.end_date >= today:
+            current.setdefault(assignment.person_key, []).append(assignment)
+    over = set()
+    for person_key, held in current.items():
+        capacity = people[person_key].weekly_capacity_hours
+        for monday in mondays:
+            sunday = monday + timedelta(days=6)
+            hours = sum(
+                a.hours_per_week for a in held if a.start_date <= sunday and a.end_date >= monday
+            )
+            if hours > capacity:
+                over.add(person_key)
+                break
+    return frozenset(over)

@@ -182,6 +182,34 @@ async def test_a_failed_half_open_probe_opens_the_breaker_again() -> None:
     assert source.breaker.state == "open"
 
 
+async def test_a_half_open_probe_given_up_by_its_caller_lets_the_next_call_probe() -> None:
+    hanging = True
+    seen: list[httpx.Request] = []
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if len(seen) <= 3:
+            return httpx.Response(503)
+        if hanging:
+            await asyncio.sleep(10)
+        return httpx.Response(200, json={})
+
+    source = client(handle, retry=RetryPolicy(attempts=1))  # type: ignore[arg-type]
+    for _ in range(3):
+        with pytest.raises(SourceUnavailable):
+            await source.request("GET", "/x")
+    await asyncio.sleep(0.06)
+    probe = asyncio.create_task(source.request("GET", "/x"))
+    await asyncio.sleep(0.02)
+    probe.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await probe
+
+    hanging = False
+    await source.request("GET", "/x")
+    assert source.breaker.state == "closed"
+
+
 async def test_concurrency_is_bounded() -> None:
     in_flight = 0
     peak = 0

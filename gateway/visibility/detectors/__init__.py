@@ -1,0 +1,1 @@
+"""One module per exception kind; `gateway.visibility.registry` lists them."""

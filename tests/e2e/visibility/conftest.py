@@ -1,0 +1,174 @@
+"""The gateway served with the exceptions monitor on, scanning often, and what the
+visibility tests share: waiting for the queue, following `exceptionsChanged`, and writing
+to the sandboxes through each vendor's own API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from gql import Client
+from gql.transport.httpx import HTTPXAsyncTransport
+from httpx_sse import aconnect_sse
+
+from gateway.settings import Settings, VisibilityConfig
+from resolvers import ids
+from sandboxes.harness.served import RunningGateway, serve, settings_for
+from sandboxes.runner import SandboxCluster
+from tests.conftest import WORLD_TODAY
+from tests.e2e.conftest import GraphQL
+
+SCAN_INTERVAL_S = 2.0
+WAIT_S = 60.0  # generous: the machine is shared
+
+EXCEPTIONS = """
+query($kind: ExceptionKind, $status: ExceptionStatus, $first: Int) {
+  exceptions(kind: $kind, status: $status, first: $first) {
+    totalCount
+    edges { node {
+      id kind status ownerTeam priority summary suggestedAction source
+      detectedAt acknowledgedAt resolvedAt revenueAtRisk { amount currency }
+    } }
+  }
+}
+"""
+
+SUBJECT = """
+query($id: ID!) { node(id: $id) { ... on BusinessException { subject { __typename id } } } }
+"""
+
+
+def exception_id(kind: str, subject: str) -> str:
+    """The global id of the exception of `kind` about the native id `subject`."""
+    return ids.encode("BusinessException", f"{kind}:{subject}")
+
+
+@dataclass
+class Visibility:
+    gql: GraphQL
+    url: str
+    changes: list[dict[str, Any]] = field(default_factory=list)
+
+    async def queue(self, kind: str | None = None, status: str | None = None) -> dict[str, Any]:
+        """Exception global id -> the exception, of the whole queue (or of `kind`)."""
+        found = await self.gql(EXCEPTIONS, kind=kind, status=status, first=1000)
+        return {edge["node"]["id"]: edge["node"] for edge in found["exceptions"]["edges"]}
+
+    async def subject(self, exception: dict[str, Any]) -> dict[str, Any] | None:
+        """What the exception is about, as a node (typename and global id)."""
+        found = await self.gql(SUBJECT, id=exception["id"])
+        return found["node"]["subject"]  # type: ignore[no-any-return]
+
+    async def until(
+        self, kind: str, subject: str, check: Callable[[dict[str, Any]], bool]
+    ) -> dict[str, Any]:
+        """The exception once `check` holds for it, as `Query.exceptions` shows it."""
+        wanted = exception_id(kind, subject)
+        last: dict[str, Any] | None = None
+        async with asyncio.timeout(WAIT_S):
+            while True:
+                last = (await self.queue(kind)).get(wanted)
+                if last is not None and check(last):
+                    return last
+                await asyncio.sleep(0.5)
+
+    async def opened(self, kind: str, subject: str) -> dict[str, Any]:
+        return await self.until(kind, subject, lambda x: x["status"] != "RESOLVED")
+
+    async def resolved(self, kind: str, subject: str) -> dict[str, Any]:
+        return await self.until(kind, subject, lambda x: x["status"] == "RESOLVED")
+
+    async def pushed(self, kind: str, subject: str, status: str) -> dict[str, Any]:
+        """The `exceptionsChanged` message saying the exception reached `status`."""
+        wanted = exception_id(kind, subject)
+        async with asyncio.timeout(WAIT_S):
+            while True:
+                for change in self.changes:
+                    if change["id"] == wanted and change["status"] == status:
+                        return change
+                await asyncio.sleep(0.2)
+
+
+async def _follow(url: str, into: list[dict[str, Any]], ready: asyncio.Event) -> None:
+    query = "subscription { exceptionsChanged { id kind status resolvedAt ownerTeam } }"
+    async with (
+        httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None)) as client,
+        aconnect_sse(client, "POST", url, json={"query": query}) as source,
+    ):
+        ready.set()
+        async for event in source.aiter_sse():
+            if event.event == "next":
+                into.append(json.loads(event.data)["data"]["exceptionsChanged"])
+
+
+@pytest.fixture(scope="module")
+def running_gateway(
+    demo_settings: Settings, sandboxes: SandboxCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningGateway]:
+    """One gateway for the module, scanning every SCAN_INTERVAL_S, its calendar the world's."""
+    store = tmp_path_factory.mktemp("visibility") / "store.db"
+    settings = settings_for(demo_settings, sandboxes, store).model_copy(
+        update={
+            "visibility": VisibilityConfig(
+                monitor=True,
+                scan_interval_s=SCAN_INTERVAL_S,
+                today=WORLD_TODAY,
+                unposted_after_s=0.0,
+            )
+        }
+    )
+    running = serve(settings)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+async def visibility(running_gateway: RunningGateway) -> AsyncIterator[Visibility]:
+    """A GraphQL client of the gateway, following `exceptionsChanged` from now on."""
+    transport = HTTPXAsyncTransport(url=running_gateway.graphql, timeout=120)
+    async with Client(transport=transport, execute_timeout=120) as session:
+        found = Visibility(GraphQL(session), running_gateway.url)
+        ready = asyncio.Event()
+        follower = asyncio.create_task(_follow(running_gateway.graphql, found.changes, ready))
+        await asyncio.wait_for(ready.wait(), WAIT_S)
+        await asyncio.sleep(1.0)  # the stream's headers come before its bus subscription
+        try:
+            yield found
+        finally:
+            follower.cancel()
+            await asyncio.gather(follower, return_exceptions=True)
+
+
+class Vendor:
+    """Plain HTTP to one sandbox's vendor API, with its token: how someone working in
+    that system changes it, behind the gateway's back."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        self._client = httpx.Client(
+            base_url=base_url, headers={"authorization": f"Bearer {token}"}, timeout=60
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def call(self, method: str, path: str, **options: Any) -> httpx.Response:
+        response = self._client.request(method, path, **options)
+        if response.is_error:
+            raise AssertionError(f"{method} {path}: {response.status_code} {response.text}")
+        return response
+
+
+@pytest.fixture(scope="module")
+def vendors(sandboxes: SandboxCluster, demo_settings: Settings) -> Iterator[dict[str, Vendor]]:
+    opened = {
+        name: Vendor(sandboxes[name].url, token)
+        for name, token in demo_settings.sandbox.tokens.items()
+    }
+    yield opened
+    for vendor in opened.values():
+        vendor.close()

@@ -1,0 +1,87 @@
+"""The /visibility page in a real headless browser: it renders the KPIs, the queue with the
+seeded exceptions, integration health, and updates by itself, without a reload, when a
+defect is made in a sandbox."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from sandboxes.world.model import World
+from tests.browser import browser_page  # noqa: F401  (the fixture)
+from tests.conftest import reset
+from tests.e2e.visibility.conftest import Vendor
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(300),
+    pytest.mark.usefixtures("seeded_world_after"),
+]
+ERP_RECORD = "/services/rest/record/v1"
+
+
+def _after_the_first_scan(graphql: str) -> None:
+    """The start-up scan stores what it found in one go: wait for it, so the page's live
+    ticker below shows only what happens after the page opened."""
+    query = "query { exceptions(first: 1) { totalCount } }"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        found = httpx.post(graphql, json={"query": query}, timeout=60).json()
+        if (found.get("data") or {}).get("exceptions", {}).get("totalCount"):
+            return
+        time.sleep(0.5)
+    raise TimeoutError("the monitor's first scan did not finish")
+
+
+def test_the_page_shows_the_queue_and_follows_a_defect_made_in_the_erp(
+    browser_page: Any,  # noqa: F811
+    running_gateway,
+    vendors: dict[str, Vendor],
+    world: World,
+    sandboxes,
+    tmp_path: Path,
+):
+    reset(sandboxes, "erp")
+    _after_the_first_scan(running_gateway.graphql)
+    page = browser_page
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            outside.append(request.url) if not request.url.startswith(running_gateway.url) else None
+        ),
+    )
+    page.goto(f"{running_gateway.url}/visibility")
+
+    page.wait_for_selector("#exceptions tbody tr[data-kind='INVOICE_BLOCKED']")
+    page.wait_for_selector("#kpis .kpi")
+    page.wait_for_selector("#health tbody tr")
+    page.wait_for_function("document.getElementById('live').textContent === 'live'")
+    blocked = page.locator("#exceptions tbody tr[data-kind='INVOICE_BLOCKED']").count()
+    assert blocked == len(world.defects.blocked_invoices)
+    health = page.locator("#health tbody tr td:first-child").all_text_contents()
+    assert sorted(health) == ["CRM", "ERP", "HCM", "PSA", "TIME"]
+
+    invoice = next(i for i in world.invoices if i.status == "POSTED")
+    vendors["erp"].call(
+        "PATCH",
+        f"{ERP_RECORD}/invoice/{invoice.erp_id}",
+        json={"custbody_blocked_reason": "PO_MISSING"},
+    )
+    page.wait_for_function(
+        "n => document.querySelectorAll("
+        "\"#exceptions tbody tr[data-kind='INVOICE_BLOCKED']\").length === n",
+        arg=blocked + 1,
+        timeout=90_000,
+    )
+    ticker = page.locator("#ticker li").all_text_contents()
+    assert any("INVOICE_BLOCKED" in line for line in ticker), ticker
+    assert page.locator("#exceptions tbody tr", has_text="PO_MISSING").count() == 1
+
+    page.screenshot(path=str(tmp_path / "visibility.png"), full_page=True)
+    assert (tmp_path / "visibility.png").stat().st_size > 0
+    assert outside == [], "the page reaches nothing beyond the gateway"
