@@ -7,6 +7,7 @@ as a key, so the same record never appears under two keys.
 from __future__ import annotations
 
 import string
+from functools import lru_cache
 
 _ALPHABET = string.ascii_uppercase + "012345"
 _BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
@@ -23,6 +24,8 @@ def _suffix(id15: str) -> str:
     return suffix
 
 
+# Every CRM row's ids pass through here on every read; a firm has a bounded set of them.
+@lru_cache(maxsize=65_536)
 def to_18(record_id: str) -> str:
     """The canonical 18-char form of a 15-char id, or of an 18-char id in any letter case."""
     if not record_id.isalnum() or len(record_id) not in (15, 18):
