@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 
+import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
@@ -125,6 +126,11 @@ class GraphQLView(GraphQL[RequestContext, None]):
             if error.status_code == 405:
                 response.headers["Allow"] = "POST" if request.method == "GET" else "GET, POST"
         await response(scope, receive, send)
+
+    def encode_json(self, data: object) -> bytes:
+        # Encoding the answer was a measurable share of a query's CPU with the standard
+        # library; orjson does the same job several times faster.
+        return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(graphiql_html())
