@@ -147,7 +147,7 @@ def workflow_for(demo: Demo, opportunity_id: str, timeout: float = 90) -> dict[s
         seen = [edge["node"] for edge in demo.graphql(WORKFLOWS)["workflows"]["edges"]]
         for node in seen:
             if node["idempotencyKey"] == key and node["status"] not in ("PENDING", "RUNNING"):
-                return node  # type: ignore[no-any-return]
+                return node
         time.sleep(0.5)
     raise AssertionError(
         f"no settled quote-to-project for {opportunity_id} (key {key}) in {timeout} s; "
