@@ -114,11 +114,15 @@ def _settings(demo: Settings, urls: dict[str, str], tmp: Path) -> Settings:
             "automations": automations,
         }
     )
+    # Approvals reach the gateway through TIME, not GraphQL; still, the gateway trusts the
+    # firm's own identity provider, as every benchmark's gateway does.
+    auth = demo.auth.model_copy(update={"issuer": urls["idp"]})
     return demo.model_copy(
         update={
             "sources": sources,
             "events": events,
             "store_url": f"sqlite+aiosqlite:///{tmp / 'store.db'}",
+            "auth": auth,
         }
     )
 

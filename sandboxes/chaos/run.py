@@ -27,6 +27,7 @@ from sandboxes.chaos.client import GatewayDownError, Gateways, GraphQLError
 from sandboxes.chaos.figures import Figures, Subscriber, measure
 from sandboxes.chaos.services import PrivateDatabase, PrivateRedis
 from sandboxes.chaos.sizes import Size
+from sandboxes.harness.identity import Identity
 from sandboxes.harness.processes import DEMO_CONFIG, GatewayProcess, write_config
 from sandboxes.runner import SandboxCluster
 from sandboxes.world.generate import generate
@@ -92,7 +93,10 @@ class Chaos:
             for gateway in gateways:  # one at a time: the first migrates the database
                 await asyncio.to_thread(gateway.start().ready)
                 stack.callback(gateway.stop)
-            client = Gateways([g.url for g in gateways])
+            # The chaos run's clients are machine consumers of the gateways, trusted
+            # by the cluster's own identity provider (`write_config` points them at it).
+            headers = await asyncio.to_thread(self._machine_headers, cluster)
+            client = Gateways([g.url for g in gateways], headers)
             stack.push_async_callback(client.aclose)
             systems = self._systems(cluster)
             for connector in systems.connectors.values():
@@ -103,7 +107,7 @@ class Chaos:
             subscriber = Subscriber(client)
             tasks = [
                 asyncio.create_task(subscriber.run(after=format_cursor(0)), name="subscriber"),
-                asyncio.create_task(self._scenario(cluster, gateways[0]), name="scenario"),
+                asyncio.create_task(self._scenario(cluster, gateways[0], headers), name="scenario"),
             ]
             self._began = time.monotonic()
             try:
@@ -137,6 +141,10 @@ class Chaos:
             workflows=WORKFLOWS,
         )
         return GatewayProcess(config, self.workdir / f"gateway-{name}.log")
+
+    def _machine_headers(self, cluster: SandboxCluster) -> dict[str, str]:
+        token = Identity.of(cluster, self.demo).machine_token("admin", client_id="psgraph-chaos")
+        return {"Authorization": f"Bearer {token}"}
 
     @staticmethod
     def _demo_events() -> dict[str, Any]:
@@ -245,14 +253,16 @@ class Chaos:
                 await asyncio.sleep(spacing)
         self.say(f"{self._t()} {len(self.started)} starts answered, {len(self.refused)} refused")
 
-    async def _scenario(self, cluster: SandboxCluster, gateway: GatewayProcess) -> None:
+    async def _scenario(
+        self, cluster: SandboxCluster, gateway: GatewayProcess, headers: dict[str, str]
+    ) -> None:
         settings = {name: self._source(cluster, name) for name in SYSTEMS}
         await scenario.run_scenario(
             settings,
             interval_s=self.size.scenario_interval_s,
             seed=WORLD_SEED,
             report=lambda happened: log.info("scenario: %s", happened),
-            gateway=scenario.Gateway(gateway.graphql),
+            gateway=scenario.Gateway(gateway.graphql, headers),
         )
 
     # --- faults ------------------------------------------------------------------------

@@ -24,6 +24,7 @@ import yaml
 
 from gateway.events.triggers import idempotency_key
 from gateway.settings import SANDBOXES, load_settings, sandbox_ports
+from resolvers import ids
 from sandboxes.harness.identity import Identity
 from sandboxes.harness.processes import DEMO_CONFIG, free_port_base
 
@@ -133,19 +134,25 @@ def win_deal(demo: Demo) -> str:
 
 def workflow_for(demo: Demo, opportunity_id: str, timeout: float = 90) -> dict[str, Any]:
     """The automatic quote-to-project of the won deal, once it has settled."""
+    # The automation fills its input from the event's data, which holds the CRM's own id.
+    native_id = ids.decode(opportunity_id, "Opportunity").key
     key = idempotency_key(
         "opportunity-won-to-project",
         "quote_to_project",
-        {"opportunity_id": opportunity_id, "start_date": None, "manager_id": None},
+        {"opportunity_id": native_id, "start_date": None, "manager_id": None},
     )
     deadline = time.monotonic() + timeout
+    seen: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
-        for edge in demo.graphql(WORKFLOWS)["workflows"]["edges"]:
-            node = edge["node"]
+        seen = [edge["node"] for edge in demo.graphql(WORKFLOWS)["workflows"]["edges"]]
+        for node in seen:
             if node["idempotencyKey"] == key and node["status"] not in ("PENDING", "RUNNING"):
-                return node  # type: ignore[no-any-return]
+                return node
         time.sleep(0.5)
-    raise AssertionError(f"no settled quote-to-project for {opportunity_id} in {timeout} s")
+    raise AssertionError(
+        f"no settled quote-to-project for {opportunity_id} (key {key}) in {timeout} s; "
+        f"the workflows: {seen}"
+    )
 
 
 def test_the_demo_serves_every_sandbox_and_the_gateway_then_stops_on_ctrl_c(

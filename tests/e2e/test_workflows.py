@@ -178,8 +178,10 @@ async def test_a_refused_submission_leaves_its_key_free_for_the_corrected_one(
       }"""
     request = {"p": ids.encode("Project", project.psa_id), "hours": 3.0, "key": "e2e-fix-me"}
 
+    # Well formed (an HCM worker id), so it is TIME that refuses it, not the gateway.
+    unknown_worker = "0" * 32
     with pytest.raises(TransportQueryError) as refused:
-        await graphql(submit, **request, r=ids.encode("Resource", "no-such-worker"))
+        await graphql(submit, **request, r=ids.encode("Resource", unknown_worker))
     corrected = {**request, "r": ids.encode("Resource", world.people[person_key].hcm_id)}
     entry = (await graphql(submit, **corrected))["submitTime"]
     repeat = (await graphql(submit, **corrected))["submitTime"]
@@ -188,7 +190,7 @@ async def test_a_refused_submission_leaves_its_key_free_for_the_corrected_one(
 
     assert refused.value.errors is not None
     assert refused.value.errors[0]["extensions"]["code"] == "BUSINESS_RULE"
-    assert "no-such-worker" in refused.value.errors[0]["message"]
+    assert unknown_worker in refused.value.errors[0]["message"]
     assert entry["hours"] == 3.0
     assert repeat["id"] == entry["id"]
     assert reused.value.errors is not None
