@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from sandboxes.harness.identity import Identity
 from sandboxes.world.model import World
@@ -61,19 +62,18 @@ def test_the_page_shows_the_queue_and_follows_a_defect_made_in_the_erp(
     page.goto(f"{running_gateway.url}/visibility")
 
     # No token yet: the page asks for one; a bad one is refused, and the page says so.
-    page.wait_for_function("document.getElementById('live').textContent === 'no token'")
+    # (waits by selector and `expect`: the page's CSP forbids the eval wait_for_function uses)
+    expect(page.locator("#live")).to_have_text("no token")
     page.fill("#token", "not-a-token")
     page.click("#token-save")
-    page.wait_for_function(
-        "document.getElementById('message').textContent.includes('401 UNAUTHENTICATED')"
-    )
+    expect(page.locator("#message")).to_contain_text("401 UNAUTHENTICATED")
     page.fill("#token", admin)
     page.click("#token-save")
 
     page.wait_for_selector("#exceptions tbody tr[data-kind='INVOICE_BLOCKED']")
     page.wait_for_selector("#kpis .kpi")
     page.wait_for_selector("#health tbody tr")
-    page.wait_for_function("document.getElementById('live').textContent === 'live'")
+    expect(page.locator("#live")).to_have_text("live", timeout=60_000)
     held = page.locator("#exceptions tbody tr[data-kind='INVOICE_BLOCKED']").count()
     assert held == len(world.defects.blocked_invoices)
     health = page.locator("#health tbody tr td:first-child").all_text_contents()
@@ -85,11 +85,8 @@ def test_the_page_shows_the_queue_and_follows_a_defect_made_in_the_erp(
         f"{ERP_RECORD}/invoice/{invoice.erp_id}",
         json={"custbody_blocked_reason": "PO_MISSING"},
     )
-    page.wait_for_function(
-        "n => document.querySelectorAll("
-        "\"#exceptions tbody tr[data-kind='INVOICE_BLOCKED']\").length === n",
-        arg=held + 1,
-        timeout=90_000,
+    expect(page.locator("#exceptions tbody tr[data-kind='INVOICE_BLOCKED']")).to_have_count(
+        held + 1, timeout=90_000
     )
     ticker = page.locator("#ticker li").all_text_contents()
     assert any("INVOICE_BLOCKED" in line for line in ticker), ticker
@@ -101,5 +98,5 @@ def test_the_page_shows_the_queue_and_follows_a_defect_made_in_the_erp(
     assert blocked == [], "the page asked for nothing off this machine"
     # The pasted token is kept: the page opens connected again.
     page.reload()
-    page.wait_for_function("document.getElementById('live').textContent === 'live'")
+    expect(page.locator("#live")).to_have_text("live", timeout=60_000)
     assert page.input_value("#token") == admin
