@@ -35,6 +35,7 @@ from bench.read_queries import DEMO_CONFIG, percentile
 from gateway.settings import EventsConfig, Settings, VisibilityConfig, load_settings
 from gateway.workflows.systems import Systems
 from resolvers import ids
+from sandboxes.harness.identity import Identity, auth_at
 from sandboxes.harness.served import serve, sources_at
 from sandboxes.runner import SandboxCluster
 from sandboxes.world.defects import expected_exception_ids
@@ -62,8 +63,8 @@ WAIT_S = 300.0
 
 
 class Gateway:
-    def __init__(self, graphql: str) -> None:
-        self._http = httpx.Client(timeout=300)
+    def __init__(self, graphql: str, headers: dict[str, str]) -> None:
+        self._http = httpx.Client(timeout=300, headers=headers)
         self.graphql = graphql
 
     def __call__(self, query: str) -> dict[str, Any]:
@@ -109,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         settings = _settings(demo, cluster, Path(scratch) / "store.db", args.scan_interval)
         running = serve(settings)
         try:
-            gateway = Gateway(running.graphql)
+            gateway = Gateway(running.graphql, Identity.of(cluster, demo).headers_for("admin"))
             _seeded(gateway, world)
             asyncio.run(_injected(gateway, world, demo, cluster, args.per_kind))
             print(f"(full scan every {args.scan_interval:g} s; change capture re-checks sooner)")
@@ -119,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def _settings(demo: Settings, cluster: SandboxCluster, store: Path, interval: float) -> Settings:
-    return demo.model_copy(
+    return auth_at(demo, cluster).model_copy(
         update={
             "sources": sources_at(demo, cluster),
             "store_url": f"sqlite+aiosqlite:///{store}",

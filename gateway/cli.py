@@ -234,7 +234,8 @@ def demo(config: ConfigOption = DEMO_CONFIG, port_base: PortBaseOption = None) -
         if settings.visibility.page:
             typer.echo(
                 f"visibility: http://{settings.host}:{settings.port}/visibility  "
-                "(KPIs, exceptions queue, integration health, live events)"
+                "(KPIs, exceptions queue, integration health, live events; "
+                "paste a staff token below into its Token field)"
             )
         if settings.observability.metrics:
             typer.echo(f"metrics:  http://{settings.host}:{settings.port}/metrics  (Prometheus)")

@@ -36,11 +36,30 @@ class KeyFormat:
         return registry.system(self.system).is_valid_id(key)
 
 
+@dataclass(frozen=True)
+class ExceptionKeyFormat:
+    """A business exception's key: its kind, a colon and its subject's key (a native id
+    some node type accepts, or a source system's name): "INVOICE_BLOCKED:600001"."""
+
+    def accepts(self, key: str) -> bool:
+        kind, sep, subject = key.partition(":")
+        if not sep or _EXCEPTION_KIND.fullmatch(kind) is None:
+            return False
+        if _SYSTEM_NAME.fullmatch(subject) is not None:
+            return True
+        return any(
+            form.accepts(subject) for form in NODE_KEYS.values() if isinstance(form, KeyFormat)
+        )
+
+
+_EXCEPTION_KIND = re.compile(r"[A-Z][A-Z_]{0,63}")
+_SYSTEM_NAME = re.compile(r"[A-Z]{2,16}")
+
 # The system whose native id each node type's key is, with the prefixed keys some types
 # also take (a Client only ERP knows, a Resource only PSA knows); `schema.nodes.NODES`
 # (the node types and their loaders) must name the same types: ids are decoded below the
 # schema, and checked here so no malformed key ever reaches a connector or a URL.
-NODE_KEYS: dict[str, KeyFormat] = {
+NODE_KEYS: dict[str, KeyFormat | ExceptionKeyFormat] = {
     "Client": KeyFormat("crm", prefixed=(("erp:", "erp"),)),
     "Opportunity": KeyFormat("crm"),
     "Project": KeyFormat("psa"),
@@ -51,7 +70,7 @@ NODE_KEYS: dict[str, KeyFormat] = {
     "TimeEntry": KeyFormat("time"),
     "Invoice": KeyFormat("erp"),
     "Workflow": KeyFormat(None),
-    "BusinessException": KeyFormat(None),
+    "BusinessException": ExceptionKeyFormat(),
 }
 NODE_TYPES = frozenset(NODE_KEYS)
 

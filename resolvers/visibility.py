@@ -20,7 +20,7 @@ from gateway.workflows import WorkflowNotFoundError, WorkflowStateError
 from gateway.workflows.quote_to_project import KIND as QUOTE_TO_PROJECT
 from resolvers import ids
 from resolvers.context import RequestContext
-from resolvers.mutations import ANONYMOUS, MutationError, commands
+from resolvers.mutations import ANONYMOUS, MutationError, commands, principal
 from resolvers.workflow_store import workflow_view
 from resolvers.workflows import WorkflowView
 from sources.records import SourceSystem
@@ -41,6 +41,7 @@ def monitor(ctx: RequestContext) -> ExceptionMonitor:
 
 
 def who(ctx: RequestContext) -> str:
+    """The caller's subject (the token's `sub`): who acknowledged an exception."""
     return ctx.principal.subject if ctx.principal is not None else ANONYMOUS
 
 
@@ -76,7 +77,7 @@ def _key(global_id: str) -> str:
 async def acknowledge(
     ctx: RequestContext, global_id: str, note: str | None
 ) -> BusinessExceptionRow:
-    row = await monitor(ctx).acknowledge(_key(global_id), who(ctx), note)
+    row = await monitor(ctx).acknowledge(_key(global_id), who(ctx), note, audit_as=principal(ctx))
     if row is None:
         raise MutationError("NOT_FOUND", f"no business exception {global_id!r}")
     return row
@@ -92,7 +93,7 @@ async def remedy(ctx: RequestContext, global_id: str, idempotency_key: str) -> W
         raise MutationError("BAD_USER_INPUT", "idempotencyKey: give a key")
     workflows = commands(ctx)
     try:
-        record = await remediate(row, key, workflows, watcher.store, who(ctx))
+        record = await remediate(row, key, workflows, watcher.store, principal(ctx))
     except NoRemedyError as error:
         raise MutationError("NO_REMEDY", str(error)) from error
     except IdempotencyConflictError as error:

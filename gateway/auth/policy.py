@@ -38,10 +38,13 @@ OPERATIONS: dict[str, frozenset[str]] = {
     "retryWorkflow": roles("admin", "finance"),
     "cancelWorkflow": roles("admin"),
     "replayDeadLetter": roles("admin"),
+    "acknowledgeException": STAFF,
+    "remediateException": STAFF,
     # subscriptions: every event is still checked against ROWS before it is sent
     "events": EVERYONE,
     "workflowUpdated": STAFF,
     "projectUpdated": EVERYONE,
+    "exceptionsChanged": STAFF,
     # queries reserved to some roles
     "auditLog": roles("admin"),
     "deadLetters": roles("admin"),
@@ -51,6 +54,9 @@ OPERATIONS: dict[str, frozenset[str]] = {
     "automations": STAFF,
     "staffingRequests": STAFF,
     "opportunities": STAFF,
+    # business visibility: the firm's own queue and figures, never a client's or consultant's
+    "exceptions": STAFF,
+    "kpis": STAFF,
 }
 # Operations some roles may run only for themselves: the named argument must be the
 # caller's own Resource id (a consultant submits its own time).
@@ -70,7 +76,7 @@ class FieldGroup:
 
 
 FIELD_GROUPS: dict[str, FieldGroup] = {
-    # money: rates, margins, receivables
+    # money: rates, margins, receivables, what an exception puts at risk, unbilled amounts
     "money": FieldGroup(
         FINANCE,
         (
@@ -80,6 +86,8 @@ FIELD_GROUPS: dict[str, FieldGroup] = {
             "ProjectHealth.unbilledAmount",
             "Client.receivables",
             "Client.creditStatus",
+            "BusinessException.revenueAtRisk",
+            "Kpis.unbilledApprovedAmount",
         ),
     ),
     # how the firm runs its people and projects: never shown to a client
@@ -139,6 +147,7 @@ _STAFF_ROWS = {
         "TimeEntry",
         "Invoice",
         "Workflow",
+        "BusinessException",
     )
 }
 

@@ -222,9 +222,17 @@ class ExceptionMonitor:
     # --- people ------------------------------------------------------------------------
 
     async def acknowledge(
-        self, exception_id: str, principal: str, note: str | None = None
+        self,
+        exception_id: str,
+        subject: str,
+        note: str | None = None,
+        *,
+        audit_as: str | None = None,
     ) -> BusinessExceptionRow | None:
-        """Record who saw it and when; a resolved exception stays resolved. Audited."""
+        """Record who saw it (`subject`, the token's `sub`) and when; a resolved exception
+        stays resolved. Audited as `audit_as` (the caller's subject and roles; `subject`
+        when not given)."""
+        principal = audit_as or subject
         now = self._clock()
         async with self._lock:
             row = await self.store.exceptions.get(exception_id)
@@ -237,7 +245,7 @@ class ExceptionMonitor:
                 row,
                 status=status,
                 acknowledged_at=now,
-                acknowledged_by=principal,
+                acknowledged_by=subject,
                 note=note if note is not None else row.note,
                 updated_at=now,
             )

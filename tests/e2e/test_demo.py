@@ -171,6 +171,9 @@ def test_the_demo_serves_every_sandbox_and_the_gateway_then_stops_on_ctrl_c(
         assert anonymous.status_code == 401
         answer = demo.graphql("{ projects(first: 2) { totalCount edges { node { name } } } }")
         assert answer["projects"]["totalCount"] > 0
+        page = httpx.get(f"{demo.gateway}/visibility")  # holds no data: no token needed
+        assert page.status_code == 200
+        assert 'id="token"' in page.text
         metrics = wait_for(f"{demo.gateway}/metrics", process).text
         assert "psgraph_graphql_operation_duration_seconds_count" in metrics
 
@@ -180,6 +183,7 @@ def test_the_demo_serves_every_sandbox_and_the_gateway_then_stops_on_ctrl_c(
     text = output.decode()
     assert f"{demo.gateway}/graphql" in text
     assert f"{demo.gateway}/metrics" in text
+    assert f"{demo.gateway}/visibility" in text
     assert all(f"http://127.0.0.1:{port}" in text for port in ports.values())
     assert all(
         f"{role}:" in text for role in ("admin", "finance", "delivery", "consultant", "client")

@@ -1,13 +1,38 @@
 """CONTRACT_WITHOUT_BILLING_SCHEDULE: an ERP job (the contract's finance side) with no
-billing schedule, so nothing on it is invoiced. At risk: the PSA project's budget."""
+billing schedule, so nothing on it is invoiced. At risk: the PSA project's budget.
+
+A project whose schedule a remedy workflow is still making is not one: that workflow
+creates the job first and its schedule a step later, and a check in between would open
+an exception the same fix closes seconds after."""
 
 from __future__ import annotations
 
+from gateway.store import WorkflowStatus
 from gateway.visibility.detectors.base import Detector, ScanContext
 from gateway.visibility.findings import ExceptionKind, Finding
+from gateway.workflows import remedies
 from sources.records import BillingSchedule, Job, Project, SourceSystem
 
 KIND = ExceptionKind.CONTRACT_WITHOUT_BILLING_SCHEDULE
+SCHEDULING = (remedies.FINANCE_CODE, remedies.BILLING_SCHEDULE)
+UNFINISHED = (WorkflowStatus.PENDING, WorkflowStatus.RUNNING)
+MAX_UNFINISHED = 1000
+
+
+async def being_scheduled(ctx: ScanContext) -> set[str]:
+    """The PSA project ids a remedy workflow that makes their schedule is working on."""
+    if ctx.store is None:
+        return set()
+    found = set()
+    for kind in SCHEDULING:
+        for status in UNFINISHED:
+            for workflow in await ctx.store.workflows.find(
+                status=status, kind=kind, limit=MAX_UNFINISHED
+            ):
+                project = workflow.input.get("project_id")
+                if project:
+                    found.add(str(project))
+    return found
 
 
 async def detect(ctx: ScanContext) -> list[Finding]:
@@ -15,12 +40,15 @@ async def detect(ctx: ScanContext) -> list[Finding]:
     schedules = await ctx.view.listing(SourceSystem.ERP, "billing_schedule")
     projects = await ctx.view.listing(SourceSystem.PSA, "project")
     scheduled = {s.job_id for s in schedules if isinstance(s, BillingSchedule)}
+    in_hand = await being_scheduled(ctx)
     project_of = {p.id: p for p in projects if isinstance(p, Project)}
     found = []
     for job in jobs:
         if not isinstance(job, Job) or job.id in scheduled:
             continue
         project = project_of.get(job.psa_project_id or "")
+        if project is not None and project.id in in_hand:
+            continue
         found.append(
             Finding(
                 KIND,
@@ -42,4 +70,5 @@ DETECTOR = Detector(
     detect,
     reads=frozenset({(SourceSystem.ERP, "job"), (SourceSystem.ERP, "billing_schedule")}),
     needs=frozenset({SourceSystem.ERP, SourceSystem.PSA}),
+    on_events=frozenset({"WorkflowFinished"}),  # a remedy that stopped short: check again
 )

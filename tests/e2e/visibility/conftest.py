@@ -12,16 +12,15 @@ from typing import Any
 
 import httpx
 import pytest
-from gql import Client
-from gql.transport.httpx import HTTPXAsyncTransport
 from httpx_sse import aconnect_sse
 
 from gateway.settings import Settings, VisibilityConfig
 from resolvers import ids
+from sandboxes.harness.identity import Identity
 from sandboxes.harness.served import RunningGateway, serve, settings_for
 from sandboxes.runner import SandboxCluster
 from tests.conftest import WORLD_TODAY
-from tests.e2e.conftest import GraphQL
+from tests.e2e.conftest import GraphQL, graphql_client
 
 SCAN_INTERVAL_S = 2.0
 WAIT_S = 60.0  # generous: the machine is shared
@@ -94,12 +93,15 @@ class Visibility:
                 await asyncio.sleep(0.2)
 
 
-async def _follow(url: str, into: list[dict[str, Any]], ready: asyncio.Event) -> None:
+async def _follow(
+    url: str, headers: dict[str, str], into: list[dict[str, Any]], ready: asyncio.Event
+) -> None:
     query = "subscription { exceptionsChanged { id kind status resolvedAt ownerTeam } }"
     async with (
-        httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None)) as client,
+        httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None), headers=headers) as client,
         aconnect_sse(client, "POST", url, json={"query": query}) as source,
     ):
+        source.response.raise_for_status()
         ready.set()
         async for event in source.aiter_sse():
             if event.event == "next":
@@ -128,13 +130,17 @@ def running_gateway(
 
 
 @pytest.fixture
-async def visibility(running_gateway: RunningGateway) -> AsyncIterator[Visibility]:
-    """A GraphQL client of the gateway, following `exceptionsChanged` from now on."""
-    transport = HTTPXAsyncTransport(url=running_gateway.graphql, timeout=120)
-    async with Client(transport=transport, execute_timeout=120) as session:
-        found = Visibility(GraphQL(session), running_gateway.url)
+async def visibility(
+    running_gateway: RunningGateway, identity: Identity
+) -> AsyncIterator[Visibility]:
+    """An admin's GraphQL client of the gateway, following `exceptionsChanged` from now on."""
+    admin = identity.headers_for("admin")
+    async with graphql_client(running_gateway.graphql, admin, timeout=120) as client:
+        found = Visibility(client, running_gateway.url)
         ready = asyncio.Event()
-        follower = asyncio.create_task(_follow(running_gateway.graphql, found.changes, ready))
+        follower = asyncio.create_task(
+            _follow(running_gateway.graphql, admin, found.changes, ready)
+        )
         await asyncio.wait_for(ready.wait(), WAIT_S)
         await asyncio.sleep(1.0)  # the stream's headers come before its bus subscription
         try:

@@ -33,6 +33,9 @@ mutation($id: ID!, $key: String!) {
 }
 """
 ERP_RECORD = "/services/rest/record/v1"
+REMEDIES_AUDITED = """
+query { auditLog(objectType: "BusinessException", first: 1000) { subject roles action objectId } }
+"""
 
 
 def _unique(prefix: str) -> str:
@@ -97,6 +100,13 @@ async def test_a_project_without_finance_code_appears_and_its_remedy_resolves_it
     ]
     assert started["kind"] == "remedy_finance_code"
     assert (await visibility.gql.settled(started["id"]))["status"] == "SUCCEEDED"
+    audit = (await visibility.gql(REMEDIES_AUDITED))["auditLog"]
+    assert {
+        "subject": "admin@harness",
+        "roles": ["admin"],
+        "action": "exception.remediate",
+        "objectId": f"PROJECT_MISSING_FINANCE_CODE:{project_id}",
+    } in audit
 
     done = await visibility.resolved("PROJECT_MISSING_FINANCE_CODE", project_id)
     assert done["resolvedAt"] is not None

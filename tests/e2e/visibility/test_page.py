@@ -1,6 +1,6 @@
-"""The /visibility page in a real headless browser: it renders the KPIs, the queue with the
-seeded exceptions, integration health, and updates by itself, without a reload, when a
-defect is made in a sandbox."""
+"""The /visibility page in a real headless browser: a user pastes a token into it; it then
+renders the KPIs, the queue with the seeded exceptions, integration health, and updates by
+itself, without a reload, when a defect is made in a sandbox."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
+from sandboxes.harness.identity import Identity
 from sandboxes.world.model import World
 from tests.browser import browser_page  # noqa: F401  (the fixture)
 from tests.conftest import reset
@@ -24,13 +26,13 @@ pytestmark = [
 ERP_RECORD = "/services/rest/record/v1"
 
 
-def _after_the_first_scan(graphql: str) -> None:
+def _after_the_first_scan(graphql: str, headers: dict[str, str]) -> None:
     """The start-up scan stores what it found in one go: wait for it, so the page's live
     ticker below shows only what happens after the page opened."""
     query = "query { exceptions(first: 1) { totalCount } }"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        found = httpx.post(graphql, json={"query": query}, timeout=60).json()
+        found = httpx.post(graphql, json={"query": query}, headers=headers, timeout=60).json()
         if (found.get("data") or {}).get("exceptions", {}).get("totalCount"):
             return
         time.sleep(0.5)
@@ -43,11 +45,13 @@ def test_the_page_shows_the_queue_and_follows_a_defect_made_in_the_erp(
     vendors: dict[str, Vendor],
     world: World,
     sandboxes,
+    identity: Identity,
     tmp_path: Path,
 ):
     reset(sandboxes, "erp")
-    _after_the_first_scan(running_gateway.graphql)
-    page = browser_page
+    admin = identity.token_for("admin")
+    _after_the_first_scan(running_gateway.graphql, {"Authorization": f"Bearer {admin}"})
+    page, blocked = browser_page
     outside: list[str] = []
     page.on(
         "request",
@@ -57,12 +61,21 @@ def test_the_page_shows_the_queue_and_follows_a_defect_made_in_the_erp(
     )
     page.goto(f"{running_gateway.url}/visibility")
 
+    # No token yet: the page asks for one; a bad one is refused, and the page says so.
+    # (waits by selector and `expect`: the page's CSP forbids the eval wait_for_function uses)
+    expect(page.locator("#live")).to_have_text("no token")
+    page.fill("#token", "not-a-token")
+    page.click("#token-save")
+    expect(page.locator("#message")).to_contain_text("401 UNAUTHENTICATED")
+    page.fill("#token", admin)
+    page.click("#token-save")
+
     page.wait_for_selector("#exceptions tbody tr[data-kind='INVOICE_BLOCKED']")
     page.wait_for_selector("#kpis .kpi")
     page.wait_for_selector("#health tbody tr")
-    page.wait_for_function("document.getElementById('live').textContent === 'live'")
-    blocked = page.locator("#exceptions tbody tr[data-kind='INVOICE_BLOCKED']").count()
-    assert blocked == len(world.defects.blocked_invoices)
+    expect(page.locator("#live")).to_have_text("live", timeout=60_000)
+    held = page.locator("#exceptions tbody tr[data-kind='INVOICE_BLOCKED']").count()
+    assert held == len(world.defects.blocked_invoices)
     health = page.locator("#health tbody tr td:first-child").all_text_contents()
     assert sorted(health) == ["CRM", "ERP", "HCM", "PSA", "TIME"]
 
@@ -72,11 +85,8 @@ def test_the_page_shows_the_queue_and_follows_a_defect_made_in_the_erp(
         f"{ERP_RECORD}/invoice/{invoice.erp_id}",
         json={"custbody_blocked_reason": "PO_MISSING"},
     )
-    page.wait_for_function(
-        "n => document.querySelectorAll("
-        "\"#exceptions tbody tr[data-kind='INVOICE_BLOCKED']\").length === n",
-        arg=blocked + 1,
-        timeout=90_000,
+    expect(page.locator("#exceptions tbody tr[data-kind='INVOICE_BLOCKED']")).to_have_count(
+        held + 1, timeout=90_000
     )
     ticker = page.locator("#ticker li").all_text_contents()
     assert any("INVOICE_BLOCKED" in line for line in ticker), ticker
@@ -85,3 +95,8 @@ def test_the_page_shows_the_queue_and_follows_a_defect_made_in_the_erp(
     page.screenshot(path=str(tmp_path / "visibility.png"), full_page=True)
     assert (tmp_path / "visibility.png").stat().st_size > 0
     assert outside == [], "the page reaches nothing beyond the gateway"
+    assert blocked == [], "the page asked for nothing off this machine"
+    # The pasted token is kept: the page opens connected again.
+    page.reload()
+    expect(page.locator("#live")).to_have_text("live", timeout=60_000)
+    assert page.input_value("#token") == admin

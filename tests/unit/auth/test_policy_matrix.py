@@ -74,6 +74,18 @@ def test_the_role_matrix_is_printed(schema: GraphQLSchema) -> None:
     assert row("Query.auditLog") == ["run", "-", "-", "-", "-"]
     assert row("Query.projects") == ["run"] * 5  # open; its rows are cut per role
     assert row("rows:Project") == ["every", "every", "every", "assigned", "of_own_client"]
+    # business visibility: the firm's staff only; what is at risk is money
+    for operation in (
+        "Query.exceptions",
+        "Query.kpis",
+        "Mutation.acknowledgeException",
+        "Mutation.remediateException",
+        "Subscription.exceptionsChanged",
+    ):
+        assert row(operation) == ["run", "run", "run", "-", "-"], operation
+    assert row("BusinessException.revenueAtRisk") == ["read", "read", "-", "-", "-"]
+    assert row("Kpis.unbilledApprovedAmount") == ["read", "read", "-", "-", "-"]
+    assert row("rows:BusinessException") == ["every", "every", "every", "-", "-"]
 
 
 def test_every_mutation_and_subscription_is_in_the_table(schema: GraphQLSchema) -> None:

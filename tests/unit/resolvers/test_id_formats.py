@@ -21,6 +21,10 @@ GOOD = [
     ("TimeEntry", "900000001"),
     ("Invoice", "600001"),
     ("Workflow", "6f1c1a4e-2b5d-4c3a-9e8f-0a1b2c3d4e5f"),
+    ("BusinessException", "INVOICE_BLOCKED:600001"),
+    ("BusinessException", "DUPLICATE_CUSTOMER:0015g00000ABCDEAAA"),
+    ("BusinessException", "WORKFLOW_NEEDS_ATTENTION:6f1c1a4e-2b5d-4c3a-9e8f-0a1b2c3d4e5f"),
+    ("BusinessException", "SOURCE_DEGRADED:ERP"),
 ]
 BAD_KEYS = [".", "..", "a/b", "%2F", "1/../2", "x" * 10_000]
 
@@ -45,6 +49,9 @@ def test_keys_that_could_escape_a_url_segment_are_refused(type_name: str, key: s
         ("Project", "0015g00000ABCDEAAA"),  # another system's id
         ("TimeEntry", "0900000001 "),
         ("Workflow", "6f1c1a4e_2b5d"),
+        ("BusinessException", "INVOICE_BLOCKED:60/01"),
+        ("BusinessException", "invoice_blocked:600001"),
+        ("BusinessException", "600001"),
     ],
 )
 def test_a_key_of_another_system_s_shape_is_refused(type_name: str, key: str) -> None:

@@ -145,6 +145,20 @@ async def test_acknowledging_records_who_and_when_and_is_audited(monitor, script
     assert resolved.status == "RESOLVED"
 
 
+async def test_an_acknowledgement_keeps_the_subject_and_audits_it_with_its_roles(monitor, scripted):
+    scripted.findings = [invoice("600002")]
+    await monitor.scan()
+    row = await monitor.acknowledge(
+        "INVOICE_BLOCKED:600002", "bob@firm.example", None, audit_as="bob@firm.example (finance)"
+    )
+    assert row is not None
+    assert row.acknowledged_by == "bob@firm.example"
+    audit = await monitor.store.audit.find(object_id="INVOICE_BLOCKED:600002")
+    assert [(a.principal, a.action) for a in audit] == [
+        ("bob@firm.example (finance)", "exception.acknowledge")
+    ]
+
+
 async def test_a_change_re_checks_only_the_detectors_that_read_it(store: Store):
     invoices = Scripted(BLOCKED, {(SourceSystem.ERP, "invoice")})
     projects = Scripted(ExceptionKind.PROJECT_MISSING_FINANCE_CODE, {(SourceSystem.PSA, "project")})
