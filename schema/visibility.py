@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar, cast
 import strawberry
 
 from gateway.store.records import BusinessExceptionRow
+from gateway.visibility.findings import ExceptionKind
 from gateway.visibility.kpis import DurationStats as DurationFigures
 from gateway.visibility.kpis import Kpis as KpiFigures
 from resolvers import ids
@@ -41,18 +42,8 @@ def _subscription(description: str) -> Callable[[F], F]:
     return cast(Callable[[F], F], strawberry.subscription(description=description))
 
 
-@strawberry.enum
-class ExceptionKind(Enum):
-    PROJECT_MISSING_FINANCE_CODE = "PROJECT_MISSING_FINANCE_CODE"
-    CONTRACT_WITHOUT_BILLING_SCHEDULE = "CONTRACT_WITHOUT_BILLING_SCHEDULE"
-    APPROVED_TIME_ON_CLOSED_PROJECT = "APPROVED_TIME_ON_CLOSED_PROJECT"
-    APPROVED_TIME_NOT_POSTED = "APPROVED_TIME_NOT_POSTED"
-    DUPLICATE_CUSTOMER = "DUPLICATE_CUSTOMER"
-    INVOICE_BLOCKED = "INVOICE_BLOCKED"
-    STAFFING_REQUEST_UNASSIGNED = "STAFFING_REQUEST_UNASSIGNED"
-    RESOURCE_CONFLICT = "RESOURCE_CONFLICT"
-    WORKFLOW_NEEDS_ATTENTION = "WORKFLOW_NEEDS_ATTENTION"
-    SOURCE_DEGRADED = "SOURCE_DEGRADED"
+# The kinds are the monitor's own (gateway.visibility.findings), named once.
+strawberry.enum(ExceptionKind)
 
 
 @strawberry.enum
