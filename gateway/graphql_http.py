@@ -19,16 +19,17 @@ What this adds to strawberry's view:
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.schema.base import BaseSchema
@@ -45,6 +46,17 @@ JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 MakeContext = Callable[[Request | WebSocket], Awaitable[RequestContext]]
+
+
+class TextFrames(ASGIWebSocketAdapter):
+    """Sends each WebSocket message as a text frame: the GraphQL over WebSocket protocol
+    allows no binary frames, and strawberry sends bytes as binary (our encoder gives bytes)."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message, option=orjson.OPT_NON_STR_KEYS).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
 
 
 def negotiate(accept: str) -> str:
@@ -89,6 +101,8 @@ def rate_limited(result: ExecutionResult) -> int | None:
 
 
 class GraphQLView(GraphQL[RequestContext, None]):
+    websocket_adapter_class = TextFrames  # type: ignore[assignment]
+
     def __init__(
         self,
         schema: BaseSchema,
