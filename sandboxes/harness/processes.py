@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import yaml
 
-from gateway.settings import load_settings
+from gateway.settings import load_settings, sandbox_ports
 from sandboxes.harness.identity import Identity
 from sandboxes.runner import SandboxCluster
 
@@ -43,12 +43,12 @@ def free_port() -> int:
 
 
 def free_port_base(attempts: int = 200) -> int:
-    """A demo port base N whose ports (N for the gateway, N+101..N+105 for the sandboxes)
-    are all free now."""
+    """A demo port base N whose ports (N for the gateway, `sandbox_ports(N)` for the
+    sandboxes) are all free now."""
     rng = random.SystemRandom()
     for _ in range(attempts):
         base = rng.randrange(20000, 60000)
-        if all(_is_free(port) for port in (base, *range(base + 101, base + 106))):
+        if all(_is_free(port) for port in (base, *sandbox_ports(base).values())):
             return base
     raise RuntimeError("no free demo port base")
 
