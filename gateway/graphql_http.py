@@ -101,7 +101,7 @@ def rate_limited(result: ExecutionResult) -> int | None:
 
 
 class GraphQLView(GraphQL[RequestContext, None]):
-    websocket_adapter_class = TextFrames  # type: ignore[assignment]
+    websocket_adapter_class = TextFrames
 
     def __init__(
         self,
