@@ -8,6 +8,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -34,6 +35,12 @@ query($kind: ExceptionKind, $status: ExceptionStatus, $first: Int) {
       detectedAt acknowledgedAt resolvedAt revenueAtRisk { amount currency }
     } }
   }
+}
+"""
+
+REMEDY = """
+mutation($id: ID!, $key: String!) {
+  remediateException(id: $id, idempotencyKey: $key) { id kind status }
 }
 """
 
@@ -114,19 +121,18 @@ def running_gateway(
 ) -> Iterator[RunningGateway]:
     """One gateway for the module, scanning every SCAN_INTERVAL_S, its calendar the world's."""
     store = tmp_path_factory.mktemp("visibility") / "store.db"
-    settings = settings_for(demo_settings, sandboxes, store).model_copy(
-        update={
-            "visibility": VisibilityConfig(
-                monitor=True,
-                scan_interval_s=SCAN_INTERVAL_S,
-                today=WORLD_TODAY,
-                unposted_after_s=0.0,
-            )
-        }
-    )
-    running = serve(settings)
+    running = serve(monitored(demo_settings, sandboxes, store, unposted_after_s=0.0))
     yield running
     running.stop()
+
+
+def monitored(demo: Settings, cluster: SandboxCluster, store: Path, **visibility: Any) -> Settings:
+    """The test gateway's settings with the monitor on, scanning every SCAN_INTERVAL_S, its
+    calendar the world's (and `visibility`'s other settings)."""
+    config = VisibilityConfig(
+        monitor=True, scan_interval_s=SCAN_INTERVAL_S, today=WORLD_TODAY, **visibility
+    )
+    return settings_for(demo, cluster, store).model_copy(update={"visibility": config})
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from sandboxes.world.defects import expected_exception_ids
 from sandboxes.world.model import World
 from sources.records import BillingScheduleLine
 from tests.conftest import WORLD_TODAY, reset
-from tests.e2e.visibility.conftest import Vendor, Visibility, exception_id
+from tests.e2e.visibility.conftest import REMEDY, Vendor, Visibility, exception_id
 
 pytestmark = [
     pytest.mark.slow,
@@ -28,11 +28,6 @@ pytestmark = [
     pytest.mark.usefixtures("seeded_world_after"),
 ]
 
-REMEDY = """
-mutation($id: ID!, $key: String!) {
-  remediateException(id: $id, idempotencyKey: $key) { id kind status }
-}
-"""
 ERP_RECORD = "/services/rest/record/v1"
 REMEDIES_AUDITED = """
 query { auditLog(objectType: "BusinessException", first: 1000) { subject roles action objectId } }

@@ -15,15 +15,15 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.settings import EventsConfig, Settings, VisibilityConfig
+from gateway.settings import EventsConfig, Settings
 from gateway.workflows.systems import Systems
 from resolvers import ids
-from sandboxes.harness.served import RunningGateway, serve, settings_for
+from sandboxes.harness.served import RunningGateway, serve
 from sandboxes.runner import SandboxCluster
 from sandboxes.world.model import World
 from tests.conftest import WORLD_TODAY
 from tests.e2e.events.conftest import automations_on
-from tests.e2e.visibility.conftest import SCAN_INTERVAL_S, WAIT_S, Visibility
+from tests.e2e.visibility.conftest import REMEDY, WAIT_S, Visibility, monitored
 
 pytestmark = [
     pytest.mark.slow,
@@ -32,11 +32,6 @@ pytestmark = [
 ]
 
 AUTOMATION = "time-approved-to-erp"
-REMEDY = """
-mutation($id: ID!, $key: String!) {
-  remediateException(id: $id, idempotencyKey: $key) { id kind status }
-}
-"""
 
 
 @pytest.fixture(scope="module")
@@ -45,20 +40,14 @@ def running_gateway(
 ) -> Iterator[RunningGateway]:
     """The visibility gateway, also polling TIME's entries with the time-to-ERP automation on."""
     store = tmp_path_factory.mktemp("parked") / "store.db"
-    settings = settings_for(demo_settings, sandboxes, store).model_copy(
-        update={
-            "visibility": VisibilityConfig(
-                monitor=True, scan_interval_s=SCAN_INTERVAL_S, today=WORLD_TODAY
-            ),
-            "events": EventsConfig(
-                capture=True,
-                poll={"time": {"time_entry": 0.5}},
-                baseline={},
-                log_poll_s=0.2,
-                automations=automations_on(AUTOMATION),
-            ),
-        }
+    events = EventsConfig(
+        capture=True,
+        poll={"time": {"time_entry": 0.5}},
+        baseline={},
+        log_poll_s=0.2,
+        automations=automations_on(AUTOMATION),
     )
+    settings = monitored(demo_settings, sandboxes, store).model_copy(update={"events": events})
     running = serve(settings)
     yield running
     running.stop()
