@@ -13,7 +13,7 @@ import asyncio
 import re
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -246,37 +246,37 @@ async def _expected_events(
     expected: set[tuple[str, str]] = set()
     extra: Counter[str] = Counter()
     for deal in chaos.deals:
-        opportunity = (await _read(systems.crm.get_many("opportunity", [deal])))[0]
+        opportunity = (await _read(systems.crm.get_many, "opportunity", [deal]))[0]
         if isinstance(opportunity, Opportunity) and opportunity.stage == "CLOSED_WON":
             expected.add(("OpportunityClosedWon", ids.encode("Opportunity", deal)))
-        page = await _read(systems.psa.list("project", {"crm_opportunity_id": deal}, page_size=50))
+        page = await _read(systems.psa.list, "project", {"crm_opportunity_id": deal}, page_size=50)
         workspaces = [p for p in page.items if isinstance(p, Project)]
         extra["PSA project per opportunity"] += max(0, len(workspaces) - 1)
         for workspace in workspaces:
             expected.add(("ProjectCreated", ids.encode("Project", workspace.id)))
             jobs = await _read(
-                systems.erp.list("job", {"psa_project_id": workspace.id}, page_size=50)
+                systems.erp.list, "job", {"psa_project_id": workspace.id}, page_size=50
             )
             found = [j for j in jobs.items if isinstance(j, Job)]
             extra["ERP job per project"] += max(0, len(found) - 1)
             for job in found:
-                schedules = await _read(systems.erp.list("billing_schedule", {"job_id": job.id}))
+                schedules = await _read(systems.erp.list, "billing_schedule", {"job_id": job.id})
                 extra["ERP billing schedule per job"] += max(0, len(schedules.items) - 1)
             requests = await _read(
-                systems.psa.list("staffing_request", {"project_id": workspace.id}, page_size=50)
+                systems.psa.list, "staffing_request", {"project_id": workspace.id}, page_size=50
             )
             extra["PSA staffing request per plan line"] += max(
                 0, len(requests.items) - STAFFING_LINES
             )
     for key, entry_id in chaos.entries.items():
         same = await _read(
-            systems.time.list("time_entry", {"external_reference_id": f"psgraph:{key}"})
+            systems.time.list, "time_entry", {"external_reference_id": f"psgraph:{key}"}
         )
         extra["TIME entry per idempotency key"] += max(0, len(same.items) - 1)
-        entry = (await _read(systems.time.get_many("time_entry", [entry_id])))[0]
+        entry = (await _read(systems.time.get_many, "time_entry", [entry_id]))[0]
         if isinstance(entry, TimeEntry) and entry.status == "APPROVED":
             expected.add(("TimeApproved", ids.encode("TimeEntry", entry_id)))
-        postings = await _read(systems.erp.list("time_posting", {"time_entry_id": entry_id}))
+        postings = await _read(systems.erp.list, "time_posting", {"time_entry_id": entry_id})
         extra["ERP time posting per time entry"] += max(0, len(postings.items) - 1)
         if postings.items:
             expected.add(("TimePostedToErp", ids.encode("TimeEntry", entry_id)))
@@ -284,11 +284,12 @@ async def _expected_events(
     return expected
 
 
-async def _read(call: Any) -> Any:
-    """A read of a sandbox after the faults: retried, as a breaker may still be open."""
+async def _read(read: Callable[..., Awaitable[Any]], *args: Any, **options: Any) -> Any:
+    """`read(*args, **options)` of a sandbox after the faults: retried, as a breaker may
+    still be open (each attempt a new call: a coroutine can be awaited only once)."""
     for attempt in range(20):
         try:
-            return await call
+            return await read(*args, **options)
         except SourceError:
             if attempt == 19:
                 raise
