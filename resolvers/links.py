@@ -11,7 +11,8 @@ batched read per source for the whole level.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
@@ -109,6 +110,27 @@ def dangling(system: SourceSystem, what: str) -> SourceDataError:
 async def client(ctx: RequestContext, account_id: str | None) -> ClientView | None:
     account = await by_id(ctx, CRM, "account", account_id, Account)
     return ClientView(account.id, account) if account is not None else None
+
+
+def client_if_read(ctx: RequestContext, account_id: str | None) -> tuple[bool, ClientView | None]:
+    """`client(ctx, account_id)` without waiting, when this request has read the account
+    already (see `prefetch_clients`); (False, None) otherwise."""
+    if not account_id:
+        return True, None
+    read, account = ctx.loaders.peek(CRM, "account", account_id)
+    if not read:
+        return False, None
+    return True, (ClientView(account.id, account) if account is not None else None)
+
+
+async def prefetch_clients(ctx: RequestContext, account_ids: Iterable[str | None]) -> None:
+    """Read a page's accounts in one batch before its rows ask, so each row's client
+    resolves without a coroutine of its own. A failed read stays in the loader: the row
+    that needs it sees the failure as it would have without the prefetch."""
+    loader = ctx.loaders.by_id(CRM, "account")
+    keys = {key for key in account_ids if key}
+    if keys:
+        await asyncio.gather(*(loader.load(key) for key in keys), return_exceptions=True)
 
 
 async def client_of_customer(ctx: RequestContext, customer_id: str | None) -> ClientView | None:

@@ -30,6 +30,7 @@ class Loaders:
         self.freshness = freshness
         self._loop = asyncio.get_running_loop()
         self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
+        self._caches: dict[Hashable, dict[Any, asyncio.Future[Any]]] = {}
         self._once: dict[Hashable, asyncio.Future[Any]] = {}
 
     def by_id(self, system: SourceSystem, entity: str) -> DataLoader[str, Record | None]:
@@ -140,6 +141,15 @@ class Loaders:
             ),
         )
 
+    def peek(self, system: SourceSystem, entity: str, record_id: str) -> tuple[bool, Any]:
+        """(True, record or None) when `by_id(system, entity)` has already read `record_id`
+        in this request, without waiting; (False, None) when it has not, or the read
+        failed (the caller then loads it the usual way, and sees the failure there)."""
+        future = self._caches.get(("id", system, entity), {}).get(record_id)
+        if future is None or not future.done() or future.cancelled() or future.exception():
+            return False, None
+        return True, future.result()
+
     async def once(self, key: Hashable, make: Callable[[], Awaitable[T]]) -> T:
         """`make()` at most once per request for `key`; concurrent callers share it."""
         future = self._once.get(key)
@@ -164,8 +174,10 @@ class Loaders:
             async def checked(keys: list[Any]) -> list[Any]:
                 return _aligned(keys, await batch(keys), repr(identity))
 
-            loader = DataLoader(checked, loop=self._loop)
+            cache: dict[Any, asyncio.Future[Any]] = {}
+            loader = DataLoader(checked, loop=self._loop, cache_map=cache)
             self._loaders[identity] = loader
+            self._caches[identity] = cache
         return loader
 
 

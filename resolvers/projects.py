@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -67,6 +68,18 @@ async def client(ctx: RequestContext, project: Project) -> ClientView | None:
         deal = await opportunity(ctx, project)
         account_id = deal.account_id if deal is not None else None
     return await links.client(ctx, account_id)
+
+
+def client_if_read(ctx: RequestContext, project: Project) -> tuple[bool, ClientView | None]:
+    """`client(ctx, project)` without waiting, when the project names its account and this
+    request has read it already; (False, None) otherwise."""
+    if not project.crm_account_id:
+        return False, None
+    return links.client_if_read(ctx, project.crm_account_id)
+
+
+async def prefetch_clients(ctx: RequestContext, page: Iterable[Project]) -> None:
+    await links.prefetch_clients(ctx, (project.crm_account_id for project in page))
 
 
 async def opportunity(ctx: RequestContext, project: Project) -> Opportunity | None:

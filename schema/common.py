@@ -44,6 +44,27 @@ def selected(info: GatewayInfo) -> frozenset[str]:
     return names
 
 
+def selects(info: GatewayInfo, *path: str) -> bool:
+    """Whether the query selects `path` below the field being resolved (through fragments
+    too): `selects(info, "edges", "node", "client")` on a connection."""
+    level = list(info.selected_fields)
+    for name in path:
+        level = [
+            child for field in level for child in _fields(field.selections) if child.name == name
+        ]
+        if not level:
+            return False
+    return True
+
+
+def _fields(selections: Sequence[Selection]) -> Iterator[SelectedField]:
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            yield selection
+        else:
+            yield from _fields(selection.selections)
+
+
 def _names(selections: Sequence[Selection]) -> Iterator[str]:
     for selection in selections:
         if isinstance(selection, SelectedField):

@@ -10,6 +10,7 @@ import strawberry
 from gateway.staffing_rank import Candidate
 from resolvers import health, ids, links, staffing
 from resolvers import projects as resolve
+from resolvers.context import RequestContext
 from resolvers.links import PSA
 from schema.common import (
     Connection,
@@ -86,10 +87,21 @@ class Project(Node):
         return await resolve.finance_code(context(info), self.record)
 
     @described("Null when the CRM cannot be reached.")
-    async def client(self, info: GatewayInfo) -> ClientRef | None:
+    def client(self, info: GatewayInfo) -> ClientRef | None:
+        # Not `async`: on a page whose clients were read ahead (Query.projects), each row
+        # answers at once, and graphql-core awaits only the rows that must still wait.
         from schema.clients import Client
 
-        view = await resolve.client(context(info), self.record)
+        ctx = context(info)
+        read, view = resolve.client_if_read(ctx, self.record)
+        if read:
+            return Client.of(view) if view is not None else None
+        return self._client(ctx)  # type: ignore[return-value]
+
+    async def _client(self, ctx: RequestContext) -> ClientRef | None:
+        from schema.clients import Client
+
+        view = await resolve.client(ctx, self.record)
         return Client.of(view) if view is not None else None
 
     @strawberry.field

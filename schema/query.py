@@ -12,6 +12,7 @@ from typing import Annotated
 import strawberry
 
 from resolvers import crm, ids, scoped_lists, staffing
+from resolvers import projects as project_links
 from resolvers.connections import page_size
 from resolvers.errors import InvalidInputError
 from schema.billing import Invoice
@@ -29,6 +30,7 @@ from schema.common import (
     connection,
     context,
     described,
+    selects,
 )
 from schema.nodes import load_node
 from schema.people import Resource
@@ -81,6 +83,8 @@ class Query:
             client_key=_key(client_id, "Client", "clientId"),
             practice=practice,
         )
+        if selects(info, "edges", "node", "client"):
+            await project_links.prefetch_clients(context(info), (p for _, p in window.edges))
         return connection(window, Project.of)
 
     @strawberry.field

@@ -8,6 +8,7 @@ the schema's fields once, `resolvers.scope` to the rows every loader and list an
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import Enum
 
@@ -200,5 +201,10 @@ def rows(principal: Principal | None, node_type: str) -> frozenset[Rows]:
     role reads every row; empty: no row)."""
     if principal is None:
         return frozenset()
-    found = {ROWS[role][node_type] for role in principal.roles if node_type in ROWS[role]}
+    return _rows_of(principal.roles, node_type)
+
+
+@functools.lru_cache(maxsize=256)  # asked for every row that leaves the gateway
+def _rows_of(roles: frozenset[str], node_type: str) -> frozenset[Rows]:
+    found = {ROWS[role][node_type] for role in roles if node_type in ROWS[role]}
     return frozenset({Rows.EVERY}) if Rows.EVERY in found else frozenset(found)
