@@ -14,6 +14,7 @@ BENCHMARKS = (
     "bench.events",
     "bench.automations",
     "bench.observability",
+    "bench.field_cost",
     "bench.visibility",
 )
 

@@ -17,10 +17,14 @@ from typing import Any
 
 import httpx
 import jwt
+from cachetools import TTLCache
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from gateway.auth.principal import ROLES, Principal
 from gateway.settings import AuthConfig
+
+VERIFIED_TOKENS = 4096
+VERIFIED_FOR_S = 300.0
 
 Fetch = Callable[[str], Awaitable[dict[str, Any]]]
 
@@ -81,6 +85,11 @@ class TokenVerifier:
         self._config = config
         self._keys = keys
         self._http = http
+        # A dashboard sends the same token with every request: a signature checked once
+        # is not checked again until the token expires (or falls out of this bounded cache).
+        self._verified: TTLCache[str, tuple[Principal, float]] = TTLCache(
+            maxsize=VERIFIED_TOKENS, ttl=VERIFIED_FOR_S
+        )
 
     @classmethod
     def from_settings(cls, config: AuthConfig) -> TokenVerifier:
@@ -110,8 +119,17 @@ class TokenVerifier:
             raise UnauthenticatedError("the Authorization header must be 'Bearer <token>'")
         if self._keys is None or self._config.issuer is None:
             raise UnauthenticatedError("no token issuer is configured")
-        claims = await self._claims(token.strip())
-        return _principal(claims)
+        token = token.strip()
+        known = self._verified.get(token)
+        if known is not None:
+            principal, expires = known
+            if time.time() <= expires + self._config.leeway_s:
+                return principal
+            del self._verified[token]
+        claims = await self._claims(token)
+        principal = _principal(claims)
+        self._verified[token] = (principal, float(claims["exp"]))
+        return principal
 
     async def _claims(self, token: str) -> dict[str, Any]:
         assert self._keys is not None

@@ -5,6 +5,7 @@ itself, without a reload, when a defect is made in a sandbox."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,26 @@ def _after_the_first_scan(graphql: str, headers: dict[str, str]) -> None:
             return
         time.sleep(0.5)
     raise TimeoutError("the monitor's first scan did not finish")
+
+
+def _open_by_kind(graphql: str, headers: dict[str, str]) -> Counter[str]:
+    """What the queue holds open or acknowledged, by kind: what the page lists."""
+    query = (
+        "query($s: ExceptionStatus) "
+        "{ exceptions(first: 1000, status: $s) { edges { node { kind } } } }"
+    )
+    kinds: Counter[str] = Counter()
+    for status in ("OPEN", "ACKNOWLEDGED"):
+        found = httpx.post(
+            graphql, json={"query": query, "variables": {"s": status}}, headers=headers, timeout=60
+        ).json()
+        kinds.update(edge["node"]["kind"] for edge in found["data"]["exceptions"]["edges"])
+    return kinds
+
+
+def _kinds_on(page: Any) -> Counter[str]:
+    rows = page.locator("#exceptions tbody tr").all()
+    return Counter(str(row.get_attribute("data-kind")) for row in rows)
 
 
 def test_the_page_shows_the_queue_and_follows_a_defect_made_in_the_erp(
@@ -76,6 +97,13 @@ def test_the_page_shows_the_queue_and_follows_a_defect_made_in_the_erp(
     expect(page.locator("#live")).to_have_text("live", timeout=60_000)
     held = page.locator("#exceptions tbody tr[data-kind='INVOICE_BLOCKED']").count()
     assert held == len(world.defects.blocked_invoices)
+    # Every kind the queue holds is on the page, as many rows of each as the queue has.
+    queued = _open_by_kind(running_gateway.graphql, {"Authorization": f"Bearer {admin}"})
+    assert len(queued) > 1
+    deadline = time.monotonic() + 30
+    while (shown := _kinds_on(page)) != queued and time.monotonic() < deadline:
+        time.sleep(0.5)  # a scan may land between the two reads: the page follows it
+    assert shown == queued
     health = page.locator("#health tbody tr td:first-child").all_text_contents()
     assert sorted(health) == ["CRM", "ERP", "HCM", "PSA", "TIME"]
 
@@ -91,6 +119,14 @@ def test_the_page_shows_the_queue_and_follows_a_defect_made_in_the_erp(
     ticker = page.locator("#ticker li").all_text_contents()
     assert any("INVOICE_BLOCKED" in line for line in ticker), ticker
     assert page.locator("#exceptions tbody tr", has_text="PO_MISSING").count() == 1
+
+    # Released in the ERP itself: the row leaves the page by itself.
+    vendors["erp"].call(
+        "PATCH", f"{ERP_RECORD}/invoice/{invoice.erp_id}", json={"custbody_blocked_reason": ""}
+    )
+    expect(page.locator("#exceptions tbody tr[data-kind='INVOICE_BLOCKED']")).to_have_count(
+        held, timeout=90_000
+    )
 
     page.screenshot(path=str(tmp_path / "visibility.png"), full_page=True)
     assert (tmp_path / "visibility.png").stat().st_size > 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import jwt
 import pytest
 
 from gateway.auth.principal import Principal
@@ -93,3 +94,37 @@ async def test_no_issuer_configured_refuses_everything(issuer: LocalIssuer) -> N
 
     with pytest.raises(UnauthenticatedError, match="no token issuer"):
         await verifier.principal(bearer(issuer.token()))
+
+
+async def test_a_token_already_verified_is_not_verified_again(
+    issuer: LocalIssuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verifier = issuer.verifier()
+    token = issuer.token(sub="dashboard")
+    first = await verifier.principal(bearer(token))
+    checks = 0
+    decode = jwt.decode
+
+    def counted(*args: object, **kwargs: object) -> object:
+        nonlocal checks
+        checks += 1
+        return decode(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jwt, "decode", counted)
+    again = [await verifier.principal(bearer(token)) for _ in range(3)]
+    other = await verifier.principal(bearer(issuer.token(sub="someone else")))
+
+    assert again == [first] * 3
+    assert other.subject == "someone else"
+    assert checks == 1  # only the new token's signature
+
+
+async def test_a_remembered_token_is_refused_once_it_expires(issuer: LocalIssuer) -> None:
+    strict = issuer.config().model_copy(update={"leeway_s": 0})
+    verifier = TokenVerifier(strict, IssuerKeys(ISSUER, issuer.fetch))
+    token = issuer.token(exp=int(time.time()) + 1)
+    await verifier.principal(bearer(token))
+
+    time.sleep(2.1)
+    with pytest.raises(UnauthenticatedError, match="expired"):
+        await verifier.principal(bearer(token))
