@@ -9,7 +9,7 @@ latency on every vendor request, cold reads. The client's dashboards return fewe
 read, so its figures say what a portal user waits, not a like-for-like overhead; the
 overhead column compares the admin's p50 with policy to the p50 without.
 
-    python -m bench.policy [--scale 1.0] [--reps 5] [--rows 100]
+    python -m bench.policy [--scale 1.0] [--reps 15] [--rows 100]
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from bench.read_queries import (
     DEMO_CONFIG,
     LATENCY_MS,
     Calls,
+    Run,
     bench_settings,
     measure,
     sandboxes_apart,
@@ -40,7 +41,7 @@ FIRST_CLIENT = "{ projects(first: 1) { edges { node { client { id } } } } }"
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.policy", description=__doc__)
     parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--reps", type=int, default=15)
     parser.add_argument("--rows", type=int, default=100)
     args = parser.parse_args(argv)
 
@@ -83,21 +84,25 @@ def main(argv: Sequence[str] | None = None) -> None:
             print("-" * len(header))
             for dashboard in DASHBOARDS:
                 variables = dashboard.variables(args.rows, firm.today)
-                figures = {}
-                for label, url, headers in (
+                variants = (
                     ("none", open_, admin),
                     ("admin", guarded, admin),
                     ("client", guarded, client),
-                ):
-                    measure(http, url, firm, calls, dashboard, variables, headers)  # warm-up
-                    runs = [
-                        measure(http, url, firm, calls, dashboard, variables, headers)
-                        for _ in range(args.reps)
-                    ]
-                    figures[label] = (
-                        statistics.median(r.seconds for r in runs) * 1000,
-                        runs[0].rows,
-                    )
+                )
+                for _label, url, headers in variants:  # warm-up
+                    measure(http, url, firm, calls, dashboard, variables, headers)
+                # The variants take turns, run after run: a slower moment of the machine
+                # falls on all three alike instead of on one variant's block of runs.
+                runs: dict[str, list[Run]] = {label: [] for label, _, _ in variants}
+                for _ in range(args.reps):
+                    for label, url, headers in variants:
+                        runs[label].append(
+                            measure(http, url, firm, calls, dashboard, variables, headers)
+                        )
+                figures = {
+                    label: (statistics.median(r.seconds for r in done) * 1000, done[0].rows)
+                    for label, done in runs.items()
+                }
                 none, with_policy = figures["none"][0], figures["admin"][0]
                 print(
                     f"{dashboard.name:32} {none:>9.0f} {with_policy:>7.0f} "
