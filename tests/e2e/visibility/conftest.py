@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +116,21 @@ async def _follow(
                 into.append(json.loads(event.data)["data"]["exceptionsChanged"])
 
 
+def after_the_first_scan(running: RunningGateway, identity: Identity) -> RunningGateway:
+    """`running` once its monitor's start-up scan is stored. That scan publishes every
+    exception of the seeded world at once: a test's stream that subscribed during that
+    burst could fall behind and be ended as a slow consumer, and miss what the test makes."""
+    headers = identity.headers_for("admin")
+    query = "query { exceptions(first: 1) { totalCount } }"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        found = httpx.post(running.graphql, json={"query": query}, headers=headers, timeout=60)
+        if ((found.json().get("data") or {}).get("exceptions") or {}).get("totalCount"):
+            return running
+        time.sleep(0.5)
+    raise TimeoutError("the monitor's first scan did not finish")
+
+
 @pytest.fixture(scope="module")
 def running_gateway(
     demo_settings: Settings, sandboxes: SandboxCluster, tmp_path_factory: pytest.TempPathFactory
@@ -122,7 +138,7 @@ def running_gateway(
     """One gateway for the module, scanning every SCAN_INTERVAL_S, its calendar the world's."""
     store = tmp_path_factory.mktemp("visibility") / "store.db"
     running = serve(monitored(demo_settings, sandboxes, store, unposted_after_s=0.0))
-    yield running
+    yield after_the_first_scan(running, Identity.of(sandboxes, demo_settings))
     running.stop()
 
 

@@ -27,19 +27,6 @@ pytestmark = [
 ERP_RECORD = "/services/rest/record/v1"
 
 
-def _after_the_first_scan(graphql: str, headers: dict[str, str]) -> None:
-    """The start-up scan stores what it found in one go: wait for it, so the page's live
-    ticker below shows only what happens after the page opened."""
-    query = "query { exceptions(first: 1) { totalCount } }"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        found = httpx.post(graphql, json={"query": query}, headers=headers, timeout=60).json()
-        if (found.get("data") or {}).get("exceptions", {}).get("totalCount"):
-            return
-        time.sleep(0.5)
-    raise TimeoutError("the monitor's first scan did not finish")
-
-
 def _open_by_kind(graphql: str, headers: dict[str, str]) -> Counter[str]:
     """What the queue holds open or acknowledged, by kind: what the page lists."""
     query = (
@@ -70,8 +57,7 @@ def test_the_page_shows_the_queue_and_follows_a_defect_made_in_the_erp(
     tmp_path: Path,
 ):
     reset(sandboxes, "erp")
-    admin = identity.token_for("admin")
-    _after_the_first_scan(running_gateway.graphql, {"Authorization": f"Bearer {admin}"})
+    admin = identity.token_for("admin")  # the module's gateway has finished its first scan
     page, blocked = browser_page
     outside: list[str] = []
     page.on(

@@ -18,12 +18,19 @@ from prometheus_client.parser import text_string_to_metric_families
 from gateway.settings import EventsConfig, Settings
 from gateway.workflows.systems import Systems
 from resolvers import ids
+from sandboxes.harness.identity import Identity
 from sandboxes.harness.served import RunningGateway, serve
 from sandboxes.runner import SandboxCluster
 from sandboxes.world.model import World
 from tests.conftest import WORLD_TODAY
 from tests.e2e.events.conftest import automations_on
-from tests.e2e.visibility.conftest import REMEDY, WAIT_S, Visibility, monitored
+from tests.e2e.visibility.conftest import (
+    REMEDY,
+    WAIT_S,
+    Visibility,
+    after_the_first_scan,
+    monitored,
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -49,7 +56,7 @@ def running_gateway(
     )
     settings = monitored(demo_settings, sandboxes, store).model_copy(update={"events": events})
     running = serve(settings)
-    yield running
+    yield after_the_first_scan(running, Identity.of(sandboxes, demo_settings))
     running.stop()
 
 
