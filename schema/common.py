@@ -61,16 +61,12 @@ def _fields(selections: Sequence[Selection]) -> Iterator[SelectedField]:
     for selection in selections:
         if isinstance(selection, SelectedField):
             yield selection
-        else:
+        else:  # inline fragments and fragment spreads
             yield from _fields(selection.selections)
 
 
 def _names(selections: Sequence[Selection]) -> Iterator[str]:
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            yield selection.name
-        else:  # inline fragments and fragment spreads
-            yield from _names(selection.selections)
+    return (field.name for field in _fields(selections))
 
 
 def described(description: str) -> Callable[[F], F]:
