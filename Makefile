@@ -27,8 +27,10 @@ services:
 chromium:
 	@scripts/ensure-chromium
 
+# Two workers, each given whole files: a file's module-wide gateway and sandboxes stay
+# in one process, and the end-to-end files, mostly waiting, overlap.
 test: $(STAMP) services chromium
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 # The edge's fuzz suite at full size (`make test` runs 3,000 + 600 cases).
 fuzz: $(STAMP) services

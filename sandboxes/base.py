@@ -37,10 +37,11 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from sandboxes.responses import JSONResponse
 from sandboxes.world.model import World
 from sources.records import SourceSystem
 

@@ -37,7 +37,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -54,6 +54,7 @@ from sandboxes.crm.org import ApiError, MultipleMatchesError, Org, QueryResult, 
 from sandboxes.crm.seed import seed_org
 from sandboxes.crm.sobjects import ACCOUNT, CONTACT, OPPORTUNITY, Field, SObjectType, sobject_type
 from sandboxes.crm.soql_engine import SoqlError, parse
+from sandboxes.responses import JSONResponse
 from sandboxes.world.model import World
 from sources.crm.formats import API_PATH, TOKEN_PATH, format_datetime, parse_datetime
 from sources.records import SourceSystem

@@ -42,7 +42,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -53,6 +53,7 @@ from sandboxes.erp.seed import seed_store
 from sandboxes.erp.store import Record, RecordError, RecordStore, render_sql_value
 from sandboxes.erp.suiteql import SuiteQLError
 from sandboxes.erp.suiteql_answers import Answers
+from sandboxes.responses import JSONResponse
 from sandboxes.world.model import World
 from sources.records import SourceSystem
 

@@ -32,11 +32,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from sandboxes.base import Sandbox
 from sandboxes.hcm.seed import workday_timestamp, workers_from_people
+from sandboxes.responses import JSONResponse
 from sandboxes.world.model import World
 from sources.hcm.search import matches_name_search
 from sources.records import SourceSystem

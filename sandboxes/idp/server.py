@@ -31,11 +31,12 @@ from typing import Any
 
 import jwt
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from sandboxes.base import Sandbox
 from sandboxes.idp.keys import KeyRing
+from sandboxes.responses import JSONResponse
 from sandboxes.world.model import World
 
 ROLES = frozenset({"admin", "finance", "delivery", "consultant", "client"})

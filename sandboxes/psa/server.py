@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from sandboxes.base import Sandbox
@@ -34,6 +34,7 @@ from sandboxes.psa.events import EventLog
 from sandboxes.psa.query import BadRequestError, Paging, envelope, paging, render, select
 from sandboxes.psa.seed import seed_tables
 from sandboxes.psa.tables import STATUS_BY_KEY, InvalidValueError, Row, Table, stamp
+from sandboxes.responses import JSONResponse
 from sandboxes.world.model import World
 from sources.records import SourceSystem
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sandboxes.world.model import Client, World
@@ -254,6 +255,7 @@ def wire_id(native: str) -> int | str:
     return int(native) if native.isdigit() else native
 
 
+@lru_cache(maxsize=1 << 16)  # a listing renders tens of thousands of stamps, many alike
 def timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 

@@ -29,10 +29,11 @@ from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from sandboxes.base import Sandbox
+from sandboxes.responses import JSONResponse
 from sandboxes.time.ledger import ProjectLedger
 from sandboxes.time.limits import RequestWindow
 from sandboxes.time.paging import SortKey, page_body
@@ -111,6 +112,18 @@ def _newest_first(row: _Dated) -> SortKey:
 _AFTER_ALL: SortKey = (1,)  # after every `_newest_first` key: ordinals are at least 1
 
 
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+# Indexes on the approval and billing state of entries and expenses, named apart from
+# the query parameters so `_dated` puts normalized values in them.
+STATE_INDEXES: dict[str, Callable[[_Dated], str | None]] = {
+    "approval": lambda row: row.approval_status,
+    "billed": lambda row: _flag(row.is_billed),
+}
+
+
 def _oldest_first(row: UserRow | ProjectRow) -> SortKey:
     return (row.seq,)
 
@@ -146,6 +159,8 @@ class TimeSandbox(Sandbox):
                 "external_reference_id": lambda e: (
                     e.external_reference["id"] if e.external_reference else None
                 ),
+                # The gateway's scans list approved, unbilled time page after page.
+                **STATE_INDEXES,
             },
             order=_newest_first,
             watchers=[self.entry_totals],
@@ -153,7 +168,11 @@ class TimeSandbox(Sandbox):
         self.expense_totals = ProjectLedger[ExpenseRow, float](uninvoiced_expenses)
         self.expenses = Table[ExpenseRow](
             data.expenses,
-            {"project_id": lambda e: e.project_id, "user_id": lambda e: e.user_id},
+            {
+                "project_id": lambda e: e.project_id,
+                "user_id": lambda e: e.user_id,
+                **STATE_INDEXES,
+            },
             order=_newest_first,
             watchers=[self.expense_totals],
         )
@@ -379,10 +398,18 @@ class TimeSandbox(Sandbox):
 
     def _dated(self, table: Table[D], params: Mapping[str, str]) -> list[D]:
         """Time entries or expenses matching Harvest's filters, newest first."""
-        equal = {name: params[name] for name in table.index_names if name in params}
+        equal = {
+            name: params[name]
+            for name in table.index_names - STATE_INDEXES.keys()
+            if name in params
+        }
         date_from, date_to = optional_date(params, "from"), optional_date(params, "to")
         billed = optional_bool(params, "is_billed")
         approval = optional_choice(params, "approval_status", APPROVAL_STATUSES)
+        if billed is not None:
+            equal["billed"] = _flag(billed)
+        if approval is not None:
+            equal["approval"] = approval
         client_id = params.get("client_id")
         within = None
         if date_from is not None or date_to is not None:
@@ -392,13 +419,10 @@ class TimeSandbox(Sandbox):
                 _AFTER_ALL if date_from is None else (1 - date_from.toordinal(),),
             )
         updated_since = optional_datetime(params, "updated_since")
-        return [
-            row
-            for row in table.select(equal, updated_since, within)  # newest first
-            if (billed is None or row.is_billed == billed)
-            and (approval is None or row.approval_status == approval)
-            and (client_id is None or self.projects[row.project_id].client.id == client_id)
-        ]
+        rows = table.select(equal, updated_since, within)  # newest first
+        if client_id is None:
+            return rows
+        return [row for row in rows if self.projects[row.project_id].client.id == client_id]
 
     def _entry(self, row: TimeEntryRow) -> dict[str, Any]:
         return render_time_entry(row, self.users, self.projects)

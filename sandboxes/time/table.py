@@ -1,7 +1,8 @@
 """An in-memory table with the indexes Harvest's filters need.
 
 Time entries number in the hundreds of thousands at scale; filtering by project, user,
-external reference, date range or `updated_since` should not scan them all on every page.
+external reference, date range or `updated_since` should not scan them all on every page,
+and the pages of one listing should not each select it again.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ class Watcher(Protocol[RowT_contra]):
         """`row` is about to change (it still holds its old values)."""
 
 
+SELECTIONS_KEPT = 32
+
+
 class Table(Mapping[str, RowT]):
     """Rows by id, equality indexes on named keys, every row ordered by updated_at, and,
     given an `order` (unique per row), every row in that order.
@@ -60,6 +64,9 @@ class Table(Mapping[str, RowT]):
         self._index: dict[str, dict[str, set[str]]] = {name: {} for name in self._keys}
         self._by_updated: list[tuple[datetime, int, str]] = []
         self._ordered: list[tuple[SortKey, str]] = []
+        # The latest selections, until any row changes: a listing read page by page
+        # asks for the same selection once per page.
+        self._selections: dict[tuple[object, ...], list[RowT]] = {}
         for row in rows:
             self._rows[row.id] = row
             self._index_row(row)
@@ -90,6 +97,7 @@ class Table(Mapping[str, RowT]):
         if row.id in self._rows:
             raise ValueError(f"duplicate id {row.id}")
         self._rows[row.id] = row
+        self._selections.clear()
         self._index_row(row)
         insort(self._by_updated, _updated_key(row))
         if self._order is not None:
@@ -99,6 +107,7 @@ class Table(Mapping[str, RowT]):
 
     @contextmanager
     def updating(self, row: RowT) -> Iterator[RowT]:
+        self._selections.clear()
         self._unindex_row(row)
         old = _updated_key(row)
         del self._by_updated[bisect_left(self._by_updated, old)]
@@ -109,6 +118,7 @@ class Table(Mapping[str, RowT]):
         try:
             yield row
         finally:
+            self._selections.clear()
             self._index_row(row)
             insort(self._by_updated, _updated_key(row))
             if self._order is not None:
@@ -125,8 +135,23 @@ class Table(Mapping[str, RowT]):
         """Rows matching every `equal` index value, updated at or after `updated_since`
         and, when `within` is (low, high), whose order key is at least low and below high.
 
-        On a table with an `order` the rows come in that order; otherwise in none.
+        On a table with an `order` the rows come in that order; otherwise in none. The
+        list is shared with later callers asking the same: do not change it.
         """
+        key = (tuple(sorted(equal.items())), updated_since, within)
+        found = self._selections.get(key)
+        if found is None:
+            if len(self._selections) >= SELECTIONS_KEPT:
+                self._selections.clear()
+            found = self._selections[key] = self._select(equal, updated_since, within)
+        return found
+
+    def _select(
+        self,
+        equal: Mapping[str, str],
+        updated_since: datetime | None,
+        within: tuple[SortKey, SortKey] | None,
+    ) -> list[RowT]:
         order = self._order
         # Walk the narrowest of the candidate sets (by size, which is known without
         # building them) and check each row against the other conditions.

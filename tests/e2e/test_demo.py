@@ -198,7 +198,7 @@ def test_a_won_deal_becomes_a_project_after_every_restart_of_the_demo(tmp_path: 
     # Each run wins the same deal (a fresh world, the same ids): a workflow kept from an
     # earlier run would answer for it, with a project the fresh PSA has never seen.
     config = demo_config(tmp_path)
-    for run in range(3):
+    for run in range(2):  # the second meets everything the first left behind
         started = dt.datetime.now(dt.UTC)
         with demo_running(config) as demo:
             opportunity = win_deal(demo)

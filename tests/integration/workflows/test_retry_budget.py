@@ -14,18 +14,23 @@ from gateway.workflows.bootstrap import bootstrap, engine_options, running
 from gateway.workflows.systems import Systems
 from sandboxes.runner import SandboxCluster
 from sandboxes.world.model import World
+from sources.config import BreakerPolicy
 from tests.conftest import connected
 from tests.integration.workflows.support import clear_faults, footprint, set_faults, won_deal
 
 # The shipped retry settings with shorter waits, so the test does not sit out minutes
 # of backoff: the deadline (hours) and the shape of the backoff are the defaults.
 BRISK = WorkflowsConfig(retry=WorkflowRetryConfig(initial_delay_s=0.1, max_delay_s=2.0))
+# Likewise the circuit breaker: the shipped threshold, open for 1 s rather than 5 s (at
+# half the requests failing it opens again and again, and the waits were most of the run).
+BRISK_BREAKER = BreakerPolicy(reset_after=1.0)
 
 
 @pytest.fixture
 async def shipped(sandboxes: SandboxCluster, demo_settings: Settings) -> AsyncIterator[Systems]:
-    """Connectors with the demo configuration's own retries and circuit breakers."""
-    async with connected(demo_settings, sandboxes) as systems:
+    """Connectors with the demo configuration's own retries and circuit breakers (these
+    open for a shorter while)."""
+    async with connected(demo_settings, sandboxes, breaker=BRISK_BREAKER) as systems:
         yield systems
 
 

@@ -283,6 +283,29 @@ async def test_only_approved_entries_are_billed_and_only_on_one_invoice(
     assert unapprove.status_code == 422
 
 
+async def test_the_state_filters_follow_an_entry_through_approval_and_billing(
+    harvest: httpx.AsyncClient, small_world: World
+) -> None:
+    entry = await new_entry(harvest, small_world)
+    url = f"/v2/time_entries/{entry['id']}"
+    waiting = {"approval_status": "approved", "is_billed": "FALSE", "user_id": entry["user"]["id"]}
+
+    async def listed(params: dict[str, str]) -> set[int]:
+        body = (await harvest.get("/v2/time_entries", params=params)).json()
+        return {e["id"] for e in body["time_entries"]}
+
+    before = await listed(waiting)
+    await harvest.patch(url, json={"approval_status": "approved"})
+    approved = await listed(waiting)
+    await harvest.patch(url, json={"is_billed": True, "invoice": {"id": 600003, "number": "I3"}})
+    billed = await listed(waiting)
+
+    assert entry["id"] not in before
+    assert entry["id"] in approved
+    assert entry["id"] not in billed
+    assert entry["id"] in await listed({"is_billed": "1", "user_id": entry["user"]["id"]})
+
+
 async def test_writes_and_touches_notify_with_the_changed_fields(
     sandbox: TimeSandbox,
     harvest: httpx.AsyncClient,

@@ -159,3 +159,22 @@ def test_select_matches_a_filtered_sorted_scan(
         key=newest_first,
     )
     assert selected == expected
+
+
+def test_asking_again_after_an_add_or_a_change_sees_it() -> None:
+    rows = entries(30)
+    table = Table[Entry](rows, {"project_id": lambda e: e.project_id}, order=newest_first)
+    first = table.select({"project_id": "p1"})
+    assert table.select({"project_id": "p1"}) == first  # the pages of one listing
+
+    table.add(Entry("new", 99, "p1", START, 1.0))
+    added = table.select({"project_id": "p1"})
+    with table.updating(rows[1]):  # entries(30)[1] is p1's
+        rows[1].project_id = "p2"
+    moved = table.select({"project_id": "p1"})
+
+    assert [row.id for row in added] == sorted(
+        [r.id for r in first] + ["new"], key=lambda i: newest_first(table[i])
+    )
+    assert "1" not in {row.id for row in moved}
+    assert "1" in {row.id for row in table.select({"project_id": "p2"})}
