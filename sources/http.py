@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import orjson
 
+from sources.aiohttp_transport import AiohttpTransport
 from sources.config import SourceSettings
 from sources.errors import (
     RateLimited,
@@ -81,15 +82,15 @@ class SourceClient:
         self.settings = settings
         self._classify = classify
         timeouts = settings.timeouts
+        limits = httpx.Limits(
+            max_connections=settings.concurrency,
+            max_keepalive_connections=settings.concurrency,
+        )
         self._http = httpx.AsyncClient(
             base_url=settings.base_url,
             auth=auth,
-            transport=transport,
+            transport=transport or AiohttpTransport(limits),
             timeout=httpx.Timeout(timeouts.read, connect=timeouts.connect),
-            limits=httpx.Limits(
-                max_connections=settings.concurrency,
-                max_keepalive_connections=settings.concurrency,
-            ),
             headers={"User-Agent": settings.user_agent, **(headers or {})},
         )
         self._slots = asyncio.Semaphore(settings.concurrency)
