@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from resolvers.connections import Window, vendor_window
+from resolvers.connections import Cursor, Window, vendor_window
 from resolvers.context import RequestContext
 from sources.errors import SourceDataError
 from sources.records import Record, SourceSystem
@@ -32,7 +32,7 @@ async def list_records(
     fetch = ctx.loaders.pages(system, entity, filters)
     window = await vendor_window(fetch, first, after, ctx.limits)
     loader = ctx.loaders.by_id(system, entity)
-    edges: list[tuple[str, R]] = []
+    edges: list[tuple[str | Cursor, R]] = []
     for cursor, record in window.edges:
         if not isinstance(record, kind):  # a connector bug: say so rather than mistype
             raise SourceDataError(system, f"{entity} listing returned a {type(record).__name__}")

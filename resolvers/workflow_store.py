@@ -14,7 +14,7 @@ from typing import Any
 
 from gateway.store import StepRecord, Store, WorkflowRecord, WorkflowStatus
 from resolvers import ids
-from resolvers.connections import Window
+from resolvers.connections import Cursor, Window
 from resolvers.errors import InvalidInputError
 from resolvers.workflows import WorkflowStepView, WorkflowView
 from sources.records import SourceSystem
@@ -40,7 +40,7 @@ class StoreWorkflowReader:
             total = await tx.workflows.count(status=wanted)
             found = await tx.workflows.find(status=wanted, limit=first, offset=start)
             steps = await tx.steps.for_workflows([w.id for w in found])
-        edges = [
+        edges: list[tuple[str | Cursor, WorkflowView]] = [
             (_cursor(start + i + 1), workflow_view(w, steps.get(w.id, [])))
             for i, w in enumerate(found)
         ]

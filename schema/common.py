@@ -14,7 +14,7 @@ from strawberry.types.nodes import SelectedField, Selection
 
 from resolvers import values
 from resolvers.authority import Conflict
-from resolvers.connections import Window
+from resolvers.connections import Cursor, Window
 from resolvers.context import RequestContext
 from sources.errors import SourceDataError
 from sources.records import SourceSystem as System
@@ -209,8 +209,12 @@ class PageInfo:
 
 @strawberry.type
 class Edge(Generic[T]):
-    cursor: str
     node: T
+    at: strawberry.Private[str | Cursor]
+
+    @strawberry.field
+    def cursor(self) -> str:
+        return str(self.at)
 
 
 @strawberry.type
@@ -223,14 +227,14 @@ class Connection(Generic[T]):
 
 
 def connection(window: Window[V], convert: Callable[[V], T]) -> Connection[T]:
-    edges = [Edge(cursor=cursor, node=convert(item)) for cursor, item in window.edges]
+    edges = [Edge(node=convert(item), at=cursor) for cursor, item in window.edges]
     return Connection(
         edges=edges,
         page_info=PageInfo(
             has_next_page=window.has_next_page,
             has_previous_page=window.has_previous_page,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=str(edges[0].at) if edges else None,
+            end_cursor=str(edges[-1].at) if edges else None,
         ),
         total_count=window.total_count,
     )

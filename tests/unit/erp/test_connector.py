@@ -6,6 +6,7 @@ import json
 import re
 from decimal import Decimal
 
+import httpx
 import pytest
 
 from sandboxes.erp.server import ErpSandbox
@@ -141,3 +142,29 @@ async def test_a_billing_schedule_upsert_replaces_the_jobs_schedule(
 
     assert schedule.id == seeded.erp_id
     assert (schedule.kind, schedule.lines) == ("MILESTONE", lines)
+
+
+async def test_a_long_answer_is_read_whole_with_every_other_page_asked_for_at_once(
+    connector: ErpConnector, transport: RecordingTransport, vendor: httpx.AsyncClient
+) -> None:
+    statement = "SELECT id, job, hours FROM timebill ORDER BY id"
+    expected = []
+    offset = 0
+    while True:  # the answer as a page-by-page client reads it
+        body = (
+            await vendor.post(
+                "/query/v1/suiteql", params={"limit": 1000, "offset": offset}, json={"q": statement}
+            )
+        ).json()
+        expected.extend(body["items"])
+        if not body["hasMore"]:
+            break
+        offset += 1000
+    transport.requests.clear()
+
+    rows = await connector._rows(statement)
+
+    offsets = [int(r.url.params["offset"]) for r in transport.requests]
+    assert len(expected) > 2000  # three pages at least
+    assert rows == expected
+    assert sorted(offsets) == list(range(0, len(expected), 1000))

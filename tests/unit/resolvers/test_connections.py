@@ -49,7 +49,7 @@ async def test_after_the_end_cursor_the_next_page_is_one_request_at_the_vendor_c
     vendor = Vendor(10)
     first = await vendor_window(vendor, 4, None, LIMITS)
 
-    second = await vendor_window(vendor, 4, first.edges[-1][0], LIMITS)
+    second = await vendor_window(vendor, 4, str(first.edges[-1][0]), LIMITS)
 
     assert ids(second) == ["r4", "r5", "r6", "r7"]
     assert second.has_previous_page
@@ -60,7 +60,7 @@ async def test_after_a_cursor_in_the_middle_of_a_page_resumes_right_after_that_e
     vendor = Vendor(10)
     first = await vendor_window(vendor, 4, None, LIMITS)
 
-    resumed = await vendor_window(vendor, 4, first.edges[1][0], LIMITS)
+    resumed = await vendor_window(vendor, 4, str(first.edges[1][0]), LIMITS)
 
     assert ids(resumed) == ["r2", "r3", "r4", "r5"]
 
@@ -73,7 +73,7 @@ async def test_paging_to_the_end_visits_every_record_once():
         seen += ids(window)
         if not window.has_next_page:
             break
-        after = window.edges[-1][0]
+        after = str(window.edges[-1][0])
 
     assert seen == [f"r{i}" for i in range(10)]
     assert len(vendor.requests) == 4
@@ -93,7 +93,7 @@ async def test_the_last_edge_of_the_list_has_no_next_page():
 
     assert ids(window) == ["r0", "r1"]
     assert not window.has_next_page
-    assert (await vendor_window(Vendor(2), 5, window.edges[-1][0], LIMITS)).edges == []
+    assert (await vendor_window(Vendor(2), 5, str(window.edges[-1][0]), LIMITS)).edges == []
 
 
 async def test_first_defaults_and_zero_counts_without_edges():
@@ -127,8 +127,8 @@ def test_a_list_in_hand_is_sliced_with_offset_cursors():
     items = list(range(7))
 
     first = slice_window(items, 3, None, LIMITS)
-    second = slice_window(items, 3, first.edges[-1][0], LIMITS)
-    last = slice_window(items, 3, second.edges[-1][0], LIMITS)
+    second = slice_window(items, 3, str(first.edges[-1][0]), LIMITS)
+    last = slice_window(items, 3, str(second.edges[-1][0]), LIMITS)
 
     assert [i for _, i in first.edges] == [0, 1, 2]
     assert [i for _, i in second.edges] == [3, 4, 5]
