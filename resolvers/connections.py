@@ -11,9 +11,11 @@ Cursors are opaque to callers; a cursor that is not one of ours is `InvalidInput
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -131,8 +133,12 @@ async def vendor_window(
     total: int | None = None
     cursor, skip, size = position.vendor_cursor, position.skip, position.page_size
     has_next = False
+    ahead: list[tuple[str, Page[Record]]] = []  # later pages, read side by side
     while True:
-        page = await fetch(cursor, size)
+        if ahead:
+            cursor, page = ahead.pop(0)
+        else:
+            page = await fetch(cursor, size)
         if total is None:
             total = page.total
         items = page.items
@@ -151,6 +157,10 @@ async def vendor_window(
         if len(edges) >= wanted or page.next_cursor is None or not items:
             break
         cursor, skip = page.next_cursor, 0
+        if not ahead and page.following[:1] == (page.next_cursor,):
+            needed = page.following[: math.ceil((wanted - len(edges)) / len(items))]
+            pages = await asyncio.gather(*(fetch(c, size) for c in needed))
+            ahead = list(zip(needed, pages, strict=True))
     return Window(edges, has_next, after is not None, total)
 
 

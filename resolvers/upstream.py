@@ -368,20 +368,25 @@ class Upstream:
     ) -> list[Record]:
         connector = self.connector(system)
         size_cap = vendor_page_max(system)
+
+        async def read(cursor: str | None) -> Page[Record]:
+            list_page = partial(connector.list, entity, filters, page_size=size_cap, cursor=cursor)
+            return await self._call(system, entity, "list", size, list_page)
+
         records: list[Record] = []
-        cursor: str | None = None
+        page = await read(None)
         while True:
-            page = await self._call(
-                system,
-                entity,
-                "list",
-                size,
-                partial(connector.list, entity, filters, page_size=size_cap, cursor=cursor),
-            )
             records.extend(page.items)
             if page.next_cursor is None or not page.items:
                 return records
-            cursor = page.next_cursor
+            if page.following[:1] == (page.next_cursor,):
+                # Numbered pages: the rest side by side, then on from the last of them.
+                rest = await asyncio.gather(*(read(cursor) for cursor in page.following))
+                for more in rest[:-1]:
+                    records.extend(more.items)
+                page = rest[-1]
+            else:
+                page = await read(page.next_cursor)
 
     async def _call(
         self,

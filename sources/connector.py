@@ -31,6 +31,9 @@ class Page(Generic[R]):
     items: list[R]
     next_cursor: str | None  # None: this was the last page
     total: int | None = None
+    # The cursors of the pages after this one, in order (the first is `next_cursor`),
+    # when the vendor numbers its pages: a reader needing several may ask side by side.
+    following: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -146,6 +146,7 @@ class PsaConnector(Connector):
             items=self._read(entity, target, env),
             next_cursor=following.encode() if following else None,
             total=env.count if len(queries) == 1 else None,
+            following=position.rest_of_chunk(env.page_count),
         )
 
     async def changes(self, entity: str, cursor: str | None) -> ChangeSet[Record]:

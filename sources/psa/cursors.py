@@ -33,6 +33,12 @@ class PagePosition:
             raise ValueError(f"not a PSA page cursor: {cursor!r}")
         return cls(int(chunk), int(page))
 
+    def rest_of_chunk(self, page_count: int) -> tuple[str, ...]:
+        """The cursors of this chunk's later pages, Kantata's page count being known."""
+        return tuple(
+            PagePosition(self.chunk, p).encode() for p in range(self.page + 1, page_count + 1)
+        )
+
     def after(self, *, has_more: bool, chunks: int) -> PagePosition | None:
         if has_more:
             return PagePosition(self.chunk, self.page + 1)

@@ -66,6 +66,19 @@ async def test_listing_pages_through_every_record_once(connector: PsaConnector):
     assert totals == {15}
 
 
+async def test_each_page_names_the_cursors_of_the_rest_of_its_listing(connector: PsaConnector):
+    first = await connector.list("milestone", page_size=4)
+    named = [await connector.list("milestone", page_size=4, cursor=c) for c in first.following]
+    last = await connector.list("milestone", page_size=4, cursor=first.following[-1])
+
+    assert first.following[0] == first.next_cursor
+    assert [r.id for page in [first, *named] for r in page.items] == [
+        str(20000 + k) for k in range(15)
+    ]
+    assert last.following == ()
+    assert last.next_cursor is None
+
+
 async def test_a_long_project_list_is_walked_chunk_by_chunk(sandbox: PsaSandbox):
     transport = httpx.ASGITransport(app=sandbox.app())
     wanted = ["1000", "1001", "1002", "1003", "1004"]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from resolvers.connections import Window, slice_window, vendor_window
@@ -142,3 +144,38 @@ def test_a_list_in_hand_is_sliced_with_offset_cursors():
 def test_a_vendor_cursor_is_not_an_offset_cursor():
     with pytest.raises(InvalidInputError, match="not a cursor for this list"):
         slice_window([1, 2], 1, "eyJ2IjpudWxsLCJuIjoyLCJrIjoxfQ", LIMITS)
+
+
+class NumberedVendor(Vendor):
+    """The same listing, its pages numbered: each page names the cursors of the rest,
+    and the vendor notes how many requests were in flight at once."""
+
+    def __init__(self, n: int, cap: int) -> None:
+        super().__init__(n, cap)
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    async def __call__(self, cursor: str | None, size: int) -> Page[Record]:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        await asyncio.sleep(0.01)
+        self.in_flight -= 1
+        page = await super().__call__(cursor, size)
+        start, step = int(cursor or 0), min(size, self.cap)
+        rest = tuple(str(at) for at in range(start + step, len(self.records), step))
+        return Page(page.items, page.next_cursor, page.total, following=rest)
+
+
+async def test_numbered_pages_beyond_the_first_are_read_side_by_side_and_only_those_needed():
+    numbered, plain = NumberedVendor(50, cap=4), Vendor(50, cap=4)
+    limits = QueryLimits(default_page_size=3, max_page_size=20)
+
+    window = await vendor_window(numbered, 10, None, limits)
+    same = await vendor_window(plain, 10, None, limits)
+    resumed = await vendor_window(numbered, 10, str(window.edges[-1][0]), limits)
+
+    assert ids(window) == ids(same) == [f"r{i}" for i in range(10)]
+    assert [str(c) for c, _ in window.edges] == [str(c) for c, _ in same.edges]
+    assert ids(resumed) == [f"r{i}" for i in range(10, 20)]
+    assert numbered.requests[:3] == plain.requests == [(None, 10), ("4", 10), ("8", 10)]
+    assert numbered.most_in_flight == 2  # pages two and three: not the other nine

@@ -4,6 +4,7 @@ import asyncio
 
 from resolvers.cache import SourceCache
 from resolvers.upstream import Upstream, UpstreamCall, freeze
+from sources.connector import Page
 from sources.errors import SourceTimeout, SourceUnavailable
 from tests.unit.resolvers.fakes import ERP, HCM, PSA, TIME, FakeConnector, firm
 
@@ -143,3 +144,30 @@ async def test_pages_never_ask_a_vendor_for_more_than_it_serves():
 
     assert hcm.asked == [100]  # Workday's limit
     assert psa.asked == [200]  # Kantata's per_page
+
+
+class NumberedPages(FakeConnector):
+    """Pages that name the cursors of the rest (as Kantata's page numbers allow)."""
+
+    async def list(self, entity, filters=None, *, page_size=100, cursor=None):
+        page = await super().list(entity, filters, page_size=page_size, cursor=cursor)
+        step = max(1, min(page_size, self.max_page))
+        rest = range(int(cursor or 0) + step, page.total or 0, step)
+        return Page(page.items, page.next_cursor, page.total, following=tuple(map(str, rest)))
+
+
+async def test_a_listing_of_numbered_pages_reads_the_first_then_the_rest_side_by_side():
+    f = firm(8)
+    psa = NumberedPages(PSA, f.records[PSA], max_page=3)
+    psa.delay = 0.02
+    calls: list[UpstreamCall] = []
+    upstream = Upstream({**f.connectors, PSA: psa}, SourceCache({}))
+    upstream.add_listener(calls.append)
+
+    found = await upstream.listing(PSA, "milestone")
+
+    assert [r.id for r in found] == [r.id for r in f.records[PSA]["milestone"]]
+    assert len(calls) == -(-len(found) // 3) > 2
+    first, *rest = sorted(calls, key=lambda c: c.started)
+    assert all(c.started >= first.ended for c in rest)
+    assert max(c.started for c in rest) < min(c.ended for c in rest)  # all at once
