@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from resolvers.cache import Cached, Namespace, SourceCache
 from sources import registry
-from sources.connector import Connector, Page
+from sources.connector import Connector, Page, every_page
 from sources.errors import SourceError, SourceUnavailable
 from sources.http import SourceClient
 from sources.records import Record, SourceSystem
@@ -373,20 +373,7 @@ class Upstream:
             list_page = partial(connector.list, entity, filters, page_size=size_cap, cursor=cursor)
             return await self._call(system, entity, "list", size, list_page)
 
-        records: list[Record] = []
-        page = await read(None)
-        while True:
-            records.extend(page.items)
-            if page.next_cursor is None or not page.items:
-                return records
-            if page.following[:1] == (page.next_cursor,):
-                # Numbered pages: the rest side by side, then on from the last of them.
-                rest = await asyncio.gather(*(read(cursor) for cursor in page.following))
-                for more in rest[:-1]:
-                    records.extend(more.items)
-                page = rest[-1]
-            else:
-                page = await read(page.next_cursor)
+        return await every_page(read)
 
     async def _call(
         self,

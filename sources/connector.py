@@ -13,8 +13,9 @@ Writes are connector-specific methods, each idempotent the vendor's way.
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -34,6 +35,24 @@ class Page(Generic[R]):
     # The cursors of the pages after this one, in order (the first is `next_cursor`),
     # when the vendor numbers its pages: a reader needing several may ask side by side.
     following: tuple[str, ...] = ()
+
+
+async def every_page(read: Callable[[str | None], Awaitable[Page[R]]]) -> list[R]:
+    """Every item of a listing, `read(cursor)` giving each page. Where a page names the
+    cursors of the pages after it, those are read side by side, then on from the last."""
+    items: list[R] = []
+    page = await read(None)
+    while True:
+        items.extend(page.items)
+        if page.next_cursor is None or not page.items:
+            return items
+        if page.following[:1] == (page.next_cursor,):
+            rest = await asyncio.gather(*(read(cursor) for cursor in page.following))
+            for more in rest[:-1]:
+                items.extend(more.items)
+            page = rest[-1]
+        else:
+            page = await read(page.next_cursor)
 
 
 @dataclass(frozen=True)

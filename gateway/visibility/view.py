@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 
-from sources.connector import Connector
+from sources.connector import Connector, Page, every_page
 from sources.records import Record, SourceSystem
 
 # The largest page each vendor serves (Salesforce, Kantata, Workday, NetSuite, Harvest);
@@ -67,14 +67,11 @@ class SourceView:
         self, system: SourceSystem, entity: str, filters: Mapping[str, Any] | None
     ) -> list[Record]:
         connector = self._connectors[system]
-        found: list[Record] = []
-        cursor: str | None = None
-        while True:
-            page = await connector.list(entity, filters, page_size=PAGE_SIZE[system], cursor=cursor)
-            found.extend(page.items)
-            if page.next_cursor is None:
-                return found
-            cursor = page.next_cursor
+
+        def read(cursor: str | None) -> Awaitable[Page[Record]]:
+            return connector.list(entity, filters, page_size=PAGE_SIZE[system], cursor=cursor)
+
+        return await every_page(read)
 
     def close(self) -> None:
         for task in self._listings.values():
