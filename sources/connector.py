@@ -34,7 +34,7 @@ class Page(Generic[R]):
     total: int | None = None
     # The cursors of the pages after this one, in order (the first is `next_cursor`),
     # when the vendor numbers its pages: a reader needing several may ask side by side.
-    following: tuple[str, ...] = ()
+    following: Sequence[str] = ()
 
 
 async def every_page(read: Callable[[str | None], Awaitable[Page[R]]]) -> list[R]:

@@ -75,7 +75,7 @@ async def test_each_page_names_the_cursors_of_the_rest_of_its_listing(connector:
     assert [r.id for page in [first, *named] for r in page.items] == [
         str(20000 + k) for k in range(15)
     ]
-    assert last.following == ()
+    assert len(last.following) == 0
     assert last.next_cursor is None
 
 
