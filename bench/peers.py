@@ -78,6 +78,9 @@ class Variant:
     query: str
     pid: int
     headers: dict[str, str] = field(default_factory=dict)  # psgraph's: an admin's token
+    # A bad response under load stops the run for ours; the peer's are counted and shown
+    # (Hive answers a rare upstream hiccup with an error where psgraph retries).
+    strict: bool = True
 
 
 @dataclass
@@ -174,7 +177,7 @@ def hive_gateway(rig: Path, supergraph: Path, scratch: Path) -> Iterator[Variant
     try:
         url = f"http://127.0.0.1:{port}/graphql"
         wait_until_up(f"http://127.0.0.1:{port}/healthcheck", process, log)
-        yield Variant("Hive Gateway", url, HIVE_QUERY, process.pid)
+        yield Variant("Hive Gateway", url, HIVE_QUERY, process.pid, strict=False)
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -290,8 +293,12 @@ def load(rig: Path, variant: Variant, n: int, duration: int, stats: list[str]) -
     if result.returncode != 0:
         raise RuntimeError(f"load.mjs for {variant.name}: {result.stderr[-1000:]}")
     figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    if figures["mismatches"] or figures["non2xx"] or figures["errors"]:
+    bad = figures["mismatches"] + figures["non2xx"] + figures["errors"]
+    if bad and variant.strict:
         raise AssertionError(f"{variant.name} n={n}: bad responses under load: {figures}")
+    if bad:
+        samples = figures.get("mismatch_samples", [])[:1]
+        print(f"  ({variant.name} n={n}: {bad} bad responses in this run: {samples})", flush=True)
     return figures
 
 
