@@ -107,7 +107,6 @@ class Table(Mapping[str, RowT]):
 
     @contextmanager
     def updating(self, row: RowT) -> Iterator[RowT]:
-        self._selections.clear()
         self._unindex_row(row)
         old = _updated_key(row)
         del self._by_updated[bisect_left(self._by_updated, old)]
