@@ -17,7 +17,7 @@ import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, overload
 
 import httpx
 
@@ -25,11 +25,12 @@ from sources.config import SourceSettings
 from sources.records import Record, SourceSystem
 
 R = TypeVar("R", bound=Record)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Page(Generic[R]):
-    items: list[R]
+class Page(Generic[T]):
+    items: list[T]
     next_cursor: str | None  # None: this was the last page
     total: int | None = None
     # The cursors of the pages after this one, in order (the first is `next_cursor`),
@@ -37,10 +38,31 @@ class Page(Generic[R]):
     following: Sequence[str] = ()
 
 
-async def every_page(read: Callable[[str | None], Awaitable[Page[R]]]) -> list[R]:
+class NumberedCursors(Sequence[str]):
+    """The cursors `encode(n)` of pages `numbers`, each made only when read: a reader
+    takes the few it needs of what may be hundreds."""
+
+    def __init__(self, numbers: range, encode: Callable[[int], str]) -> None:
+        self._numbers = numbers
+        self._encode = encode
+
+    def __len__(self) -> int:
+        return len(self._numbers)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[str, ...]: ...
+    def __getitem__(self, index: int | slice) -> str | tuple[str, ...]:
+        if isinstance(index, slice):
+            return tuple(map(self._encode, self._numbers[index]))
+        return self._encode(self._numbers[index])
+
+
+async def every_page(read: Callable[[str | None], Awaitable[Page[T]]]) -> list[T]:
     """Every item of a listing, `read(cursor)` giving each page. Where a page names the
     cursors of the pages after it, those are read side by side, then on from the last."""
-    items: list[R] = []
+    items: list[T] = []
     page = await read(None)
     while True:
         items.extend(page.items)

@@ -30,7 +30,7 @@ from urllib.parse import quote
 import httpx
 
 from sources.config import SourceSettings
-from sources.connector import ChangeSet, Connector, Page
+from sources.connector import ChangeSet, Connector, NumberedCursors, Page, every_page
 from sources.erp import SYSTEM, mapping, queries
 from sources.erp.client import NetSuiteBearerAuth, classify, parse_body
 from sources.erp.cursors import EPOCH, ChangePosition, decode_offset
@@ -131,10 +131,9 @@ class ErpConnector(Connector):
             where = queries.filter_clauses(entity, query, filters or {})
         except NoMatchError:
             return Page([], None, 0)
-        answer = await self._suiteql(queries.select(query, where), limit=page_size, offset=offset)
-        records = await self._records(entity, query, answer.rows)
-        next_cursor = str(offset + len(answer.rows)) if answer.has_more else None
-        return Page(records, next_cursor, answer.total)
+        rows = await self._page(queries.select(query, where), limit=page_size, offset=offset)
+        records = await self._records(entity, query, rows.items)
+        return Page(records, rows.next_cursor, rows.total, rows.following)
 
     async def changes(self, entity: str, cursor: str | None) -> ChangeSet[Record]:
         """Records modified after the cursor, in modification order (see `cursors`)."""
@@ -295,30 +294,20 @@ class ErpConnector(Connector):
         total = body.get("totalResults")
         return _Answer(items, bool(body.get("hasMore")), total if isinstance(total, int) else None)
 
+    async def _page(self, statement: str, *, limit: int = PAGE_MAX, offset: int = 0) -> Page[Row]:
+        """One page of a SuiteQL answer. Pages are offsets into one ordered answer, so once
+        the count is known the later ones can be named (and asked for side by side)."""
+        answer = await self._suiteql(statement, limit=limit, offset=offset)
+        step = len(answer.rows)
+        if not (answer.has_more and step):
+            return Page(answer.rows, None, answer.total)
+        # With no count given, only the next page can be named.
+        later = range(offset + step, max(answer.total or 0, offset + step + 1), step)
+        return Page(answer.rows, str(offset + step), answer.total, NumberedCursors(later, str))
+
     async def _rows(self, statement: str) -> builtins.list[Row]:
-        """Every row of the answer. The first page tells how many there are and how many
-        a page holds; the other pages are asked for side by side (offsets into one
-        ordered answer, as many at once as the client's concurrency allows), so a long
-        answer costs two round trips rather than one per page."""
-        first = await self._suiteql(statement)
-        rows = list(first.rows)
-        if first.has_more and first.rows and first.total is not None:
-            step = len(first.rows)
-            pages = await asyncio.gather(
-                *(self._suiteql(statement, offset=o) for o in range(step, first.total, step))
-            )
-            for page in pages:
-                rows.extend(page.rows)
-            if len(rows) == first.total and not (pages and pages[-1].has_more):
-                return rows
-            rows = []  # the answer changed between the pages: read it again in order
-        elif not first.has_more or not first.rows:
-            return rows
-        while True:  # page by page
-            answer = await self._suiteql(statement, offset=len(rows))
-            rows.extend(answer.rows)
-            if not answer.has_more or not answer.rows:
-                return rows
+        """Every row of the answer: the first page, then the rest side by side."""
+        return await every_page(lambda cursor: self._page(statement, offset=decode_offset(cursor)))
 
     async def _records(
         self, entity: str, query: EntityQuery, rows: Sequence[Row]

@@ -10,7 +10,9 @@ import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, overload
+from typing import Any
+
+from sources.connector import NumberedCursors
 
 
 @dataclass(frozen=True)
@@ -33,9 +35,12 @@ class PagePosition:
             raise ValueError(f"not a PSA page cursor: {cursor!r}")
         return cls(int(chunk), int(page))
 
-    def rest_of_chunk(self, page_count: int) -> LaterPages:
+    def rest_of_chunk(self, page_count: int) -> NumberedCursors:
         """The cursors of this chunk's later pages, Kantata's page count being known."""
-        return LaterPages(self.chunk, range(self.page + 1, page_count + 1))
+        chunk = self.chunk
+        return NumberedCursors(
+            range(self.page + 1, page_count + 1), lambda page: PagePosition(chunk, page).encode()
+        )
 
     def after(self, *, has_more: bool, chunks: int) -> PagePosition | None:
         if has_more:
@@ -43,27 +48,6 @@ class PagePosition:
         if self.chunk + 1 < chunks:
             return PagePosition(self.chunk + 1, 1)
         return None
-
-
-class LaterPages(Sequence[str]):
-    """The cursors of pages `numbers` of one chunk, each encoded only when read: a reader
-    takes the few it needs of what may be hundreds."""
-
-    def __init__(self, chunk: int, numbers: range) -> None:
-        self._chunk = chunk
-        self._numbers = numbers
-
-    def __len__(self) -> int:
-        return len(self._numbers)
-
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-    @overload
-    def __getitem__(self, index: slice) -> tuple[str, ...]: ...
-    def __getitem__(self, index: int | slice) -> str | tuple[str, ...]:
-        if isinstance(index, slice):
-            return tuple(PagePosition(self._chunk, n).encode() for n in self._numbers[index])
-        return PagePosition(self._chunk, self._numbers[index]).encode()
 
 
 @dataclass(frozen=True)
