@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from dataclasses import dataclass
 
@@ -84,6 +85,7 @@ class GlobalId:
         return encode(self.type, self.key)
 
 
+@functools.lru_cache(maxsize=65536)  # every row that leaves the gateway names its id
 def encode(type_name: str, key: str) -> str:
     raw = f"{type_name}:{key}".encode()
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")

@@ -20,6 +20,7 @@ from resolvers.limits import QueryLimits
 from schema.cost import CostPolicy
 from schema.extensions import ErrorPresentation, FreshnessReport, log_errors
 from schema.guard import Throttle, admission_guard
+from schema.lean import lean_resolvers
 from schema.nodes import NODES
 from schema.query import Query
 from schema.trusted import TrustedDocuments, trusted_documents
@@ -58,10 +59,12 @@ def build_schema(
         FreshnessReport,
     ]
     factories: list[Any] = [*safety, *extensions]
-    return GatewaySchema(
+    schema = GatewaySchema(
         query=query,
         mutation=mutation,
         subscription=subscription,
         types=[*NODES, *types],
         extensions=factories,
     )
+    lean_resolvers(schema)
+    return schema
