@@ -34,6 +34,7 @@ from sources.http_errors import HTTPX_ERRORS, source_error
 from sources.observe import CANCELLED, CallObserver, ObservedCall, route_template
 from sources.records import SourceSystem
 from sources.resilience import CircuitBreaker, RateLimiter
+from sources.sender import Sender
 
 Classifier = Callable[[SourceSystem, httpx.Response], SourceError | None]
 
@@ -86,10 +87,10 @@ class SourceClient:
             max_connections=settings.concurrency,
             max_keepalive_connections=settings.concurrency,
         )
-        self._http = httpx.AsyncClient(
-            base_url=settings.base_url,
+        self._http = Sender(
+            settings.base_url,
+            transport or AiohttpTransport(limits),
             auth=auth,
-            transport=transport or AiohttpTransport(limits),
             timeout=httpx.Timeout(timeouts.read, connect=timeouts.connect),
             headers={"User-Agent": settings.user_agent, **(headers or {})},
         )
