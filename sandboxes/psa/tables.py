@@ -98,13 +98,19 @@ class Table:
     includes: Mapping[str, tuple[str | None, Include]] = field(default_factory=dict)
     hidden: Callable[[Row, Mapping[str, str]], bool] = lambda row, params: False
     rows: dict[str, Row] = field(default_factory=dict)
+    # The ids in order, kept while their number holds: rows are added or replaced, never
+    # removed (Kantata's API here deletes nothing), so a count that holds is a set that does.
+    _order: tuple[int, list[str]] = field(default=(-1, []), repr=False, compare=False)
 
     def new_id(self) -> str:
         numeric = [int(i) for i in self.rows if i.isdigit()]
         return str(max(numeric, default=0) + 1)
 
     def ordered(self) -> list[Row]:
-        return [self.rows[i] for i in sorted(self.rows, key=id_order)]
+        rows = self.rows
+        if self._order[0] != len(rows):
+            self._order = (len(rows), sorted(rows, key=id_order))
+        return [rows[i] for i in self._order[1]]
 
 
 # --- filters -------------------------------------------------------------------------

@@ -6,6 +6,7 @@ picklists travel as their labels, which we map to psgraph's canonical codes here
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 API_VERSION = "v62.0"
@@ -81,6 +82,7 @@ def contract_type_label(code: str) -> str:
         raise ValueError(f"unknown canonical contract type {code!r}") from None
 
 
+@functools.lru_cache(maxsize=65536)  # a record's stamps are formatted on every read of it
 def format_datetime(moment: datetime) -> str:
     """Salesforce's dateTime wire format, in UTC with milliseconds."""
     utc = moment.astimezone(UTC)
