@@ -60,7 +60,7 @@ def page_body(
     resource: str,
     items: Sequence[T],
     sort_key: Callable[[T], SortKey],
-    render: Callable[[T], dict[str, Any]],
+    render: Callable[[T], Any],  # to what orjson encodes
 ) -> dict[str, Any]:
     """One page of `items` (already sorted by `sort_key`) in Harvest's response shape."""
     wanted = page_request(request.query_params)

@@ -45,6 +45,7 @@ from sandboxes.time.params import (
     optional_datetime,
     parse_date,
 )
+from sandboxes.time.rendered import RenderedEntries
 from sandboxes.time.reports import (
     EntryTotals,
     ReportRow,
@@ -148,8 +149,11 @@ class TimeSandbox(Sandbox):
 
     def seed(self, world: World) -> None:
         data = project_world(world, not_after=self.clock.now())
-        self.users = Table[UserRow](data.users, {})
-        self.projects = Table[ProjectRow](data.projects, {"client_id": lambda p: p.client.id})
+        self._entry = RenderedEntries(lambda row: render_time_entry(row, self.users, self.projects))
+        self.users = Table[UserRow](data.users, {}, watchers=[self._entry.quoted()])
+        self.projects = Table[ProjectRow](
+            data.projects, {"client_id": lambda p: p.client.id}, watchers=[self._entry.quoted()]
+        )
         self.entry_totals = ProjectLedger[TimeEntryRow, EntryTotals](entry_totals)
         self.time_entries = Table[TimeEntryRow](
             data.time_entries,
@@ -163,7 +167,7 @@ class TimeSandbox(Sandbox):
                 **STATE_INDEXES,
             },
             order=_newest_first,
-            watchers=[self.entry_totals],
+            watchers=[self.entry_totals, self._entry],
         )
         self.expense_totals = ProjectLedger[ExpenseRow, float](uninvoiced_expenses)
         self.expenses = Table[ExpenseRow](
@@ -423,9 +427,6 @@ class TimeSandbox(Sandbox):
         if client_id is None:
             return rows
         return [row for row in rows if self.projects[row.project_id].client.id == client_id]
-
-    def _entry(self, row: TimeEntryRow) -> dict[str, Any]:
-        return render_time_entry(row, self.users, self.projects)
 
     def _expense(self, row: ExpenseRow) -> dict[str, Any]:
         return render_expense(row, self.users, self.projects, self.categories)

@@ -306,6 +306,33 @@ async def test_the_state_filters_follow_an_entry_through_approval_and_billing(
     assert entry["id"] in await listed({"is_billed": "1", "user_id": entry["user"]["id"]})
 
 
+async def test_a_listed_entry_is_listed_again_as_it_is_now(
+    sandbox: TimeSandbox, harvest: httpx.AsyncClient, small_world: World
+) -> None:
+    # Listings keep entries rendered between pages and refreshes; a change must show.
+    entry = await new_entry(harvest, small_world)
+    url = f"/v2/time_entries/{entry['id']}"
+    mine = {"user_id": str(entry["user"]["id"])}
+
+    async def listed() -> dict[str, Any]:
+        body = (await harvest.get("/v2/time_entries", params=mine)).json()
+        return next(e for e in body["time_entries"] if e["id"] == entry["id"])
+
+    first = await listed()
+    await harvest.patch(url, json={"hours": 7.5, "notes": "revised"})
+    edited = await listed()
+    fetched = (await harvest.get(url)).json()
+    user = sandbox.users[str(entry["user"]["id"])]
+    with sandbox.users.updating(user):
+        user.first_name = "Renamed"
+    renamed = await listed()
+
+    assert first == entry
+    assert (edited["hours"], edited["notes"]) == (7.5, "revised")
+    assert edited == fetched
+    assert renamed["user"]["name"].startswith("Renamed")
+
+
 async def test_writes_and_touches_notify_with_the_changed_fields(
     sandbox: TimeSandbox,
     harvest: httpx.AsyncClient,
