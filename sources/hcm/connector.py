@@ -11,7 +11,7 @@ from urllib.parse import quote
 import httpx
 
 from sources.config import SourceSettings
-from sources.connector import ChangeSet, Connector, Page, record_type
+from sources.connector import ChangeSet, Connector, NumberedCursors, Page, record_type
 from sources.errors import SourceDataError, SourceRejected
 from sources.hcm import SYSTEM
 from sources.hcm.auth import WorkdayRefreshTokenAuth
@@ -279,9 +279,14 @@ def _offset(cursor: str | None) -> int:
 
 
 def _page(workers: list[Worker], offset: int, total: int) -> Page[Record]:
+    """A page at `offset`; the later pages, being offsets too, are named in `following`
+    so that a reader needing several asks for them side by side."""
     end = offset + len(workers)
     items: list[Record] = list(workers)
-    return Page(items=items, next_cursor=str(end) if workers and end < total else None, total=total)
+    if not workers or end >= total:
+        return Page(items=items, next_cursor=None, total=total)
+    following = NumberedCursors(range(end, total, len(workers)), str)
+    return Page(items=items, next_cursor=str(end), total=total, following=following)
 
 
 CONNECTOR = HcmConnector

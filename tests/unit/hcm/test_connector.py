@@ -230,6 +230,20 @@ async def test_paging_returns_every_worker_exactly_once(connector: HcmConnector)
     assert seen == wids(range(250))
 
 
+async def test_a_page_names_the_offsets_of_the_pages_after_it(
+    connector: HcmConnector, sandbox: HcmSandbox
+) -> None:
+    first = await connector.list("worker", page_size=100)
+    rest = await asyncio.gather(
+        *(connector.list("worker", page_size=100, cursor=c) for c in first.following)
+    )
+
+    assert list(first.following) == ["100", "200"]
+    assert [r.id for page in (first, *rest) for r in page.items] == wids(range(250))
+    assert [page.following for page in rest][-1] == ()
+    assert data_requests(sandbox) == 3
+
+
 async def test_search_is_workdays_own_filter(connector: HcmConnector, sandbox: HcmSandbox) -> None:
     page = await connector.list("worker", {"search": "Person00"}, page_size=5)
 
