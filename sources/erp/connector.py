@@ -131,7 +131,19 @@ class ErpConnector(Connector):
             where = queries.filter_clauses(entity, query, filters or {})
         except NoMatchError:
             return Page([], None, 0)
-        rows = await self._page(queries.select(query, where), limit=page_size, offset=offset)
+        statement = queries.select(query, where)
+        if query.lines is not None and where and offset == 0:
+            if queries.values_in(filters or {}) <= page_size:
+                # Records of a few parents (a batch of children): their lines, found by
+                # the same filter, are asked for beside them, one round trip instead of
+                # two. Unbounded filters do not guess: their lines could be many pages.
+                rows, lines = await asyncio.gather(
+                    self._page(statement, limit=page_size),
+                    self._rows(queries.lines_where(query, query.lines, where)),
+                )
+                records = self._read(entity, query, rows.items, lines)
+                return Page(records, rows.next_cursor, rows.total, rows.following)
+        rows = await self._page(statement, limit=page_size, offset=offset)
         records = await self._records(entity, query, rows.items)
         return Page(records, rows.next_cursor, rows.total, rows.following)
 
@@ -312,16 +324,25 @@ class ErpConnector(Connector):
     async def _records(
         self, entity: str, query: EntityQuery, rows: Sequence[Row]
     ) -> builtins.list[Record]:
-        lines: dict[str, builtins.list[Row]] = defaultdict(builtins.list)
+        lines: builtins.list[Row] = []
         if query.lines is not None and rows:
             parents = queries.internal_ids(row.get("id") for row in rows)
-            for line in await self._rows(queries.lines_of(query.lines, parents)):
-                lines[str(line.get(query.lines.parent))].append(line)
+            lines = await self._rows(queries.lines_of(query.lines, parents))
+        return self._read(entity, query, rows, lines)
+
+    def _read(
+        self, entity: str, query: EntityQuery, rows: Sequence[Row], lines: Sequence[Row]
+    ) -> builtins.list[Record]:
+        """Records of `rows`, each with its own of `lines` (others are ignored)."""
+        by_parent: dict[str, builtins.list[Row]] = defaultdict(builtins.list)
+        if query.lines is not None:
+            for line in lines:
+                by_parent[str(line.get(query.lines.parent))].append(line)
         read = mapping.READERS[entity]
         records = []
         for row in rows:
             try:
-                record = read(row, lines.get(str(row.get("id")), []), self._ui)
+                record = read(row, by_parent.get(str(row.get("id")), []), self._ui)
             except ValueError as error:  # MalformedRowError, or a record its model refuses
                 raise SourceDataError(self.system, f"{entity}: {error}") from error
             if record is not None:

@@ -200,6 +200,21 @@ def lines_of(lines: Lines, parent_ids: Sequence[str]) -> str:
     )
 
 
+def lines_where(query: EntityQuery, lines: Lines, where: Sequence[str]) -> str:
+    """The `lines` of every record `select(query, where)` finds, found by the same
+    conditions (at least one), so they can be asked for beside the records, not after."""
+    parents = f"SELECT id FROM {query.table} WHERE {' AND '.join(where)}"
+    return (
+        f"SELECT {', '.join(lines.columns)} FROM {lines.table} "
+        f"WHERE {lines.parent} IN ({parents}) ORDER BY {lines.parent}, line"
+    )
+
+
+def values_in(filters: Mapping[str, Any]) -> int:
+    """How many values `filters` name (a list counts each)."""
+    return sum(len(_as_list(raw)) for raw in filters.values())
+
+
 class NoMatchError(Exception):
     """A filter that no record can pass (an empty list, ids that cannot exist)."""
 

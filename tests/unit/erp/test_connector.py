@@ -61,6 +61,25 @@ async def test_billing_schedules_come_with_their_lines(
     assert len(transport.requests) == 2  # the schedules, then their lines
 
 
+async def test_the_schedules_of_a_few_jobs_and_their_lines_are_asked_for_together(
+    connector: ErpConnector, transport: RecordingTransport, small_world: World
+) -> None:
+    schedules = small_world.billing_schedules[:5]
+    projects = {p.key: p for p in small_world.projects}
+    jobs = [projects[s.project_key].erp_job_id for s in schedules]
+
+    page = await connector.list("billing_schedule", {"job_id": jobs}, page_size=1000)
+    by_id = await connector.get_many("billing_schedule", [r.id for r in page.items])
+
+    assert page.items == by_id
+    assert sorted(len(r.lines) for r in page.items if isinstance(r, BillingSchedule)) == sorted(
+        len(s.lines) for s in schedules
+    )
+    statements = [json.loads(r.content)["q"] for r in transport.requests[:2]]
+    # Both found by the jobs' filter, so neither waited for the other's answer.
+    assert all("job IN" in statement for statement in statements)
+
+
 async def test_an_unknown_entity_or_filter_is_a_programming_error(
     connector: ErpConnector,
 ) -> None:
