@@ -114,8 +114,7 @@ class SourceClient:
     ) -> httpx.Response:
         """Send one logical request; raise a `SourceError` on anything but success."""
         may_retry = method.upper() in IDEMPOTENT_METHODS if idempotent is None else idempotent
-        policy = self.settings.retry
-        attempts = policy.attempts if may_retry else 1
+        attempts = self.settings.retry.attempts
         deadline = time.monotonic() + self.settings.timeouts.total
         call = None
         if self.observer is not None:
@@ -126,7 +125,10 @@ class SourceClient:
             try:
                 response = await self._send_once(method, url, params, json, data, headers, call)
             except SourceError as error:
-                last = not error.retriable or attempt == attempts
+                # A write may be sent again only when the source refused it unread (429):
+                # any other failure may have come after the source acted on it.
+                again = error.retriable and (may_retry or isinstance(error, RateLimited))
+                last = not again or attempt == attempts
                 delay = 0.0 if last else self._backoff(attempt, error)
                 if last or time.monotonic() + delay >= deadline:
                     if call is not None:

@@ -63,6 +63,13 @@ async def test_non_idempotent_writes_are_sent_once() -> None:
     assert len(seen) == 1
 
 
+async def test_a_write_the_source_refused_as_over_its_limit_is_sent_again() -> None:
+    handler, seen = flaky(failures=1, status=429)
+    async with asyncio.timeout(5):
+        await client(handler).request("POST", "/things", json={})
+    assert len(seen) == 2
+
+
 async def test_writes_marked_idempotent_are_retried() -> None:
     handler, seen = flaky(failures=1)
     await client(handler).request("POST", "/things", json={}, idempotent=True)
