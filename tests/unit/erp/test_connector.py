@@ -80,6 +80,22 @@ async def test_the_schedules_of_a_few_jobs_and_their_lines_are_asked_for_togethe
     assert all("job IN" in statement for statement in statements)
 
 
+async def test_payments_found_through_their_lines_come_with_all_their_lines(
+    connector: ErpConnector, transport: RecordingTransport, small_world: World
+) -> None:
+    # The filter is on the sublist itself, so the lines' query nests two subqueries.
+    invoices = {i.key: i for i in small_world.invoices}
+    wanted = sorted({invoices[p.invoice_key].erp_id for p in small_world.payments[:4]})
+
+    page = await connector.list("payment", {"invoice_id": wanted}, page_size=1000)
+    by_id = await connector.get_many("payment", [r.id for r in page.items])
+
+    assert page.items
+    assert page.items == by_id
+    listed = [json.loads(r.content)["q"] for r in transport.requests[:2]]
+    assert all("doc IN" in statement for statement in listed)  # neither waited for the other
+
+
 async def test_an_unknown_entity_or_filter_is_a_programming_error(
     connector: ErpConnector,
 ) -> None:
