@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
+from resolvers.cache import mark_retrieved
 from resolvers.context import RequestContext
 from resolvers.loaders import normal_key
 from sources.errors import SourceDataError
@@ -121,6 +122,15 @@ def client_if_read(ctx: RequestContext, account_id: str | None) -> tuple[bool, C
     if not read:
         return False, None
     return True, (ClientView(account.id, account) if account is not None else None)
+
+
+def start_client_reads(ctx: RequestContext, account_ids: Iterable[str | None]) -> None:
+    """Start reading a page's accounts in one batch without waiting for it: when its rows
+    also read other sources, those reads then start beside this one instead of after it,
+    and each row's client awaits this same read."""
+    loader = ctx.loaders.by_id(CRM, "account")
+    for key in {key for key in account_ids if key}:
+        loader.load(key).add_done_callback(mark_retrieved)
 
 
 async def prefetch_clients(ctx: RequestContext, account_ids: Iterable[str | None]) -> None:

@@ -82,6 +82,10 @@ async def prefetch_clients(ctx: RequestContext, page: Iterable[Project]) -> None
     await links.prefetch_clients(ctx, (project.crm_account_id for project in page))
 
 
+def start_client_reads(ctx: RequestContext, page: Iterable[Project]) -> None:
+    links.start_client_reads(ctx, (project.crm_account_id for project in page))
+
+
 async def opportunity(ctx: RequestContext, project: Project) -> Opportunity | None:
     return await links.by_id(ctx, CRM, "opportunity", project.crm_opportunity_id, Opportunity)
 

@@ -47,14 +47,24 @@ def selected(info: GatewayInfo) -> frozenset[str]:
 def selects(info: GatewayInfo, *path: str) -> bool:
     """Whether the query selects `path` below the field being resolved (through fragments
     too): `selects(info, "edges", "node", "client")` on a connection."""
-    level = list(info.selected_fields)
+    return bool(_at(info, path))
+
+
+def selected_below(info: GatewayInfo, *path: str) -> set[str]:
+    """The names the query selects below `path` (through fragments too):
+    `selected_below(info, "edges", "node")` on a connection gives its rows' fields."""
+    return {child.name for field in _at(info, path) for child in _fields(field.selections)}
+
+
+def _at(info: GatewayInfo, path: Sequence[str]) -> list[SelectedField]:
+    level = list(_fields(info.selected_fields))
     for name in path:
         level = [
             child for field in level for child in _fields(field.selections) if child.name == name
         ]
         if not level:
-            return False
-    return True
+            break
+    return level
 
 
 def _fields(selections: Sequence[Selection]) -> Iterator[SelectedField]:

@@ -6,6 +6,8 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from strawberry.types.base import get_object_definition
+from strawberry.utils.str_converters import to_camel_case
 
 from gateway.staffing_rank import Candidate
 from resolvers import health, ids, links, staffing
@@ -188,6 +190,17 @@ class Project(Node):
     @described("Where PSA and the ERP disagree about this project.")
     async def conflicts(self, info: GatewayInfo) -> list[FieldConflict] | None:
         return conflicts(await resolve.conflicts(context(info), self.record))
+
+
+# The fields a project row answers from its own record, reading nothing more.
+ANSWERED_BY_THE_ROW = frozenset(
+    {"__typename"}
+    | {
+        to_camel_case(field.python_name)
+        for field in get_object_definition(Project, strict=True).fields
+        if field.base_resolver is None
+    }
+)
 
 
 @strawberry.type(

@@ -30,12 +30,13 @@ from schema.common import (
     connection,
     context,
     described,
+    selected_below,
     selects,
 )
 from schema.nodes import load_node
 from schema.people import Resource
 from schema.policy import readable_events
-from schema.projects import Project, StaffingRequest
+from schema.projects import ANSWERED_BY_THE_ROW, Project, StaffingRequest
 from schema.timesheets import TimeEntry
 from schema.workflows import DomainEvent, Workflow, WorkflowStatus
 
@@ -84,7 +85,13 @@ class Query:
             practice=practice,
         )
         if selects(info, "edges", "node", "client"):
-            await project_links.prefetch_clients(context(info), (p for _, p in window.edges))
+            rows = [project for _, project in window.edges]
+            if selected_below(info, "edges", "node") <= ANSWERED_BY_THE_ROW | {"client"}:
+                # Nothing else to read: wait, and each row answers its client at once.
+                await project_links.prefetch_clients(context(info), rows)
+            else:
+                # The rows read other sources too: theirs must not wait for the clients.
+                project_links.start_client_reads(context(info), rows)
         return connection(window, Project.of)
 
     @strawberry.field

@@ -1,0 +1,72 @@
+"""A project page reads its rows' clients ahead; other links' reads do not wait for it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+
+import pytest
+
+from resolvers import ids
+from sources.records import Record
+from tests.unit.resolvers.fakes import CRM, FakeConnector, Firm
+from tests.unit.schema.test_queries import _AnyKey
+
+WITH_MANAGERS = (
+    "{ projects(first: 4) { edges { node { name client { name } manager { name } } } } }"
+)
+CLIENTS_ONLY = "{ projects(first: 4) { edges { node { name client { name } } } } }"
+
+
+@pytest.fixture(autouse=True)
+def fake_firm_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ids, "NODE_KEYS", {name: _AnyKey(None) for name in ids.NODE_KEYS})
+
+
+def hold_crm_until_another_source_is_asked(sources: Firm) -> None:
+    """The CRM answers only once some other system has been asked something: a page
+    whose other reads waited for its clients would never finish."""
+    crm = sources.connectors[CRM]
+    others = [c for system, c in sources.connectors.items() if system is not CRM]
+    asked = asyncio.Event()
+    for connector in others:
+        connector.get_many = _noting(connector, asked)  # type: ignore[method-assign]
+    answer = crm.get_many
+
+    async def held(entity: str, wanted: Sequence[str]) -> list[Record | None]:
+        await asked.wait()
+        return await answer(entity, wanted)
+
+    crm.get_many = held  # type: ignore[method-assign]
+
+
+def _noting(
+    connector: FakeConnector, asked: asyncio.Event
+) -> Callable[[str, Sequence[str]], Awaitable[list[Record | None]]]:
+    answer = connector.get_many
+
+    async def noted(entity: str, wanted: Sequence[str]) -> list[Record | None]:
+        asked.set()
+        return await answer(entity, wanted)
+
+    return noted
+
+
+async def test_rows_reading_other_sources_do_not_wait_for_their_clients(sources, run):
+    hold_crm_until_another_source_is_asked(sources)
+
+    async with asyncio.timeout(5):
+        result = await run(WITH_MANAGERS)
+
+    assert result.errors is None
+    rows = [edge["node"] for edge in result.data["projects"]["edges"]]
+    assert all(row["client"] and row["manager"] for row in rows)
+    assert len([c for c in sources.log if c.system is CRM]) == 1  # still one batch
+
+
+async def test_rows_reading_nothing_else_get_their_clients_in_one_read(sources, run):
+    result = await run(CLIENTS_ONLY)
+
+    assert result.errors is None
+    assert all(edge["node"]["client"] for edge in result.data["projects"]["edges"])
+    assert [(c.system, c.method) for c in sources.log].count((CRM, "get_many")) == 1
