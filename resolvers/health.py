@@ -9,6 +9,7 @@ figures need; a source that fails fails only the figures derived from it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -44,13 +45,20 @@ class TimeSummary(Protocol):
 
 
 async def time_summary(ctx: RequestContext, project: Project) -> TimeSummary | None:
-    """None when TIME has no project for this code, or no time on it."""
-    time_project = await links.time_project(ctx, project.code)
-    if time_project is None:
-        return None
-    summaries = await ctx.loaders.aggregate(
-        TIME, "project_summaries", *ALL_TIME, depends_on=SUMMARIES_DEPEND_ON
+    """None when TIME has no project for this code, or no time on it. The summaries cover
+    every project, so they are read beside the code's lookup, not after it."""
+    read: tuple[Any, Any] = await asyncio.gather(
+        links.time_project(ctx, project.code),
+        ctx.loaders.aggregate(TIME, "project_summaries", *ALL_TIME, depends_on=SUMMARIES_DEPEND_ON),
+        return_exceptions=True,
     )
+    time_project, summaries = read
+    if isinstance(time_project, BaseException):
+        raise time_project
+    if time_project is None:
+        return None  # whatever became of the summaries
+    if isinstance(summaries, BaseException):
+        raise summaries
     return cast(TimeSummary | None, summaries.get(time_project.id))
 
 

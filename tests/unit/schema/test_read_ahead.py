@@ -1,4 +1,5 @@
-"""A project page reads its rows' clients ahead; other links' reads do not wait for it."""
+"""Reads that do not depend on one another start together: a page's clients beside its
+rows' other links, TIME's summaries beside the lookup of a project's code."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from resolvers import ids
 from sources.records import Record
-from tests.unit.resolvers.fakes import CRM, FakeConnector, Firm
+from tests.unit.resolvers.fakes import CRM, TIME, FakeConnector, FakeTime, Firm
 from tests.unit.schema.test_queries import _AnyKey
 
 WITH_MANAGERS = (
@@ -70,3 +71,29 @@ async def test_rows_reading_nothing_else_get_their_clients_in_one_read(sources, 
     assert result.errors is None
     assert all(edge["node"]["client"] for edge in result.data["projects"]["edges"])
     assert [(c.system, c.method) for c in sources.log].count((CRM, "get_many")) == 1
+
+
+async def test_time_summaries_are_read_beside_the_lookup_of_the_projects_code(sources, run):
+    time = sources.connectors[TIME]
+    assert isinstance(time, FakeTime)
+    summarised = asyncio.Event()
+    summarise, listing = time.project_summaries, time.list
+
+    async def noted(*args: object) -> object:
+        summarised.set()
+        return await summarise(*args)  # type: ignore[arg-type]
+
+    async def held(entity: str, *args: object, **kwargs: object) -> object:
+        if entity == "project":  # the lookup of a code waits until summaries are asked
+            await summarised.wait()
+        return await listing(entity, *args, **kwargs)  # type: ignore[arg-type]
+
+    time.project_summaries = noted  # type: ignore[method-assign,assignment]
+    time.list = held  # type: ignore[method-assign,assignment]
+
+    async with asyncio.timeout(5):
+        result = await run("{ projects(first: 4) { edges { node { health { hoursApproved } } } } }")
+
+    assert result.errors is None
+    approved = [e["node"]["health"]["hoursApproved"] for e in result.data["projects"]["edges"]]
+    assert approved[0] == 16.0  # as test_queries derives it
