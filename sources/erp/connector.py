@@ -132,17 +132,17 @@ class ErpConnector(Connector):
         except NoMatchError:
             return Page([], None, 0)
         statement = queries.select(query, where)
-        if query.lines is not None and where and offset == 0:
-            if queries.values_in(filters or {}) <= page_size:
-                # Records of a few parents (a batch of children): their lines, found by
-                # the same filter, are asked for beside them, one round trip instead of
-                # two. Unbounded filters do not guess: their lines could be many pages.
-                rows, lines = await asyncio.gather(
-                    self._page(statement, limit=page_size),
-                    self._rows(queries.lines_where(query, query.lines, where)),
-                )
-                records = self._read(entity, query, rows.items, lines)
-                return Page(records, rows.next_cursor, rows.total, rows.following)
+        few_parents = where and offset == 0 and queries.values_in(filters or {}) <= page_size
+        if query.lines is not None and few_parents:
+            # Records of a few parents (a batch of children): their lines, found by the
+            # same filter, are asked for beside them, one round trip instead of two.
+            # Unbounded filters do not guess: their lines could be many pages.
+            rows, lines = await asyncio.gather(
+                self._page(statement, limit=page_size),
+                self._rows(queries.lines_where(query.lines, query.table, where)),
+            )
+            records = self._read(entity, query, rows.items, lines)
+            return Page(records, rows.next_cursor, rows.total, rows.following)
         rows = await self._page(statement, limit=page_size, offset=offset)
         records = await self._records(entity, query, rows.items)
         return Page(records, rows.next_cursor, rows.total, rows.following)

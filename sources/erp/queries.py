@@ -194,19 +194,19 @@ def by_ids(query: EntityQuery, ids: Sequence[str]) -> str:
 
 
 def lines_of(lines: Lines, parent_ids: Sequence[str]) -> str:
-    return (
-        f"SELECT {', '.join(lines.columns)} FROM {lines.table} "
-        f"WHERE {in_list(lines.parent, parent_ids, numeric=True)} ORDER BY {lines.parent}, line"
-    )
+    return _lines(lines, in_list(lines.parent, parent_ids, numeric=True))
 
 
-def lines_where(query: EntityQuery, lines: Lines, where: Sequence[str]) -> str:
-    """The `lines` of every record `select(query, where)` finds, found by the same
-    conditions (at least one), so they can be asked for beside the records, not after."""
-    parents = f"SELECT id FROM {query.table} WHERE {' AND '.join(where)}"
+def lines_where(lines: Lines, table: str, where: Sequence[str]) -> str:
+    """The `lines` of every record of `table` that `where` (at least one condition) finds,
+    so they can be asked for beside the records, not after them."""
+    return _lines(lines, f"{lines.parent} IN (SELECT id FROM {table} WHERE {' AND '.join(where)})")
+
+
+def _lines(lines: Lines, condition: str) -> str:
     return (
         f"SELECT {', '.join(lines.columns)} FROM {lines.table} "
-        f"WHERE {lines.parent} IN ({parents}) ORDER BY {lines.parent}, line"
+        f"WHERE {condition} ORDER BY {lines.parent}, line"
     )
 
 
