@@ -124,23 +124,26 @@ def client_if_read(ctx: RequestContext, account_id: str | None) -> tuple[bool, C
     return True, (ClientView(account.id, account) if account is not None else None)
 
 
-def start_client_reads(ctx: RequestContext, account_ids: Iterable[str | None]) -> None:
+def start_client_reads(
+    ctx: RequestContext, account_ids: Iterable[str | None]
+) -> list[asyncio.Future[Record | None]]:
     """Start reading a page's accounts in one batch without waiting for it: when its rows
     also read other sources, those reads then start beside this one instead of after it,
     and each row's client awaits this same read."""
     loader = ctx.loaders.by_id(CRM, "account")
-    for key in {key for key in account_ids if key}:
-        loader.load(key).add_done_callback(mark_retrieved)
+    reads = [loader.load(key) for key in {key for key in account_ids if key}]
+    for read in reads:
+        read.add_done_callback(mark_retrieved)
+    return reads
 
 
 async def prefetch_clients(ctx: RequestContext, account_ids: Iterable[str | None]) -> None:
     """Read a page's accounts in one batch before its rows ask, so each row's client
     resolves without a coroutine of its own. A failed read stays in the loader: the row
     that needs it sees the failure as it would have without the prefetch."""
-    loader = ctx.loaders.by_id(CRM, "account")
-    keys = {key for key in account_ids if key}
-    if keys:
-        await asyncio.gather(*(loader.load(key) for key in keys), return_exceptions=True)
+    reads = start_client_reads(ctx, account_ids)
+    if reads:
+        await asyncio.wait(reads)
 
 
 async def client_of_customer(ctx: RequestContext, customer_id: str | None) -> ClientView | None:
