@@ -6,22 +6,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
-import pytest
-
-from resolvers import ids
 from sources.records import Record
 from tests.unit.resolvers.fakes import CRM, TIME, FakeConnector, FakeTime, Firm
-from tests.unit.schema.test_queries import _AnyKey
 
 WITH_MANAGERS = (
     "{ projects(first: 4) { edges { node { name client { name } manager { name } } } } }"
 )
 CLIENTS_ONLY = "{ projects(first: 4) { edges { node { name client { name } } } } }"
-
-
-@pytest.fixture(autouse=True)
-def fake_firm_keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ids, "NODE_KEYS", {name: _AnyKey(None) for name in ids.NODE_KEYS})
 
 
 def hold_crm_until_another_source_is_asked(sources: Firm) -> None:
