@@ -372,6 +372,8 @@ def _indexed(table: Table, columns: Columns) -> Table:
 
 def _index_key(value: Any) -> int | None:
     # Numeric ids only; anything else is left to a scan with full comparison rules.
+    if type(value) is int:  # a subquery's ids, as the rows hold them
+        return value
     if isinstance(value, Decimal) and value == value.to_integral_value():
         return int(value)
     if isinstance(value, str) and value.isdigit():

@@ -138,8 +138,9 @@ def evaluate(query: Query, tables: Tables) -> Answer:
     """Run `query` for its whole answer."""
     table = _table(tables, query.table)
     _check_columns(query, table)
-    predicate = _compile(query.where, table, tables) if query.where else None
-    candidates = _candidates(query.where, table)
+    where = _answer_subqueries(query.where, tables) if query.where else None
+    predicate = _compile(where) if where else None
+    candidates = _candidates(where, table)
     rows = [row for row in candidates if predicate is None or predicate(row) is True]
     if query.aggregated:
         results = _grouped(query, rows)
@@ -401,12 +402,29 @@ def _sort_key(value: Any) -> tuple[Any, ...]:
 Predicate = Callable[[Row], bool | None]  # None: unknown (a NULL was involved)
 
 
-def _compile(condition: Condition, table: Table, tables: Tables) -> Predicate:
+def _answer_subqueries(condition: Condition, tables: Tables) -> Condition:
+    """`condition` with each `IN (SELECT ...)` replaced by the list of values the
+    subquery answers, run once: the outer query can then find its rows through an index
+    like any `IN (...)`, instead of scanning the table."""
     if isinstance(condition, Logical):
-        parts = [_compile(part, table, tables) for part in condition.parts]
+        parts = tuple(_answer_subqueries(part, tables) for part in condition.parts)
+        return Logical(condition.op, parts)
+    if isinstance(condition, Not):
+        return Not(_answer_subqueries(condition.part, tables))
+    if isinstance(condition, InQuery):
+        column = condition.query.items[0].name
+        values = tuple(r[column] for r in execute(condition.query, tables).rows)
+        return InList(condition.operand, values, condition.negated)
+    return condition
+
+
+def _compile(condition: Condition) -> Predicate:
+    """A row test for `condition`, whose subqueries `_answer_subqueries` has run."""
+    if isinstance(condition, Logical):
+        parts = [_compile(part) for part in condition.parts]
         return _connective(parts, decisive=condition.op != "AND")
     if isinstance(condition, Not):
-        inner = _compile(condition.part, table, tables)
+        inner = _compile(condition.part)
         return lambda row: _negate(inner(row))
     if isinstance(condition, Compare):
         return _comparison(condition)
@@ -414,9 +432,7 @@ def _compile(condition: Condition, table: Table, tables: Tables) -> Predicate:
         operand, negated = condition.operand, condition.negated
         return lambda row: (_value(operand, row) is None) != negated
     if isinstance(condition, InQuery):
-        column = condition.query.items[0].name
-        values = [r[column] for r in execute(condition.query, tables).rows]
-        return _membership(condition.operand, values, condition.negated)
+        raise AssertionError("subqueries are answered before compiling")
     if isinstance(condition, InList):
         return _membership(condition.operand, condition.values, condition.negated)
     if isinstance(condition, Like):

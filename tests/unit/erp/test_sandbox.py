@@ -102,6 +102,15 @@ async def test_suiteql_rows_are_text_without_nulls(
     ]
 
 
+def test_a_sublist_index_answers_the_integer_ids_a_subquery_gives(sandbox: ErpSandbox) -> None:
+    lines = sandbox.store.table("billingschedulerecurrence")
+    schedule = next(row.get("billingschedule") for row in lines.rows)
+    assert isinstance(schedule, int)
+    assert lines.lookup is not None
+    found = lines.lookup("billingschedule", [schedule])
+    assert found == [row for row in lines.rows if row.get("billingschedule") == schedule]
+
+
 @pytest.mark.parametrize(
     ("request_args", "status", "code"),
     [

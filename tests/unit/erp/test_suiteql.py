@@ -173,6 +173,30 @@ def test_an_index_answers_in_lists_and_presorted_tables_skip_sorting() -> None:
     assert asked == [("terms", (Decimal(3),))]
 
 
+def test_a_subquerys_answer_finds_the_outer_rows_through_the_index() -> None:
+    asked: list[tuple[str, tuple[Any, ...]]] = []
+    ordered = sorted(ROWS, key=lambda r: r.get("id"))
+
+    def lookup(column: str, values: Sequence[Any]) -> Sequence[Row] | None:
+        asked.append((column, tuple(values)))
+        return [r for r in ordered if r.get(column) in values]
+
+    lines = Table("customerapply", ("customer", "doc"), [
+        DictRow({"customer": 10, "doc": 7}), DictRow({"customer": 3, "doc": 8}),
+        DictRow({"customer": 1, "doc": 9}),
+    ])  # fmt: skip
+    customers = Table("customer", COLUMNS, ordered, ordered_by=("id",), lookup=lookup)
+    result = execute(
+        parse(
+            "SELECT id FROM customer WHERE id IN "
+            "(SELECT customer FROM customerapply WHERE doc IN (7, 8)) ORDER BY id"
+        ),
+        {"customer": customers, "customerapply": lines}.__getitem__,
+    )
+    assert [r["id"] for r in result.rows] == [3, 10]
+    assert asked == [("id", (10, 3))]
+
+
 @pytest.mark.parametrize(
     "text",
     [
