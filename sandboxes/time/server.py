@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -45,10 +46,11 @@ from sandboxes.time.params import (
     optional_datetime,
     parse_date,
 )
-from sandboxes.time.rendered import RenderedEntries
+from sandboxes.time.rendered import Rendered
 from sandboxes.time.reports import (
     EntryTotals,
-    ReportRow,
+    KeptReports,
+    KeptRow,
     entry_totals,
     time_report,
     uninvoiced_expenses,
@@ -129,7 +131,7 @@ def _oldest_first(row: UserRow | ProjectRow) -> SortKey:
     return (row.seq,)
 
 
-def _report_order(row: ReportRow) -> SortKey:
+def _report_order(row: KeptRow) -> SortKey:
     return (row[0].seq,)
 
 
@@ -149,10 +151,17 @@ class TimeSandbox(Sandbox):
 
     def seed(self, world: World) -> None:
         data = project_world(world, not_after=self.clock.now())
-        self._entry = RenderedEntries(lambda row: render_time_entry(row, self.users, self.projects))
-        self.users = Table[UserRow](data.users, {}, watchers=[self._entry.quoted()])
+        self._entry = Rendered[TimeEntryRow](
+            lambda row: render_time_entry(row, self.users, self.projects)
+        )
+        self._user = Rendered[UserRow](render_user)
+        self._project = Rendered[ProjectRow](render_project)
+        self._reports = KeptReports()
+        self.users = Table[UserRow](data.users, {}, watchers=[self._entry.quoted(), self._user])
         self.projects = Table[ProjectRow](
-            data.projects, {"client_id": lambda p: p.client.id}, watchers=[self._entry.quoted()]
+            data.projects,
+            {"client_id": lambda p: p.client.id},
+            watchers=[self._entry.quoted(), self._project, self._reports],
         )
         self.entry_totals = ProjectLedger[TimeEntryRow, EntryTotals](entry_totals)
         self.time_entries = Table[TimeEntryRow](
@@ -167,7 +176,7 @@ class TimeSandbox(Sandbox):
                 **STATE_INDEXES,
             },
             order=_newest_first,
-            watchers=[self.entry_totals, self._entry],
+            watchers=[self.entry_totals, self._entry, self._reports],
         )
         self.expense_totals = ProjectLedger[ExpenseRow, float](uninvoiced_expenses)
         self.expenses = Table[ExpenseRow](
@@ -178,7 +187,7 @@ class TimeSandbox(Sandbox):
                 **STATE_INDEXES,
             },
             order=_newest_first,
-            watchers=[self.expense_totals],
+            watchers=[self.expense_totals, self._reports],
         )
         self.categories = expense_category_ids(data.expenses)
         self.limits = RequestWindow()
@@ -317,13 +326,13 @@ class TimeSandbox(Sandbox):
             if active is None or row.is_active == active
         ]
         rows.sort(key=_oldest_first)
-        return JSONResponse(page_body(request, "users", rows, _oldest_first, render_user))
+        return JSONResponse(page_body(request, "users", rows, _oldest_first, self._user))
 
     @_harvest
     async def get_user(self, request: Request) -> Response:
         """Retrieve a user."""
         row = self.users.get(request.path_params["id"])
-        return self._not_found("user") if row is None else JSONResponse(render_user(row))
+        return self._not_found("user") if row is None else JSONResponse(self._user(row))
 
     @_harvest
     async def list_projects(self, request: Request) -> Response:
@@ -337,13 +346,13 @@ class TimeSandbox(Sandbox):
             if active is None or row.is_active == active
         ]
         rows.sort(key=_oldest_first)
-        return JSONResponse(page_body(request, "projects", rows, _oldest_first, render_project))
+        return JSONResponse(page_body(request, "projects", rows, _oldest_first, self._project))
 
     @_harvest
     async def get_project(self, request: Request) -> Response:
         """Retrieve a project."""
         row = self.projects.get(request.path_params["id"])
-        return self._not_found("project") if row is None else JSONResponse(render_project(row))
+        return self._not_found("project") if row is None else JSONResponse(self._project(row))
 
     # --- reports -----------------------------------------------------------------------
 
@@ -351,15 +360,25 @@ class TimeSandbox(Sandbox):
     async def time_report(self, request: Request) -> Response:
         """Time report by project (plus approved_hours, a sandbox extension)."""
         date_from, date_to = _report_range(request.query_params)
-        rows = time_report(self.entry_totals, self.projects, date_from, date_to)
+        rows = self._reports.answer(
+            "time",
+            date_from,
+            date_to,
+            lambda: time_report(self.entry_totals, self.projects, date_from, date_to),
+        )
         return JSONResponse(page_body(request, "results", rows, _report_order, _result))
 
     @_harvest
     async def uninvoiced_report(self, request: Request) -> Response:
         """Uninvoiced report by project."""
         date_from, date_to = _report_range(request.query_params)
-        rows = uninvoiced_report(
-            self.entry_totals, self.expense_totals, self.projects, date_from, date_to
+        rows = self._reports.answer(
+            "uninvoiced",
+            date_from,
+            date_to,
+            lambda: uninvoiced_report(
+                self.entry_totals, self.expense_totals, self.projects, date_from, date_to
+            ),
         )
         return JSONResponse(page_body(request, "results", rows, _report_order, _result))
 
@@ -442,7 +461,7 @@ def _report_range(params: Mapping[str, str]) -> tuple[date, date]:
     return parse_date(params["from"], "from"), parse_date(params["to"], "to")
 
 
-def _result(row: ReportRow) -> dict[str, Any]:
+def _result(row: KeptRow) -> orjson.Fragment:
     return row[1]
 
 

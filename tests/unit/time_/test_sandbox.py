@@ -400,6 +400,39 @@ async def test_the_time_report_sums_a_projects_entries(
     )
 
 
+async def test_reports_and_listings_asked_again_show_every_change_since(
+    sandbox: TimeSandbox, harvest: httpx.AsyncClient, small_world: World
+) -> None:
+    # Report answers and rendered projects are kept between requests; a change must show.
+    project = next(p for p in small_world.projects if p.status == "ACTIVE")
+    everything = {"from": "20000101", "to": "20991231"}
+
+    async def reported() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        spent = (await harvest.get("/v2/reports/time/projects", params=everything)).json()
+        open_ = (await harvest.get("/v2/reports/uninvoiced", params=everything)).json()
+        listed = (await harvest.get("/v2/projects")).json()
+        pick = lambda rows, key: next(r for r in rows if str(r[key]) == project.time_project_id)  # noqa: E731
+        return (
+            pick(spent["results"], "project_id"),
+            pick(open_["results"], "project_id"),
+            pick(listed["projects"], "id"),
+        )
+
+    spent, open_, listed = await reported()
+    await new_entry(harvest, small_world, hours=2.25, billable=True)
+    spent_after, open_after, _ = await reported()
+    row = sandbox.projects[project.time_project_id]
+    with sandbox.projects.updating(row):
+        row.name = "Renamed project"
+    renamed_spent, renamed_open, renamed_listed = await reported()
+
+    assert spent_after["total_hours"] == round(spent["total_hours"] + 2.25, 2)
+    assert open_after["uninvoiced_hours"] == round(open_["uninvoiced_hours"] + 2.25, 2)
+    assert listed["name"] == project.name
+    assert renamed_spent["project_name"] == renamed_open["project_name"] == "Renamed project"
+    assert renamed_listed["name"] == "Renamed project"
+
+
 @pytest.mark.parametrize(
     "params",
     [
