@@ -156,15 +156,20 @@ def test_distinct_collapses_equal_rows() -> None:
     assert run("SELECT DISTINCT terms FROM customer WHERE terms = 3") == [{"terms": 3}]
 
 
-def test_an_index_answers_in_lists_and_presorted_tables_skip_sorting() -> None:
-    asked: list[tuple[str, tuple[Any, ...]]] = []
+def indexed_customers(asked: list[tuple[str, tuple[Any, ...]]]) -> Table:
+    """The customers in id order, with a lookup that notes what it is asked."""
     ordered = sorted(ROWS, key=lambda r: r.get("id"))
 
     def lookup(column: str, values: Sequence[Any]) -> Sequence[Row] | None:
         asked.append((column, tuple(values)))
         return [r for r in ordered if r.get(column) in values]
 
-    table = Table("customer", COLUMNS, ordered, ordered_by=("id",), lookup=lookup)
+    return Table("customer", COLUMNS, ordered, ordered_by=("id",), lookup=lookup)
+
+
+def test_an_index_answers_in_lists_and_presorted_tables_skip_sorting() -> None:
+    asked: list[tuple[str, tuple[Any, ...]]] = []
+    table = indexed_customers(asked)
     result = execute(
         parse("SELECT id FROM customer WHERE terms = 3 AND id IN (10, 3, 99) ORDER BY id"),
         {"customer": table}.__getitem__,
@@ -175,17 +180,11 @@ def test_an_index_answers_in_lists_and_presorted_tables_skip_sorting() -> None:
 
 def test_a_subquerys_answer_finds_the_outer_rows_through_the_index() -> None:
     asked: list[tuple[str, tuple[Any, ...]]] = []
-    ordered = sorted(ROWS, key=lambda r: r.get("id"))
-
-    def lookup(column: str, values: Sequence[Any]) -> Sequence[Row] | None:
-        asked.append((column, tuple(values)))
-        return [r for r in ordered if r.get(column) in values]
-
+    customers = indexed_customers(asked)
     lines = Table("customerapply", ("customer", "doc"), [
         DictRow({"customer": 10, "doc": 7}), DictRow({"customer": 3, "doc": 8}),
         DictRow({"customer": 1, "doc": 9}),
     ])  # fmt: skip
-    customers = Table("customer", COLUMNS, ordered, ordered_by=("id",), lookup=lookup)
     result = execute(
         parse(
             "SELECT id FROM customer WHERE id IN "
