@@ -45,19 +45,17 @@ class Rendered(Generic[RowT]):
     def remove(self, row: RowT) -> None:
         self._kept.pop(row.id, None)
 
-    def quoted(self) -> ForgetAll:
+    def quoted(self) -> _ForgetAll:
         """A watcher for a table the rendering quotes from."""
-        return ForgetAll(self._kept.clear)
+        return _ForgetAll(self._kept)
 
 
-class ForgetAll:
-    """A table's watcher that calls `forget` before any row of it changes."""
-
-    def __init__(self, forget: Callable[[], None]) -> None:
-        self._forget = forget
+class _ForgetAll:
+    def __init__(self, kept: LRUCache[str, orjson.Fragment]) -> None:
+        self._kept = kept
 
     def add(self, row: object) -> None:
         pass
 
     def remove(self, row: object) -> None:
-        self._forget()
+        self._kept.clear()
