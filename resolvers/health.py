@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any, Protocol, cast
 
 from resolvers import derived, links
+from resolvers.cache import mark_retrieved
 from resolvers.context import RequestContext
 from resolvers.links import ERP, TIME
 from resolvers.loaders import settle, settle_each
@@ -44,12 +45,29 @@ class TimeSummary(Protocol):
     currency: str
 
 
+def start_portfolio_reads(ctx: RequestContext, figures: Iterable[str]) -> None:
+    """Start the reads that serve every project at once, when `figures` need them, before
+    the projects themselves are read: they depend on no row, so the rows find them read,
+    or under way, instead of starting them one level later. Each row awaits these same
+    reads; a failure stays in them for the rows that need it."""
+    if not any("summary" in NEEDS.get(figure, ()) for figure in figures):
+        return
+    for read in (links.time_projects_by_code(ctx), _time_summaries(ctx)):
+        asyncio.ensure_future(read).add_done_callback(mark_retrieved)
+
+
+def _time_summaries(ctx: RequestContext) -> Awaitable[Mapping[str, TimeSummary]]:
+    return ctx.loaders.aggregate(
+        TIME, "project_summaries", *ALL_TIME, depends_on=SUMMARIES_DEPEND_ON
+    )
+
+
 async def time_summary(ctx: RequestContext, project: Project) -> TimeSummary | None:
     """None when TIME has no project for this code, or no time on it. The summaries cover
     every project, so they are read beside the code's lookup, not after it."""
     read: tuple[Any, Any] = await asyncio.gather(
         links.time_project(ctx, project.code),
-        ctx.loaders.aggregate(TIME, "project_summaries", *ALL_TIME, depends_on=SUMMARIES_DEPEND_ON),
+        _time_summaries(ctx),
         return_exceptions=True,
     )
     time_project, summaries = read

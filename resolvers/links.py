@@ -12,7 +12,7 @@ batched read per source for the whole level.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
@@ -228,8 +228,13 @@ async def project_by_code(ctx: RequestContext, code: str | None) -> Project | No
 async def time_project(ctx: RequestContext, code: str | None) -> TimeProject | None:
     if not code:
         return None
-    index = await ctx.loaders.index(TIME, "project", "code")
+    index = await time_projects_by_code(ctx)
     return cast(TimeProject | None, index.get(normal_key(code)))
+
+
+def time_projects_by_code(ctx: RequestContext) -> Awaitable[Mapping[str, Record]]:
+    """Every TIME project by its code (Harvest cannot filter projects by code)."""
+    return ctx.loaders.index(TIME, "project", "code")
 
 
 # --- people -----------------------------------------------------------------------------

@@ -36,7 +36,9 @@ from gateway.auth.policy import (
     OPERATIONS,
     ROOTS,
     Rows,
+    groups_of,
     may_read,
+    may_read_field,
     may_run,
     only_for_themselves,
 )
@@ -49,24 +51,29 @@ Resolve = Callable[..., Any]
 
 
 def guarded_fields(schema: GraphQLSchema) -> dict[tuple[str, str], tuple[str, ...]]:
-    """(type, field) -> the FIELD_GROUPS groups that field belongs to."""
-    found: dict[tuple[str, str], list[str]] = {}
+    """(type, field) -> the FIELD_GROUPS groups that field belongs to; ValueError when a
+    group names a type or field the schema does not have."""
     for group_name, group in FIELD_GROUPS.items():
         for pattern in group.fields:
             type_name, _, field_name = pattern.partition(".")
             kind = schema.type_map.get(type_name)
             if not isinstance(kind, GraphQLObjectType):
                 raise ValueError(f"FIELD_GROUPS[{group_name!r}]: no type {type_name}")
-            names = (
-                [name for name in kind.fields if name not in group.keep]
-                if field_name == "*"
-                else [field_name]
-            )
-            for name in names:
-                if name not in kind.fields:
-                    raise ValueError(f"FIELD_GROUPS[{group_name!r}]: no field {pattern}")
-                found.setdefault((type_name, name), []).append(group_name)
-    return {key: tuple(groups) for key, groups in found.items()}
+            if field_name != "*" and field_name not in kind.fields:
+                raise ValueError(f"FIELD_GROUPS[{group_name!r}]: no field {pattern}")
+    found = {
+        (type_name, field_name): groups_of(type_name, field_name)
+        for type_name, kind in schema.type_map.items()
+        if isinstance(kind, GraphQLObjectType)
+        for field_name in kind.fields
+    }
+    return {key: groups for key, groups in found.items() if groups}
+
+
+def readable(ctx: RequestContext, type_name: str, field_name: str) -> bool:
+    """Whether this request may read `Type.field`, as `apply_policy` will decide when it
+    resolves: for work started before then (reads a page's rows will need)."""
+    return not ctx.enforce_policy or may_read_field(ctx.principal, type_name, field_name)
 
 
 def apply_policy(schema: GraphQLSchema) -> None:

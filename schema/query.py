@@ -11,7 +11,7 @@ from typing import Annotated
 
 import strawberry
 
-from resolvers import crm, ids, scoped_lists, staffing
+from resolvers import crm, health, ids, scoped_lists, staffing
 from resolvers import projects as project_links
 from resolvers.connections import page_size
 from resolvers.errors import InvalidInputError
@@ -35,12 +35,24 @@ from schema.common import (
 )
 from schema.nodes import load_node
 from schema.people import Resource
-from schema.policy import readable_events
+from schema.policy import readable, readable_events
 from schema.projects import ANSWERED_BY_THE_ROW, Project, StaffingRequest
 from schema.timesheets import TimeEntry
 from schema.workflows import DomainEvent, Workflow, WorkflowStatus
 
 MAX_EVENT_TYPES = 50
+
+
+def _start_health_reads(info: GatewayInfo, *rows: str) -> None:
+    """When the query asks for the health of the projects at `rows` (a path below the
+    list being resolved), start the reads every project's health shares before the list's
+    own page is read. Figures the caller may not read start nothing."""
+    ctx = context(info)
+    figures = selected_below(info, *rows, "health")
+    if figures and readable(ctx, "Project", "health"):
+        health.start_portfolio_reads(
+            ctx, (figure for figure in figures if readable(ctx, "ProjectHealth", figure))
+        )
 
 
 def _key(global_id: strawberry.ID | None, expected: str, argument: str) -> str | None:
@@ -76,6 +88,7 @@ class Query:
         client_id: strawberry.ID | None = None,
         practice: str | None = None,
     ) -> Connection[Project] | None:
+        _start_health_reads(info, "edges", "node")
         window = await scoped_lists.project_list(
             context(info),
             first,
@@ -142,6 +155,7 @@ class Query:
         status: InvoiceStatus | None = None,
         client_id: strawberry.ID | None = None,
     ) -> Connection[Invoice] | None:
+        _start_health_reads(info, "edges", "node", "project")
         window = await scoped_lists.invoices(
             context(info),
             first,

@@ -196,6 +196,26 @@ def may_read(principal: Principal | None, group: str) -> bool:
     return principal is not None and principal.has(*FIELD_GROUPS[group].roles)
 
 
+def may_read_field(principal: Principal | None, type_name: str, field_name: str) -> bool:
+    """Whether the caller may read `Type.field`: it is in every group the field is in."""
+    return all(may_read(principal, group) for group in groups_of(type_name, field_name))
+
+
+@functools.lru_cache(maxsize=1024)
+def groups_of(type_name: str, field_name: str) -> tuple[str, ...]:
+    """The FIELD_GROUPS groups `Type.field` is in; none: every role reads it."""
+    found = []
+    for name, group in FIELD_GROUPS.items():
+        for pattern in group.fields:
+            kind, _, field = pattern.partition(".")
+            if kind == type_name and (
+                field == field_name or (field == "*" and field_name not in group.keep)
+            ):
+                found.append(name)
+                break
+    return tuple(found)
+
+
 def rows(principal: Principal | None, node_type: str) -> frozenset[Rows]:
     """The row rules the caller's roles give it over `node_type` (EVERY alone if any
     role reads every row; empty: no row)."""

@@ -1,13 +1,25 @@
 """Reads that do not depend on one another start together: a page's clients beside its
-rows' other links, TIME's summaries beside the lookup of a project's code."""
+rows' other links, TIME's summaries beside the lookup of a project's code, and the reads
+every project's health shares beside the page of projects itself."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
-from sources.records import Record
-from tests.unit.resolvers.fakes import CRM, TIME, FakeConnector, FakeTime, Firm
+from gateway.auth.principal import Principal
+from sources.connector import Page
+from sources.records import Record, SourceSystem
+from tests.unit.resolvers.fakes import (
+    CRM,
+    ERP,
+    PSA,
+    TIME,
+    FakeConnector,
+    FakeTime,
+    Firm,
+)
+from tests.unit.schema.conftest import Run, gateway_over
 
 WITH_MANAGERS = (
     "{ projects(first: 4) { edges { node { name client { name } manager { name } } } } }"
@@ -88,3 +100,68 @@ async def test_time_summaries_are_read_beside_the_lookup_of_the_projects_code(so
     assert result.errors is None
     approved = [e["node"]["health"]["hoursApproved"] for e in result.data["projects"]["edges"]]
     assert approved[0] == 16.0  # as test_queries derives it
+
+
+def hold_listing_until_time_is_asked(sources: Firm, system: SourceSystem, entity: str) -> None:
+    """`system` lists `entity` only once TIME has been asked for its summaries and its
+    projects: a query whose TIME reads waited for that list would never finish."""
+    time = sources.connectors[TIME]
+    summarised, listed = asyncio.Event(), asyncio.Event()
+    summarise, list_time = time.project_summaries, time.list  # type: ignore[attr-defined]
+
+    async def noted_summaries(*args: object) -> object:
+        summarised.set()
+        return await summarise(*args)
+
+    async def noted_list(kind: str, *args: object, **kwargs: object) -> object:
+        if kind == "project":
+            listed.set()
+        return await list_time(kind, *args, **kwargs)
+
+    time.project_summaries = noted_summaries  # type: ignore[attr-defined]
+    time.list = noted_list  # type: ignore[method-assign,assignment]
+    held_connector = sources.connectors[system]
+    answer = held_connector.list
+
+    async def held(kind: str, *args: object, **kwargs: object) -> Page[Record]:
+        if kind == entity:
+            await summarised.wait()
+            await listed.wait()
+        return await answer(kind, *args, **kwargs)  # type: ignore[arg-type]
+
+    held_connector.list = held  # type: ignore[method-assign,assignment]
+
+
+async def test_a_health_board_starts_time_reads_before_its_page_of_projects(sources, run):
+    hold_listing_until_time_is_asked(sources, PSA, "project")
+
+    async with asyncio.timeout(5):
+        result = await run("{ projects(first: 4) { edges { node { health { hoursApproved } } } } }")
+
+    assert result.errors is None
+    approved = [e["node"]["health"]["hoursApproved"] for e in result.data["projects"]["edges"]]
+    assert approved[0] == 16.0  # as test_queries derives it
+
+
+async def test_invoices_asking_their_projects_health_start_time_reads_before_their_page(
+    sources, run
+):
+    hold_listing_until_time_is_asked(sources, ERP, "invoice")
+    query = "{ invoices(first: 4) { edges { node { project { health { hoursUnbilled } } } } } }"
+
+    async with asyncio.timeout(5):
+        result = await run(query)
+
+    assert result.errors is None
+    assert any(e["node"]["project"] for e in result.data["invoices"]["edges"])
+
+
+async def test_health_figures_the_caller_may_not_read_start_no_time_reads(sources):
+    portal = Run(gateway_over(sources), Principal(subject="c", roles=frozenset({"client"})))
+
+    result = await portal("{ projects(first: 4) { edges { node { health { budgetBurn } } } } }")
+    for _ in range(10):  # a read started beside the page would have run by now
+        await asyncio.sleep(0)
+
+    assert result.data["projects"] is not None
+    assert not [c for c in sources.log if c.system is TIME]
