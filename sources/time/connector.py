@@ -7,6 +7,7 @@ import builtins
 import datetime as dt
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from functools import partial
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
 
@@ -16,6 +17,7 @@ from sources.config import SourceSettings
 from sources.connector import ChangeSet, Connector, Page, record_type
 from sources.errors import SourceDataError, SourceRejected
 from sources.http import SourceClient
+from sources.memo import RecordMemo
 from sources.records import Expense, Record, SourceSystem, TimeEntry, TimeProject, TimeUser
 from sources.time.auth import HarvestAuth
 from sources.time.change_cursor import ChangeCursor
@@ -24,12 +26,15 @@ from sources.time.harvest import API_PREFIX, MAX_PER_PAGE, RESOURCES
 from sources.time.mapping import iso_utc, list_params, to_record
 from sources.time.paging import NextLinkPager, check_cursor
 from sources.time.snapshot import SnapshotCache, pages_for
-from sources.time.summary import ProjectTimeSummary, merge_reports
+from sources.time.summary import ProjectSummaries, ProjectTimeSummary
 
 T = TypeVar("T")
 
 REFERENCE_ENTITIES = ("user", "project")  # read by id through a snapshot
 DEFAULT_REFERENCE_TTL = 300.0
+# Records remembered per entity (~1.7 KB each): a month of a large firm's time entries
+# (approved and invoiced: two listings), and every user and project.
+REMEMBERED = {"time_entry": 20_000, "expense": 5_000, "user": 5_000, "project": 5_000}
 REFERENCE_GROUP = "psgraph"  # external_reference.group_id of entries this connector creates
 
 
@@ -97,6 +102,11 @@ class TimeConnector(Connector):
             entity: SnapshotCache(settings.cache_ttl.get(entity, DEFAULT_REFERENCE_TTL), clock)
             for entity in REFERENCE_ENTITIES
         }
+        # Listed objects seen before make the record they made then (see sources.memo).
+        self._listed = {
+            entity: RecordMemo(partial(to_record, entity), size)
+            for entity, size in REMEMBERED.items()
+        }
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -145,7 +155,7 @@ class TimeConnector(Connector):
             body = await self._get(path, params)
         else:
             body = await self._get(f"{path}?{check_cursor(cursor)}")
-        items = [to_record(entity, item) for item in _items(body, RESOURCES[entity])]
+        items = list(map(self._listed[entity], _items(body, RESOURCES[entity])))
         return Page(items, NextLinkPager().advance(body), _total(body))
 
     async def changes(self, entity: str, cursor: str | None) -> ChangeSet[Record]:
@@ -165,18 +175,19 @@ class TimeConnector(Connector):
 
     async def project_summaries(
         self, date_from: dt.date, date_to: dt.date
-    ) -> dict[str, ProjectTimeSummary]:
+    ) -> Mapping[str, ProjectTimeSummary]:
         """Hours and amounts per TIME project id for spent dates in [date_from, date_to],
         from the time and uninvoiced reports (two requests per 2,000 projects). Projects
-        with neither time nor uninvoiced expenses in the range are absent."""
+        with neither time nor uninvoiced expenses in the range are absent; a project whose
+        report row is malformed raises SourceDataError when it is looked up."""
         params = {"from": date_from.strftime("%Y%m%d"), "to": date_to.strftime("%Y%m%d")}
         time_rows, open_rows = await _gather(
             self._collect(f"{API_PREFIX}/reports/time/projects", "results", params),
             self._collect(f"{API_PREFIX}/reports/uninvoiced", "results", params),
         )
         try:
-            return merge_reports(time_rows, open_rows)
-        except (KeyError, TypeError, ValueError, ArithmeticError) as error:
+            return ProjectSummaries(time_rows, open_rows)
+        except (KeyError, TypeError) as error:
             raise SourceDataError(self.system, f"malformed project report: {error!r}") from error
 
     # --- writes -----------------------------------------------------------------------
@@ -278,7 +289,7 @@ class TimeConnector(Connector):
         full = {**params, "per_page": str(self._per_page)}
         async for body in self._pages(self._path(entity), full):
             for item in _items(body, RESOURCES[entity]):
-                yield to_record(entity, item)
+                yield self._listed[entity](item)
 
     async def _from_reference(self, entity: str, ids: builtins.list[str]) -> dict[str, Record]:
         cache = self._snapshots[entity]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -309,6 +309,18 @@ async def test_answers_that_are_not_harvests_are_data_errors(status: int, body: 
             await connector.list("project")
 
 
+@pytest.mark.parametrize(
+    "row", [{"total_hours": 1.0}, "a project"], ids=["no-project-id", "not-an-object"]
+)
+async def test_a_report_row_naming_no_project_fails_the_summaries(row: Any) -> None:
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"results": [row], "links": {"next": None}})
+
+    async with scripted(handle) as connector:
+        with pytest.raises(SourceDataError, match="malformed project report"):
+            await connector.project_summaries(dt.date(2026, 1, 1), dt.date(2026, 1, 31))
+
+
 async def test_a_next_link_that_repeats_stops_the_scan() -> None:
     def handle(request: httpx.Request) -> httpx.Response:
         body = {"users": [], "links": {"next": "https://h/v2/users?cursor=same"}}
@@ -335,6 +347,34 @@ async def test_an_approval_the_source_ignores_is_not_reported_as_done() -> None:
     async with scripted(lambda request: httpx.Response(200, json=entry)) as connector:
         with pytest.raises(SourceRejected, match="not approved"):
             await connector.approve(["5"])
+
+
+async def test_a_listing_read_again_shows_each_change_and_reuses_only_unchanged_records() -> None:
+    def entry(entry_id: int, notes: str) -> dict[str, Any]:
+        return {
+            "id": entry_id,
+            "spent_date": "2026-01-01",
+            "hours": 1.0,
+            "billable": True,
+            "is_billed": False,
+            "approval_status": "approved",
+            "notes": notes,
+            "user": {"id": 1},
+            "project": {"id": 2, "code": "PRJ-1"},
+            "updated_at": "2026-01-01T00:00:00Z",
+        }
+
+    answers = iter([[entry(5, "draft"), entry(6, "kept")], [entry(5, "final"), entry(6, "kept")]])
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"time_entries": next(answers), "links": {"next": None}})
+
+    async with scripted(handle) as connector:
+        before = (await connector.list("time_entry")).items
+        after = (await connector.list("time_entry")).items
+
+    assert [cast(TimeEntry, e).notes for e in after] == ["final", "kept"]
+    assert after[1] is before[1]
 
 
 def test_credentials_are_required() -> None:

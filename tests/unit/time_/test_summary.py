@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sources.time.summary import ProjectTimeSummary, merge_reports
+import pytest
+
+from sources.errors import SourceDataError
+from sources.time.summary import ProjectSummaries, ProjectTimeSummary
 
 
 def test_each_project_gets_figures_from_both_reports() -> None:
@@ -45,7 +48,7 @@ def test_each_project_gets_figures_from_both_reports() -> None:
         },
     ]
 
-    summaries = merge_reports(time_rows, uninvoiced_rows)
+    summaries = ProjectSummaries(time_rows, uninvoiced_rows)
 
     assert summaries == {
         "14000001": ProjectTimeSummary(
@@ -84,6 +87,19 @@ def test_each_project_gets_figures_from_both_reports() -> None:
 def test_approved_hours_are_unknown_when_the_time_report_does_not_carry_them() -> None:
     harvest_row = {"project_id": 1, "total_hours": 1.0, "billable_hours": 1.0, "currency": "USD"}
 
-    summaries = merge_reports([harvest_row], [])
+    summaries = ProjectSummaries([harvest_row], [])
 
     assert summaries["1"].approved_hours is None
+
+
+def test_a_malformed_row_fails_only_its_own_project_when_it_is_asked_for() -> None:
+    good = {"project_id": 1, "total_hours": 2.0, "billable_hours": 1.0, "currency": "USD"}
+    bad = {"project_id": 2, "total_hours": "lots", "currency": "USD"}
+
+    summaries = ProjectSummaries([good, bad], [{"project_id": 2, "uninvoiced_amount": "?"}])
+
+    assert summaries["1"].total_hours == 2.0
+    with pytest.raises(SourceDataError, match="malformed project report row 2"):
+        summaries.get("2")
+    assert summaries.get("3") is None
+    assert sorted(summaries) == ["1", "2"]

@@ -1,0 +1,63 @@
+"""A record memo makes a record once per distinct vendor object, and never a stale one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sources.memo import RecordMemo
+
+
+class Maker:
+    def __init__(self) -> None:
+        self.made: list[Any] = []
+
+    def __call__(self, body: Any) -> tuple[Any, ...]:
+        if not isinstance(body, dict):
+            raise TypeError("not an object")
+        self.made.append(body)
+        return tuple(sorted(body.items()))
+
+
+def test_an_object_seen_before_gives_back_the_record_made_then() -> None:
+    make = Maker()
+    memo = RecordMemo(make, size=10)
+
+    first = memo({"id": 1, "hours": 2.0})
+    again = memo({"id": 1, "hours": 2.0})
+
+    assert again is first
+    assert len(make.made) == 1
+
+
+def test_any_change_to_an_object_makes_a_new_record() -> None:
+    make = Maker()
+    memo = RecordMemo(make, size=10)
+
+    memo({"id": 1, "hours": 2.0, "notes": None})
+    changed = memo({"id": 1, "hours": 2.0, "notes": "billed"})
+
+    assert dict(changed)["notes"] == "billed"
+    assert len(make.made) == 2
+
+
+def test_it_keeps_at_most_size_records_dropping_the_oldest() -> None:
+    make = Maker()
+    memo = RecordMemo(make, size=2)
+
+    for n in (1, 2, 3):
+        memo({"id": n})
+    memo({"id": 3})
+    memo({"id": 1})
+
+    assert len(memo) == 2
+    assert [body["id"] for body in make.made] == [1, 2, 3, 1]
+
+
+def test_what_cannot_be_made_is_not_remembered_and_says_why() -> None:
+    memo = RecordMemo(Maker(), size=2)
+
+    with pytest.raises(TypeError, match="not an object"):
+        memo(["id", 1])
+    assert len(memo) == 0
