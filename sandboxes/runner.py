@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
+import signal
 import socket
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import uvicorn
@@ -18,6 +20,7 @@ from sources.registry import SYSTEMS
 # The five vendor systems, then the identity provider their consumers get tokens from.
 SANDBOXES = (*SYSTEMS, "idp")
 DEFAULT_PORTS = {name: 8101 + i for i, name in enumerate(SANDBOXES)}
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def sandbox_class(name: str) -> type[Sandbox]:
@@ -52,15 +55,28 @@ def _servers(
     host: str,
     ports: Mapping[str, int],
 ) -> tuple[list[RunningSandbox], list[tuple[uvicorn.Server, socket.socket]]]:
-    running, servers = [], []
+    running: list[RunningSandbox] = []
+    servers: list[tuple[uvicorn.Server, socket.socket]] = []
     for name in names:
         sandbox = sandbox_class(name)(world, token=tokens[name])
         sock = _bind(host, ports.get(name, 0))
         port = sock.getsockname()[1]
         config = uvicorn.Config(sandbox.app(), log_level="warning", lifespan="on", access_log=False)
         running.append(RunningSandbox(name, sandbox, f"http://{host}:{port}"))
-        servers.append((uvicorn.Server(config), sock))
+        servers.append((_SignalFreeServer(config), sock))
     return running, servers
+
+
+class _SignalFreeServer(uvicorn.Server):
+    """A sandbox's server, leaving signals to `serve`. Each uvicorn server would install
+    its own handlers over the one started before it, restore them in whatever order the
+    servers stop, and re-raise what it caught into the next: a second Ctrl-C or SIGTERM
+    during the (bounded) shutdown then landed on a server already stopping, which takes
+    it as "force exit", skipped its lifespan's shutdown and logged its cancellation."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 async def serve(
@@ -72,22 +88,30 @@ async def serve(
     ports: Mapping[str, int] = DEFAULT_PORTS,
     graceful_shutdown_s: int | None = None,
 ) -> None:
-    """Run the named sandboxes in this event loop until cancelled; on stopping, wait at
-    most `graceful_shutdown_s` for open requests (None: as long as they take)."""
+    """Run the named sandboxes in this event loop (the main thread's) until SIGINT or
+    SIGTERM, or until cancelled; on stopping, wait at most `graceful_shutdown_s` for open
+    requests (None: as long as they take)."""
     running, servers = _servers(world, names, tokens, host, ports)
     for server, _ in servers:
         server.config.timeout_graceful_shutdown = graceful_shutdown_s
     for sandbox in running:
         print(f"  {sandbox.name.upper():5} {sandbox.sandbox.title:28} {sandbox.url}", flush=True)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in _STOP_SIGNALS:  # the first stops them all; more change nothing
+        loop.add_signal_handler(sig, stop.set)
     tasks = [asyncio.create_task(server.serve(sockets=[sock])) for server, sock in servers]
+    stopping = asyncio.create_task(stop.wait())
     try:
-        # Each uvicorn server chains to the signal handler of the one started before it, so
-        # a signal would stop them one after another; stop all as soon as one stops.
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        # A server that ends by itself (it could not bind, say) ends them all too.
+        await asyncio.wait([stopping, *tasks], return_when=asyncio.FIRST_COMPLETED)
     finally:
+        stopping.cancel()
         for server, _ in servers:
             server.should_exit = True
         await asyncio.gather(*tasks)
+        for sig in _STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
 
 
 class SandboxCluster:

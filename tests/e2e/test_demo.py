@@ -213,6 +213,23 @@ def test_a_won_deal_becomes_a_project_after_every_restart_of_the_demo(tmp_path: 
             assert demo.process.returncode == 0, run
 
 
+def test_ctrl_c_at_a_terminal_stops_the_demo_and_its_sandboxes_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    # A terminal's Ctrl-C reaches every process of the foreground group: the demo, which
+    # then tells the sandboxes to stop too, and the sandboxes' own process directly.
+    with demo_running(demo_config(tmp_path)) as demo:
+        for port in demo.ports[1:]:
+            wait_for(f"http://127.0.0.1:{port}/_sandbox/stats", demo.process)
+        time.sleep(4)  # the living scenario is under way
+        os.killpg(demo.process.pid, signal.SIGINT)
+        output, _ = demo.process.communicate(timeout=30)
+    assert demo.process.returncode == 0
+    assert "Traceback" not in output.decode(), output.decode()[-3000:]
+    refused = {port: refuses(port) for port in demo.ports}
+    assert all(refused.values()), f"still listening: {refused}"
+
+
 def test_sigterm_stops_the_demo_within_3_s_leaving_no_port_open(tmp_path: Path) -> None:
     with demo_running(demo_config(tmp_path)) as demo:
         for port in demo.ports[1:]:
