@@ -21,6 +21,9 @@ from typing import Any, Generic, TypeVar
 import orjson
 
 R = TypeVar("R")
+# Records a connector remembers per entity unless it says otherwise: a firm's projects,
+# people or accounts (~1.5 KB each).
+PER_ENTITY = 10_000
 
 
 class RecordMemo(Generic[R]):

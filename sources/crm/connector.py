@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Self
 from urllib.parse import quote as quote_path
 
@@ -32,6 +33,7 @@ from sources.crm.mapping import ACCOUNT, MAPPINGS, OPPORTUNITY, SObjectMapping
 from sources.crm.soql import contains_pattern, quote
 from sources.errors import SourceDataError
 from sources.http import SourceClient
+from sources.memo import PER_ENTITY, RecordMemo
 from sources.records import Account, Contact, Opportunity, Record, SourceSystem
 
 MAX_IDS_PER_CALL = SYSTEM.batch_max
@@ -76,6 +78,11 @@ class CrmConnector(Connector):
             classify=classify,
             transport=transport,
         )
+        # A row seen before gives back the record made from it (see sources.memo).
+        self._remembered = {
+            entity: RecordMemo(partial(mapping.record, deep_link_root=self.root), PER_ENTITY)
+            for entity, mapping in MAPPINGS.items()
+        }
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -86,16 +93,17 @@ class CrmConnector(Connector):
     # --- reads ---------------------------------------------------------------------------
 
     async def get_many(self, entity: str, ids_: Sequence[str]) -> list[Record | None]:
-        mapping = _mapping(entity)
+        _mapping(entity)  # an unknown entity is refused before any request
         keys = [_normalised(record_id) for record_id in ids_]
         wanted = list(dict.fromkeys(key for key in keys if key is not None))
         chunks = [wanted[i : i + self._chunk] for i in range(0, len(wanted), self._chunk)]
         found: dict[str, Record] = {}
-        for records in await asyncio.gather(*(self._retrieve(mapping, c) for c in chunks)):
+        for records in await asyncio.gather(*(self._retrieve(entity, c) for c in chunks)):
             found.update(records)
         return [found.get(key) if key else None for key in keys]
 
-    async def _retrieve(self, mapping: SObjectMapping, chunk: list[str]) -> dict[str, Record]:
+    async def _retrieve(self, entity: str, chunk: list[str]) -> dict[str, Record]:
+        mapping, make = MAPPINGS[entity], self._remembered[entity]
         rows = await self._http.json(
             "POST",
             f"/composite/sobjects/{mapping.sobject}",
@@ -107,7 +115,7 @@ class CrmConnector(Connector):
         found = {}
         for record_id, row in zip(chunk, rows, strict=True):
             if row is not None:
-                record = mapping.record(row, self.root)
+                record = make(row)
                 if record.id != record_id:
                     raise SourceDataError(self.system, f"asked for {record_id}, got {record.id}")
                 found[record_id] = record
@@ -137,7 +145,7 @@ class CrmConnector(Connector):
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         soql = f"SELECT {', '.join(mapping.fields)} FROM {mapping.sobject}{where} ORDER BY Id"
         rows, remaining = await self._query(soql, wanted=size)
-        items = [mapping.record(row, self.root) for row in rows]
+        items = list(map(self._remembered[entity], rows))
         more = remaining > len(items) and bool(items)
         next_cursor = f"{seen + len(items)}:{items[-1].id}" if more else None
         return Page(items, next_cursor, seen + remaining)

@@ -12,6 +12,7 @@ import asyncio
 import builtins
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, ClassVar, TypeVar
 
 import httpx
@@ -20,6 +21,7 @@ from sources.config import SourceSettings
 from sources.connector import ChangeSet, Connector, Page
 from sources.errors import SourceDataError, SourceRejected
 from sources.http import SourceClient
+from sources.memo import PER_ENTITY, RecordMemo
 from sources.psa import SYSTEM, mapping
 from sources.psa.client import BearerAuth, classify
 from sources.psa.cursors import FeedCursor, PagePosition
@@ -41,7 +43,7 @@ FEED_OVERLAP = dt.timedelta(minutes=15)
 FEED_PATH = "/api/v1/subscribed_events"
 KANTATA_APP = "https://app.mavenlink.com"
 
-Reader = Callable[[Row, Envelope, str], Record | None]
+RowReader = Callable[[str, Row], Record | None]  # where deep links point, and a row
 R = TypeVar("R", bound=Record)
 
 
@@ -53,14 +55,13 @@ def web_base(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
-READERS: Mapping[str, Reader] = {
-    "project": lambda raw, env, web: mapping.project_from(raw, web_base=web),
-    "milestone": lambda raw, env, web: mapping.milestone_from(
-        raw, workspace=env.lookup("workspaces", raw.get("workspace_id")), web_base=web
-    ),
-    "assignment": lambda raw, env, web: mapping.assignment_from(raw),
-    "staffing_request": lambda raw, env, web: mapping.staffing_request_from(raw),
-    "user": lambda raw, env, web: mapping.user_from(raw),
+# Readers of records that depend on their row alone; a milestone's also reads its
+# workspace's row from the envelope (`PsaConnector._read`).
+ROW_READERS: Mapping[str, RowReader] = {
+    "project": lambda web, raw: mapping.project_from(raw, web_base=web),
+    "assignment": lambda web, raw: mapping.assignment_from(raw),
+    "staffing_request": lambda web, raw: mapping.staffing_request_from(raw),
+    "user": lambda web, raw: mapping.user_from(raw),
 }
 
 
@@ -95,6 +96,11 @@ class PsaConnector(Connector):
         self._batch = min(settings.batch_size or self.batch_limit, self.batch_limit)
         self._web = web_base(settings.base_url)
         self._overlap = feed_overlap
+        # A row seen before gives back the record made from it (see sources.memo).
+        self._remembered = {
+            entity: RecordMemo(partial(read, self._web), PER_ENTITY)
+            for entity, read in ROW_READERS.items()
+        }
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -323,11 +329,14 @@ class PsaConnector(Connector):
             raise SourceDataError(self.system, f"{method} {path}: {error}") from error
 
     def _read(self, entity: str, target: Endpoint, env: Envelope) -> builtins.list[Record]:
-        reader = READERS[entity]
+        remembered = self._remembered.get(entity)
+        read: Callable[[Row], Record | None] = (
+            remembered if remembered is not None else partial(_milestone, env=env, web=self._web)
+        )
         records = []
         for raw in env.rows(target.key):
             try:
-                record = reader(raw, env, self._web)
+                record = read(raw)
             except (KeyError, TypeError, ValueError) as error:
                 raise SourceDataError(
                     self.system, f"unreadable {target.singular} {raw.get('id')!r}: {error}"
@@ -335,6 +344,11 @@ class PsaConnector(Connector):
             if record is not None:
                 records.append(record)
         return records
+
+
+def _milestone(raw: Row, env: Envelope, web: str) -> Record | None:
+    workspace = env.lookup("workspaces", raw.get("workspace_id"))
+    return mapping.milestone_from(raw, workspace=workspace, web_base=web)
 
 
 def _last_event_per_subject(events: Sequence[Row]) -> dict[str, str]:

@@ -291,6 +291,20 @@ async def test_opportunities_are_updated_from_canonical_fields(
     )
 
 
+async def test_a_record_read_again_shows_its_change_and_an_unchanged_one_is_reused(
+    connector: CrmConnector, world: World
+) -> None:
+    deal, other = world.opportunities[0].crm_id, world.opportunities[1].crm_id
+    before = await connector.get_many("opportunity", [deal, other])
+    await connector.update_opportunity(deal, {"amount": Decimal("12.34")})
+
+    after = await connector.get_many("opportunity", [deal, other])
+
+    assert isinstance(after[0], Opportunity)
+    assert after[0].amount == Decimal("12.34")
+    assert after[1] is before[1]
+
+
 async def test_unknown_canonical_fields_are_refused_before_any_call(
     connector: CrmConnector, sandbox: CrmSandbox, world: World
 ) -> None:

@@ -202,6 +202,19 @@ async def test_update_workspace_writes_canonical_fields(connector: PsaConnector)
     )
 
 
+async def test_a_record_read_again_shows_its_change_and_an_unchanged_one_is_reused(
+    connector: PsaConnector,
+):
+    before = await connector.get_many("project", ["1000", "1002"])
+    await connector.update_workspace("1002", {"budget": "12.34"})
+
+    after = await connector.get_many("project", ["1000", "1002"])
+
+    assert isinstance(after[1], Project)
+    assert str(after[1].budget) == "12.34"
+    assert after[0] is before[0]
+
+
 async def test_create_staffing_request_looks_before_it_creates(
     sandbox: PsaSandbox, connector: PsaConnector
 ):
