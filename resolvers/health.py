@@ -17,10 +17,9 @@ from decimal import Decimal
 from typing import Any, Protocol, cast
 
 from resolvers import derived, links
-from resolvers.cache import mark_retrieved
 from resolvers.context import RequestContext
 from resolvers.links import ERP, TIME
-from resolvers.loaders import settle, settle_each
+from resolvers.loaders import settle, settle_each, shared
 from resolvers.projects import assignments
 from resolvers.values import Money
 from sources.errors import SourceError
@@ -50,14 +49,14 @@ def start_portfolio_reads(ctx: RequestContext, figures: Iterable[str]) -> None:
     the projects themselves are read: they depend on no row, so the rows find them read,
     or under way, instead of starting them one level later. Each row awaits these same
     reads; a failure stays in them for the rows that need it."""
-    if not any("summary" in NEEDS.get(figure, ()) for figure in figures):
-        return
-    for read in (links.time_projects_by_code(ctx), _time_summaries(ctx)):
-        asyncio.ensure_future(read).add_done_callback(mark_retrieved)
+    if any("summary" in NEEDS.get(figure, ()) for figure in figures):
+        links.time_projects_by_code(ctx)
+        _time_summaries(ctx)
 
 
-def _time_summaries(ctx: RequestContext) -> Awaitable[Mapping[str, TimeSummary]]:
-    return ctx.loaders.aggregate(
+def _time_summaries(ctx: RequestContext) -> asyncio.Future[Mapping[str, TimeSummary]]:
+    """The request's read of every TIME project's summary, started now if it has not been."""
+    return ctx.loaders.aggregate_read(
         TIME, "project_summaries", *ALL_TIME, depends_on=SUMMARIES_DEPEND_ON
     )
 
@@ -65,19 +64,11 @@ def _time_summaries(ctx: RequestContext) -> Awaitable[Mapping[str, TimeSummary]]
 async def time_summary(ctx: RequestContext, project: Project) -> TimeSummary | None:
     """None when TIME has no project for this code, or no time on it. The summaries cover
     every project, so they are read beside the code's lookup, not after it."""
-    read: tuple[Any, Any] = await asyncio.gather(
-        links.time_project(ctx, project.code),
-        _time_summaries(ctx),
-        return_exceptions=True,
-    )
-    time_project, summaries = read
-    if isinstance(time_project, BaseException):
-        raise time_project
+    summaries = _time_summaries(ctx)
+    time_project = await links.time_project(ctx, project.code)
     if time_project is None:
-        return None  # whatever became of the summaries
-    if isinstance(summaries, BaseException):
-        raise summaries
-    return cast(TimeSummary | None, summaries.get(time_project.id))
+        return None  # whatever becomes of the summaries
+    return (await shared(summaries)).get(time_project.id)
 
 
 async def invoiced_total(ctx: RequestContext, project: Project) -> Decimal | None:

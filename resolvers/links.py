@@ -12,13 +12,13 @@ batched read per source for the whole level.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
 from resolvers.cache import mark_retrieved
 from resolvers.context import RequestContext
-from resolvers.loaders import normal_key
+from resolvers.loaders import normal_key, shared
 from sources.errors import SourceDataError
 from sources.records import (
     Account,
@@ -228,13 +228,14 @@ async def project_by_code(ctx: RequestContext, code: str | None) -> Project | No
 async def time_project(ctx: RequestContext, code: str | None) -> TimeProject | None:
     if not code:
         return None
-    index = await time_projects_by_code(ctx)
+    index = await shared(time_projects_by_code(ctx))
     return cast(TimeProject | None, index.get(normal_key(code)))
 
 
-def time_projects_by_code(ctx: RequestContext) -> Awaitable[Mapping[str, Record]]:
-    """Every TIME project by its code (Harvest cannot filter projects by code)."""
-    return ctx.loaders.index(TIME, "project", "code")
+def time_projects_by_code(ctx: RequestContext) -> asyncio.Future[Mapping[str, Record]]:
+    """The request's read of every TIME project by its code (Harvest cannot filter
+    projects by code), started now if it has not been."""
+    return ctx.loaders.index_read(TIME, "project", "code")
 
 
 # --- people -----------------------------------------------------------------------------

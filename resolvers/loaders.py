@@ -120,6 +120,12 @@ class Loaders:
 
     async def index(self, system: SourceSystem, entity: str, field: str) -> Mapping[str, Record]:
         """`listing(system, entity)` keyed by `field` (normalised: stripped, case-folded)."""
+        return await shared(self.index_read(system, entity, field))
+
+    def index_read(
+        self, system: SourceSystem, entity: str, field: str
+    ) -> asyncio.Future[Mapping[str, Record]]:
+        """The request's one read of `index(...)`, started now if it has not been."""
 
         async def build() -> dict[str, Record]:
             index: dict[str, Record] = {}
@@ -129,12 +135,18 @@ class Loaders:
                     index.setdefault(normal_key(str(value)), record)
             return index
 
-        return await self.once(("index", system, entity, field), build)
+        return self.started(("index", system, entity, field), build)
 
     async def aggregate(
         self, system: SourceSystem, name: str, *args: Hashable, depends_on: frozenset[str]
     ) -> Any:
-        return await self.once(
+        return await shared(self.aggregate_read(system, name, *args, depends_on=depends_on))
+
+    def aggregate_read(
+        self, system: SourceSystem, name: str, *args: Hashable, depends_on: frozenset[str]
+    ) -> asyncio.Future[Any]:
+        """The request's one read of `aggregate(...)`, started now if it has not been."""
+        return self.started(
             ("aggregate", system, name, args),
             lambda: self.upstream.aggregate(
                 system, name, *args, depends_on=depends_on, observe=self.freshness.observe
@@ -152,14 +164,17 @@ class Loaders:
 
     async def once(self, key: Hashable, make: Callable[[], Awaitable[T]]) -> T:
         """`make()` at most once per request for `key`; concurrent callers share it."""
+        return await shared(self.started(key, make))
+
+    def started(self, key: Hashable, make: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
+        """The request's one run of `make()` for `key`, started now if it has not been.
+        Awaiting several such reads one after another waits as long as gathering them
+        would, without a task per await."""
         future = self._once.get(key)
-        if future is not None and future.done():
-            return future.result()  # type: ignore[no-any-return]
         if future is None:
-            future = asyncio.ensure_future(make())
+            future = self._once[key] = asyncio.ensure_future(make())
             future.add_done_callback(mark_retrieved)
-            self._once[key] = future
-        return await asyncio.shield(future)
+        return future
 
     def loader(
         self, identity: Hashable, batch: Callable[[list[Any]], Awaitable[list[Any]]]
@@ -179,6 +194,13 @@ class Loaders:
             self._loaders[identity] = loader
             self._caches[identity] = cache
         return loader
+
+
+async def shared(read: asyncio.Future[T]) -> T:
+    """A shared read's result; a caller that gives up does not cancel it for the others."""
+    if read.done():
+        return read.result()
+    return await asyncio.shield(read)
 
 
 def normal_key(value: str) -> str:
