@@ -3,7 +3,7 @@
 A dashboard asks again and again for listings that have hardly changed: TIME answers a
 month of time entries as ~14,000 objects, and making a validated record from each costs
 several times what parsing its JSON did. `RecordMemo` keeps the records it made, keyed by
-a 128-bit digest of the object's own JSON, so an object seen before, byte for byte, gives
+a SHA-256 digest of the object's own JSON, so an object seen before, byte for byte, gives
 back the record made then (records are frozen, so sharing one is safe). Any change to any
 field the vendor sent is a new key, so a remembered record is never stale; what it costs
 a first read is one `orjson.dumps` and one digest per object.
@@ -39,7 +39,7 @@ class RecordMemo(Generic[R]):
     def __call__(self, body: Any) -> R:
         if not isinstance(body, Mapping):
             return self._make(body)  # let `make` say what is wrong with it
-        key = hashlib.blake2b(orjson.dumps(body), digest_size=16).digest()
+        key = hashlib.sha256(orjson.dumps(body)).digest()
         found = self._kept.get(key)
         if found is None:
             found = self._make(body)
