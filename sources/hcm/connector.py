@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any, ClassVar, TypeVar, cast
 from urllib.parse import quote
 
@@ -21,6 +22,7 @@ from sources.hcm.mapping import worker_from_workday
 from sources.hcm.search import matches_name_search
 from sources.hcm.snapshot import Snapshot, SnapshotCache, pages_for, request_bound
 from sources.http import SourceClient
+from sources.memo import PER_ENTITY, RecordMemo
 from sources.records import Record, SourceSystem, Worker
 
 T = TypeVar("T")
@@ -98,6 +100,8 @@ class HcmConnector(Connector):
         self.page_size = min(settings.batch_size or MAX_PAGE, MAX_PAGE)
         self._snapshots = SnapshotCache(settings.cache_ttl.get("worker", DEFAULT_WORKER_TTL), clock)
         self._population: int | None = None  # the tenant's worker count, once seen
+        # A worker object seen before gives back the record made from it (sources.memo).
+        self._worker = RecordMemo(partial(worker_from_workday, link=self._link), PER_ENTITY)
 
     def request_bound(self, n_ids: int, total: int) -> int:
         """Most data requests a get_many of `n_ids` distinct ids costs in a tenant of
@@ -125,11 +129,13 @@ class HcmConnector(Connector):
             snapshot = self._snapshots.fresh()
             if snapshot is not None:  # another reader built it while we waited
                 return snapshot.workers
-            first, total = await self._fetch_page(0)
-            rest = [worker_id for worker_id in ids if worker_id not in first]
-            if len(rest) < pages_for(total, self.page_size) - 1:
-                return {**first, **await self._fetch_each(rest)}
-            return (await self._complete_snapshot(first, total)).workers
+            if self._population is not None:
+                return (await self._read_snapshot()).workers
+            first = await self._fetch_page(0)
+            rest = [worker_id for worker_id in ids if worker_id not in first[0]]
+            if len(rest) < pages_for(first[1], self.page_size) - 1:
+                return {**first[0], **await self._fetch_each(rest)}
+            return (await self._read_snapshot(first)).workers
 
     def _fan_out_is_cheaper(self, n_ids: int) -> bool:
         if self._population is None:
@@ -161,15 +167,26 @@ class HcmConnector(Connector):
         async with self._snapshots.lock:
             if not refresh and (snapshot := self._snapshots.fresh()) is not None:
                 return snapshot
-            first, total = await self._fetch_page(0)
-            return await self._complete_snapshot(first, total)
+            return await self._read_snapshot()
 
-    async def _complete_snapshot(self, first: dict[str, Worker], total: int) -> Snapshot:
-        offsets = range(self.page_size, total, self.page_size)
-        pages = await _all(self._fetch_page(offset) for offset in offsets)
-        workers = dict(first)
-        for page, _ in pages:
-            workers.update(page)
+    async def _read_snapshot(self, first: tuple[dict[str, Worker], int] | None = None) -> Snapshot:
+        """Every worker, kept as the snapshot. Until the population is known, the first
+        page tells it and the rest are asked for side by side after it; once it is known,
+        every page is asked for at once: one round trip instead of two. A tenant that
+        has grown past what a round was told costs one more round for the pages beyond."""
+        workers: dict[str, Worker] = {}
+        read, total = 0, max(self._population or 0, 1)  # an empty tenant: still one page
+        if first is None and self._population is None:
+            first = await self._fetch_page(0)
+        if first is not None:
+            workers.update(first[0])
+            read, total = self.page_size, first[1]
+        while read < total:
+            offsets = range(read, total, self.page_size)
+            pages = await _all(self._fetch_page(offset) for offset in offsets)
+            for page, _ in pages:
+                workers.update(page)
+            read, total = offsets[-1] + self.page_size, max(count for _, count in pages)
         return self._snapshots.store(workers)
 
     async def _fetch_page(
@@ -191,8 +208,8 @@ class HcmConnector(Connector):
         workers = (self._worker(raw) for raw in data)
         return {worker.id: worker for worker in workers}, total
 
-    def _worker(self, raw: Any) -> Worker:
-        return worker_from_workday(raw, link=lambda worker_id: f"{self._link_root}/{worker_id}")
+    def _link(self, worker_id: str) -> str:
+        return f"{self._link_root}/{worker_id}"
 
     # --- listing ---------------------------------------------------------------------
 

@@ -84,6 +84,65 @@ async def test_once_the_population_is_known_the_cheaper_way_is_taken(
     assert data_requests(sandbox) == 2 + 3  # as many ids as pages: the snapshot
 
 
+class FirstPageLast(httpx.AsyncBaseTransport):
+    """Answers the first page of `/workers` only once a later page has been asked for: a
+    reader that waited for the first page before asking for the rest would never finish."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.later_asked = asyncio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/workers"):
+            if request.url.params.get("offset") == "0":
+                await self.later_asked.wait()
+            else:
+                self.later_asked.set()
+        return await self.inner.handle_async_request(request)
+
+
+async def test_once_the_population_is_known_every_page_is_asked_for_at_once(
+    sandbox: HcmSandbox,
+) -> None:
+    transport = FirstPageLast(httpx.ASGITransport(app=sandbox.app()))
+    async with HcmConnector(settings(), transport=transport) as connector:
+        await connector.list("worker", page_size=1, cursor="100")  # learns: 250
+        sandbox.runtime.counts.clear()
+        transport.later_asked.clear()
+
+        async with asyncio.timeout(5):
+            records = await connector.get_many("worker", wids(range(250)))
+
+    assert all(records)
+    assert data_requests(sandbox) == 3
+
+
+async def test_a_tenant_grown_past_the_known_population_is_read_whole(
+    connector: HcmConnector, sandbox: HcmSandbox
+) -> None:
+    await connector.list("worker", page_size=1)  # learns: 250, three pages
+    template = sandbox.workers[wid(9)]
+    for n in range(60):  # now 310: a fourth page
+        sandbox.workers[f"hire-{n:02d}"] = {**template, "id": f"hire-{n:02d}"}
+
+    records = await connector.get_many("worker", [*wids(range(0, 250, 10)), "hire-59"])
+
+    assert all(records)
+
+
+async def test_a_worker_read_again_shows_its_change_and_an_unchanged_one_is_reused(
+    connector: HcmConnector, sandbox: HcmSandbox
+) -> None:
+    before = await connector.get_many("worker", wids([1, 2]))
+    sandbox.workers[wid(2)] = {**sandbox.workers[wid(2)], "descriptor": "Renamed Person"}
+
+    after = await connector.get_many("worker", wids([1, 2]))
+
+    assert isinstance(after[1], Worker)
+    assert after[1].name == "Renamed Person"
+    assert after[0] is before[0]
+
+
 async def test_a_first_page_that_holds_most_ids_switches_to_fan_out_for_the_rest(
     connector: HcmConnector, sandbox: HcmSandbox
 ) -> None:
