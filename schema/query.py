@@ -155,7 +155,8 @@ class Query:
         status: InvoiceStatus | None = None,
         client_id: strawberry.ID | None = None,
     ) -> Connection[Invoice] | None:
-        _start_health_reads(info, "edges", "node", "project")
+        if readable(context(info), "Invoice", "project"):
+            _start_health_reads(info, "edges", "node", "project")
         window = await scoped_lists.invoices(
             context(info),
             first,

@@ -1,8 +1,8 @@
 """Records made from vendor objects, remembered by what the object said.
 
 A dashboard asks again and again for listings that have hardly changed: TIME answers a
-month of time entries as ~14,000 objects, and making a validated record from each costs
-several times what parsing its JSON did. `RecordMemo` keeps the records it made, keyed by
+month of a firm's time entries as thousands of objects, and making a validated record
+from each costs several times what parsing its JSON did. `RecordMemo` keeps the records it made, keyed by
 a SHA-256 digest of the object's own JSON, so an object seen before, byte for byte, gives
 back the record made then (records are frozen, so sharing one is safe). Any change to any
 field the vendor sent is a new key, so a remembered record is never stale; what it costs
