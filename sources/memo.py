@@ -2,11 +2,11 @@
 
 A dashboard asks again and again for listings that have hardly changed: TIME answers a
 month of a firm's time entries as thousands of objects, and making a validated record
-from each costs several times what parsing its JSON did. `RecordMemo` keeps the records it made, keyed by
-a SHA-256 digest of the object's own JSON, so an object seen before, byte for byte, gives
-back the record made then (records are frozen, so sharing one is safe). Any change to any
-field the vendor sent is a new key, so a remembered record is never stale; what it costs
-a first read is one `orjson.dumps` and one digest per object.
+from each costs several times what parsing its JSON did. `RecordMemo` keeps the records
+it made, keyed by a SHA-256 digest of the object's own JSON, so an object seen before,
+byte for byte, gives back the record made then (records are frozen, so sharing one is
+safe). Any change to any field the vendor sent is a new key, so a remembered record is
+never stale; what it costs a first read is one `orjson.dumps` and one digest per object.
 
 It remembers conversions, not answers: every read still reaches the vendor and parses
 all of its body, and caching answers stays the job of the TTL cache and its policy.
