@@ -131,11 +131,11 @@ class HcmConnector(Connector):
                 return snapshot.workers
             if self._population is not None:
                 return (await self._read_snapshot()).workers
-            first = await self._fetch_page(0)
-            rest = [worker_id for worker_id in ids if worker_id not in first[0]]
-            if len(rest) < pages_for(first[1], self.page_size) - 1:
-                return {**first[0], **await self._fetch_each(rest)}
-            return (await self._read_snapshot(first)).workers
+            first, total = await self._fetch_page(0)
+            rest = [worker_id for worker_id in ids if worker_id not in first]
+            if len(rest) < pages_for(total, self.page_size) - 1:
+                return {**first, **await self._fetch_each(rest)}
+            return (await self._read_snapshot((first, total))).workers
 
     def _fan_out_is_cheaper(self, n_ids: int) -> bool:
         if self._population is None:
@@ -174,13 +174,14 @@ class HcmConnector(Connector):
         page tells it and the rest are asked for side by side after it; once it is known,
         every page is asked for at once: one round trip instead of two. A tenant that
         has grown past what a round was told costs one more round for the pages beyond."""
-        workers: dict[str, Worker] = {}
-        read, total = 0, max(self._population or 0, 1)  # an empty tenant: still one page
         if first is None and self._population is None:
             first = await self._fetch_page(0)
+        workers: dict[str, Worker] = {}
+        read, total = 0, max(self._population or 0, 1)  # an empty tenant: still one page
         if first is not None:
-            workers.update(first[0])
-            read, total = self.page_size, first[1]
+            page, total = first
+            workers.update(page)
+            read = self.page_size
         while read < total:
             offsets = range(read, total, self.page_size)
             pages = await _all(self._fetch_page(offset) for offset in offsets)

@@ -102,8 +102,8 @@ class TimeConnector(Connector):
             entity: SnapshotCache(settings.cache_ttl.get(entity, DEFAULT_REFERENCE_TTL), clock)
             for entity in REFERENCE_ENTITIES
         }
-        # Listed objects seen before make the record they made then (see sources.memo).
-        self._listed = {
+        # A listed object seen before gives back the record made from it (sources.memo).
+        self._remembered = {
             entity: RecordMemo(partial(to_record, entity), size)
             for entity, size in REMEMBERED.items()
         }
@@ -155,7 +155,7 @@ class TimeConnector(Connector):
             body = await self._get(path, params)
         else:
             body = await self._get(f"{path}?{check_cursor(cursor)}")
-        items = list(map(self._listed[entity], _items(body, RESOURCES[entity])))
+        items = list(map(self._remembered[entity], _items(body, RESOURCES[entity])))
         return Page(items, NextLinkPager().advance(body), _total(body))
 
     async def changes(self, entity: str, cursor: str | None) -> ChangeSet[Record]:
@@ -289,7 +289,7 @@ class TimeConnector(Connector):
         full = {**params, "per_page": str(self._per_page)}
         async for body in self._pages(self._path(entity), full):
             for item in _items(body, RESOURCES[entity]):
-                yield self._listed[entity](item)
+                yield self._remembered[entity](item)
 
     async def _from_reference(self, entity: str, ids: builtins.list[str]) -> dict[str, Record]:
         cache = self._snapshots[entity]
