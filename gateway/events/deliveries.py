@@ -161,11 +161,22 @@ class Deliveries:
                 else:
                     async for record in stream:
                         await self._deliver(consumer, record)
-                        await self._store.cursors.set(OFFSETS, consumer.name, str(record.cursor))
+                        await self._delivered(consumer, record.cursor)
             except SlowConsumerError:
                 log.warning("consumer %s fell behind; resuming from its offset", consumer.name)
             except FeedClosedError:
                 return
+
+    async def _delivered(self, consumer: Consumer, cursor: int) -> None:
+        """Moves the consumer's offset past a handled event, even if it is being stopped
+        meanwhile: the handler's work is done, and an offset lost now would hand the event
+        over again after a restart."""
+        write = asyncio.ensure_future(self._store.cursors.set(OFFSETS, consumer.name, str(cursor)))
+        try:
+            await asyncio.shield(write)
+        except asyncio.CancelledError:
+            await write
+            raise
 
     async def _consume_batches(
         self, consumer: Consumer, handle: BatchHandler, stream: EventStream
@@ -184,7 +195,7 @@ class Deliveries:
                     batch.append(pending.result())
                     pending = asyncio.ensure_future(anext(stream))
                 await self._deliver_batch(consumer, handle, batch)
-                await self._store.cursors.set(OFFSETS, consumer.name, str(batch[-1].cursor))
+                await self._delivered(consumer, batch[-1].cursor)
         finally:
             pending.cancel()
             with suppress(asyncio.CancelledError, StopAsyncIteration):
