@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
+
+import pytest
 
 from gateway.retention import prune, retention_running
 from gateway.settings import RetentionConfig
@@ -49,14 +52,18 @@ async def test_nothing_young_is_pruned(store: Store) -> None:
     assert not await store.webhooks.record("msg_1", "crm")
 
 
-async def test_a_running_gateway_prunes_at_start_and_stops_with_its_block(store: Store) -> None:
+async def test_a_running_gateway_prunes_at_start_and_stops_with_its_block(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
     await _one_of_each(store)
     later = utcnow() + dt.timedelta(days=31)
+    caplog.set_level(logging.INFO, logger="gateway.retention")
 
     async with retention_running(store, CONFIG, clock=lambda: later):
         async with asyncio.timeout(5):
-            while await store.idempotency.get("time.submit", "ts-1") is not None:
+            while not any(r.message.startswith("pruned") for r in caplog.records):
                 await asyncio.sleep(0.01)
+    assert await store.idempotency.get("time.submit", "ts-1") is None
     tasks = {task.get_name() for task in asyncio.all_tasks()}
 
     assert "retention" not in tasks
