@@ -20,7 +20,7 @@ from resolvers.limits import QueryLimits
 from schema.cost import CostPolicy
 from schema.extensions import ErrorPresentation, FreshnessReport, log_errors
 from schema.guard import Throttle, admission_guard
-from schema.lean import lean_resolvers
+from schema.lean import LeanExecution, lean_resolvers
 from schema.nodes import NODES
 from schema.query import Query
 from schema.trusted import TrustedDocuments, trusted_documents
@@ -65,6 +65,7 @@ def build_schema(
         subscription=subscription,
         types=[*NODES, *types],
         extensions=factories,
+        execution_context_class=LeanExecution,
     )
     lean_resolvers(schema)
     return schema

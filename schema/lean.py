@@ -9,21 +9,86 @@ Fields without a resolver are read through two calls into strawberry's default r
 resolver given the source and an `Info` as strawberry would give them, or the attribute
 itself. Fields with arguments, extensions (permissions included), a custom `get_result`
 or a schema's exception handlers keep strawberry's own resolver.
+
+`LeanExecution` goes one step further for an attribute of a scalar or enum type (most of
+any page): it reads and coerces it without the resolve info graphql-core builds for every
+field.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from graphql import GraphQLField, GraphQLObjectType, GraphQLResolveInfo
+from graphql import (
+    GraphQLField,
+    GraphQLLeafType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    Undefined,
+    is_leaf_type,
+)
+from graphql.execution.collect_fields import FieldDetailsList
+from graphql.pyutils import Path
 from strawberry import Schema
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
-__all__ = ["lean_resolvers"]
+__all__ = ["LeanExecution", "lean_resolvers"]
 
 Resolve = Callable[..., Any]
+
+
+@dataclass(frozen=True, slots=True)
+class LeafRead:
+    """A field that is one attribute of its source, of a scalar or enum type."""
+
+    attribute: str
+    leaf: GraphQLLeafType
+    nullable: bool
+
+
+class LeanExecution(StrawberryGraphQLCoreExecutionContext):
+    """Resolves a `LeafRead` field without building its resolve info.
+
+    graphql-core makes every field a resolve info (its field nodes, path, schema…) before
+    calling the resolver, then dispatches on the type to complete the value. A scalar read
+    from an attribute needs neither. What the short way cannot answer plainly (a null where
+    none may be, a value the scalar refuses, an exception) takes graphql-core's own way,
+    which reports it as usual. A field whose resolver was wrapped after `lean_resolvers`
+    (by the access policy, say) is no longer a `LeafRead`, so its wrapper always runs.
+    """
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        field = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
+        read: LeafRead | None = getattr(field.resolve, "leaf_read", None) if field else None
+        if read is not None and not (
+            self.middleware_manager and self.middleware_manager.middlewares
+        ):
+            try:
+                value = getattr(source, read.attribute)
+                if value is None:
+                    if read.nullable:
+                        return None
+                else:
+                    coerced = read.leaf.coerce_output_value(value)
+                    if coerced is not None and coerced is not Undefined:
+                        return coerced
+            except Exception:  # graphql-core's way below reports it, located
+                pass
+        return super().execute_field(
+            parent_type, source, field_details_list, path, position_context
+        )
 
 
 def lean_resolvers(schema: Schema) -> int:
@@ -57,7 +122,7 @@ def _lean(graphql_field: GraphQLField, info_class: type) -> Resolve | None:
         return None
     resolver = field.base_resolver
     if resolver is None:
-        return _attribute(field.python_name)
+        return _attribute(field.python_name, graphql_field)
     if resolver.parent_parameter is not None or resolver.root_parameter is not None:
         return None  # rare here; strawberry's own resolver passes those
     call = resolver.wrapped_func
@@ -79,8 +144,13 @@ def _lean(graphql_field: GraphQLField, info_class: type) -> Resolve | None:
     return lambda source, info: call()
 
 
-def _attribute(name: str) -> Resolve:
+def _attribute(name: str, graphql_field: GraphQLField) -> Resolve:
     def read(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
         return getattr(source, name)
 
+    kind = graphql_field.type
+    nullable = not isinstance(kind, GraphQLNonNull)
+    leaf = kind.of_type if isinstance(kind, GraphQLNonNull) else kind
+    if is_leaf_type(leaf):
+        read.leaf_read = LeafRead(name, leaf, nullable)  # type: ignore[attr-defined]
     return read

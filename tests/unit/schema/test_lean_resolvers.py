@@ -3,13 +3,15 @@ and answer exactly as before; the others keep strawberry's resolver."""
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
+import pytest
 import strawberry
 from strawberry.permission import BasePermission
 
 from schema import build_schema
-from schema.lean import lean_resolvers
+from schema.lean import LeanExecution, lean_resolvers
 
 
 class Never(BasePermission):
@@ -109,3 +111,102 @@ def test_the_gateway_schema_is_built_lean() -> None:
     schema = build_schema()
     client = schema._schema.type_map["Project"].fields["client"]  # type: ignore[attr-defined]
     assert client.resolve.__module__ == "schema.lean"
+
+
+class Colour(Enum):
+    RED = "red"
+
+
+strawberry.enum(Colour)
+
+
+class BrokenLabel:
+    """A row whose label raises when read."""
+
+    name, count, colour, nickname = "di", 4, Colour.RED, None
+
+    @property
+    def label(self) -> str:
+        raise RuntimeError("the label could not be read")
+
+
+@strawberry.type
+class Leaf:
+    name: str
+    count: int
+    colour: Colour
+    nickname: str | None
+    label: str
+
+
+@strawberry.type
+class LeafQuery:
+    @strawberry.field
+    def leaves(self) -> list[Leaf | None]:
+        good = Leaf(name="ada", count=2, colour=Colour.RED, nickname=None, label="a")
+        return [
+            good,
+            Leaf(name=None, count=1, colour=Colour.RED, nickname="x", label="b"),  # type: ignore[arg-type]
+            Leaf(name="bo", count="many", colour=Colour.RED, nickname="y", label="c"),  # type: ignore[arg-type]
+            Leaf(name="cy", count=3, colour="blue", nickname="z", label="d"),  # type: ignore[arg-type]
+            BrokenLabel(),  # type: ignore[list-item]
+        ]
+
+
+LEAVES = "{ leaves { name count colour nickname label } }"
+
+
+def lean_execution_schema() -> strawberry.Schema:
+    schema = strawberry.Schema(query=LeafQuery, execution_context_class=LeanExecution)
+    lean_resolvers(schema)
+    return schema
+
+
+async def test_leaves_read_without_resolve_info_answer_and_fail_as_graphql_core_does() -> None:
+    plain = await strawberry.Schema(query=LeafQuery).execute(LEAVES)
+    lean = await lean_execution_schema().execute(LEAVES)
+
+    assert lean.data == plain.data
+    assert lean.data is not None
+    assert lean.data["leaves"][0] == {
+        "name": "ada",
+        "count": 2,
+        "colour": "RED",
+        "nickname": None,
+        "label": "a",
+    }
+    assert [(e.message, e.path) for e in lean.errors or []] == [
+        (e.message, e.path) for e in plain.errors or []
+    ]
+    assert len(plain.errors or []) == 4  # a null name, a word count, a colour, a raising label
+
+
+async def test_leaves_are_read_without_a_resolve_info(monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[str] = []
+    build = LeanExecution.build_resolve_info
+
+    def counted(self: LeanExecution, field_def: Any, nodes: Any, parent: Any, path: Any) -> Any:
+        built.append(f"{parent.name}.{nodes[0].name.value}")
+        return build(self, field_def, nodes, parent, path)
+
+    monkeypatch.setattr(LeanExecution, "build_resolve_info", counted)
+    result = await lean_execution_schema().execute("{ leaves { nickname } }")
+
+    assert result.data is not None
+    assert len(result.data["leaves"]) == 5
+    assert built == ["LeafQuery.leaves"]
+
+
+async def test_a_leaf_whose_resolver_was_wrapped_afterwards_runs_the_wrapper() -> None:
+    schema = lean_execution_schema()
+    field = schema._schema.type_map["Leaf"].fields["nickname"]  # type: ignore[attr-defined]
+    read = field.resolve
+    field.resolve = lambda source, info: (read(source, info) or "-").upper()
+
+    result = await schema.execute("{ leaves { nickname } }")
+
+    assert result.data == {"leaves": [{"nickname": n} for n in ["-", "X", "Y", "Z", "-"]]}
+
+
+def test_the_gateway_schema_executes_lean() -> None:
+    assert build_schema().execution_context_class is LeanExecution
