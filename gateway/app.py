@@ -4,8 +4,10 @@
 front of them, the schema and the GraphQL endpoint, and serves:
 
 - `/graphql`  queries (POST, or GET for queries only), GraphiQL for browsers;
-- `/healthz`  liveness, with what the gateway knows of each source and whether it is
-  the one running change capture (`capture`: leader, standby or off);
+- `/healthz`  liveness, with what the gateway knows of each source, whether it is the
+  one running change capture (`capture`: leader, standby or off) and whether that has
+  taken a cursor on every source it polls (`captureWatching`: a change made from then on
+  becomes an event);
 - `/readyz`   readiness: 503 when no source can be reached (`?probe=true` asks each one);
 - `/graphql` subscriptions over WebSocket (graphql-transport-ws, graphql-ws) and over
   SSE (any request accepting text/event-stream);
@@ -462,8 +464,17 @@ def create_app(
         return await gateway.live.receiver.receive(request)
 
     async def healthz(request: Request) -> JSONResponse:
-        capture = gateway.live.capture_role if gateway.live is not None else "off"
-        return JSONResponse({"status": "ok", "capture": capture, "sources": gateway.sources()})
+        live = gateway.live
+        capture = live.capture_role if live is not None else "off"
+        watching = live is not None and live.capture_watching
+        return JSONResponse(
+            {
+                "status": "ok",
+                "capture": capture,
+                "captureWatching": watching,
+                "sources": gateway.sources(),
+            }
+        )
 
     async def readyz(request: Request) -> JSONResponse:
         if request.query_params.get("probe") in ("1", "true", "yes"):

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -227,46 +228,74 @@ def demo(config: ConfigOption = DEMO_CONFIG, port_base: PortBaseOption = None) -
     sandboxes = _SandboxProcess(child)
     try:
         _wait_for_ports(box.host, [box.ports[name] for name in SANDBOXES], child)
-        typer.echo(
-            f"gateway:  http://{settings.host}:{settings.port}/graphql  (GraphiQL in a browser)"
-        )
-        typer.echo(f"health:   http://{settings.host}:{settings.port}/healthz")
-        if settings.visibility.page:
-            typer.echo(
-                f"visibility: http://{settings.host}:{settings.port}/visibility  "
-                "(KPIs, exceptions queue, integration health, live events; "
-                "paste a staff token below into its Token field)"
-            )
-        if settings.observability.metrics:
-            typer.echo(f"metrics:  http://{settings.host}:{settings.port}/metrics  (Prometheus)")
-        for name in SYSTEMS:
-            typer.echo(
-                f"{name.upper():5} admin: http://{box.host}:{box.ports[name]}/_sandbox/stats"
-            )
-        typer.echo(
-            "live:     subscription { events { cursor type subjectId data } } "
-            "over WebSocket or SSE at /graphql"
-        )
-        if store is not None:
-            typer.echo(f"store:    {store} (fresh: the sandboxes generated a fresh world)")
-        typer.echo(
-            f"try:      psgraph win-deal --config {config} --port-base {box.port_base}  "
-            "(wins a deal in the CRM; quote-to-project starts by itself)"
-        )
-        _print_tokens(settings)
-        for automation in settings.events.automations:
-            state = "on " if automation.enabled else "off"
-            typer.echo(
-                f"automation {state} {automation.name}: {', '.join(automation.on)} "
-                f"-> {automation.workflow}"
-            )
-        typer.echo("Ctrl-C stops everything.")
+        typer.echo("sandboxes up; the URLs follow once the gateway watches every source")
+        _announce_when_watching(settings, lambda: _print_banner(settings, config, store))
         # The sandboxes start stopping with the gateway, not after it, to be gone in time.
         _serve_gateway(settings, graceful_shutdown_s=DEMO_GRACE_S, on_exit=sandboxes.stop_soon)
     except KeyboardInterrupt:
         pass  # a signal before or after uvicorn served: stop as Ctrl-C does
     finally:
         sandboxes.stop()
+
+
+def _print_banner(settings: Settings, config: Path, store: Path | None) -> None:
+    box = settings.sandbox
+    typer.echo(f"gateway:  http://{settings.host}:{settings.port}/graphql  (GraphiQL in a browser)")
+    typer.echo(f"health:   http://{settings.host}:{settings.port}/healthz")
+    if settings.visibility.page:
+        typer.echo(
+            f"visibility: http://{settings.host}:{settings.port}/visibility  "
+            "(KPIs, exceptions queue, integration health, live events; "
+            "paste a staff token below into its Token field)"
+        )
+    if settings.observability.metrics:
+        typer.echo(f"metrics:  http://{settings.host}:{settings.port}/metrics  (Prometheus)")
+    for name in SYSTEMS:
+        typer.echo(f"{name.upper():5} admin: http://{box.host}:{box.ports[name]}/_sandbox/stats")
+    typer.echo(
+        "live:     subscription { events { cursor type subjectId data } } "
+        "over WebSocket or SSE at /graphql"
+    )
+    if store is not None:
+        typer.echo(f"store:    {store} (fresh: the sandboxes generated a fresh world)")
+    typer.echo(
+        f"try:      psgraph win-deal --config {config} --port-base {box.port_base}  "
+        "(wins a deal in the CRM; quote-to-project starts by itself)"
+    )
+    _print_tokens(settings)
+    for automation in settings.events.automations:
+        state = "on " if automation.enabled else "off"
+        typer.echo(
+            f"automation {state} {automation.name}: {', '.join(automation.on)} "
+            f"-> {automation.workflow}"
+        )
+    typer.echo("Ctrl-C stops everything.")
+
+
+def _announce_when_watching(
+    settings: Settings, announce: Callable[[], None], timeout_s: float = 120
+) -> None:
+    """Calls `announce` (in a thread of its own) once the gateway has taken a cursor on
+    every source it polls: a deal won before that would be history to it, not news, and
+    never become a project."""
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    url = f"http://{host}:{settings.port}/healthz"
+
+    def wait_then_announce() -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError, ValueError):
+                if httpx.get(url, timeout=2).json().get("captureWatching"):
+                    break
+            time.sleep(0.3)
+        else:
+            typer.echo(
+                f"the gateway does not yet watch every source after {timeout_s:.0f} s "
+                "(see /healthz); changes made now may not become events"
+            )
+        announce()
+
+    threading.Thread(target=wait_then_announce, name="demo-banner", daemon=True).start()
 
 
 @dataclass

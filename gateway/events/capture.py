@@ -119,6 +119,7 @@ class Poller:
         self._store = store
         self._health = health
         self._observer = observer
+        self.watching = False  # holds a cursor: every change from here on will be seen
 
     async def scan(self) -> Applied:
         """One change scan: the events it appended (none on the very first scan)."""
@@ -130,9 +131,11 @@ class Poller:
             if self.plan.baseline:
                 await self._learn()
             await self._store.cursors.set(system.value, entity, start.cursor)
+            self.watching = True
             if self._observer is not None:
                 self._observer.scanned(system, entity, started_at, 0)
             return Applied()
+        self.watching = True
         found = await self._connector.changes(entity, cursor)
         seen = Sighting(system, entity, found.records, found.deleted_ids)
         applied = await self._ingest.apply(seen, cursor=found.cursor)
@@ -187,6 +190,12 @@ class Capture:
 
     def __init__(self, pollers: Sequence[Poller]) -> None:
         self.pollers = list(pollers)
+
+    @property
+    def watching(self) -> bool:
+        """Whether every poller holds a cursor, so that no change made from now on is
+        missed (a change made before an entity's first scan is history, not news)."""
+        return all(poller.watching for poller in self.pollers)
 
     async def run(self) -> None:
         """Every poller at its interval, until cancelled."""

@@ -114,6 +114,12 @@ class EventsService:
         capture is off."""
         return self.capture_leadership.role if self.settings.events.capture else "off"
 
+    @property
+    def capture_watching(self) -> bool:
+        """Whether this process captures changes and has taken a cursor on every source
+        entity it polls: a change made in a source from now on will become an event."""
+        return self.capture_role == "leader" and self.capture.watching
+
     def routes(self) -> list[Route]:
         return self.receiver.routes()
 

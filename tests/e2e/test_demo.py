@@ -91,7 +91,7 @@ def demo_running(config: Path) -> Iterator[Demo]:
     )
     try:
         demo = Demo(process, config, port_base)
-        wait_for(f"{demo.gateway}/healthz", process)
+        watching(demo)  # what the demo waits for before it prints its URLs
         yield demo
     finally:
         if process.poll() is None:
@@ -108,6 +108,14 @@ def wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 90) ->
         except httpx.HTTPError:
             time.sleep(0.3)
     raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+def watching(demo: Demo, timeout: float = 90) -> None:
+    """Until the gateway has taken a cursor on every source it polls."""
+    deadline = time.monotonic() + timeout
+    while not wait_for(f"{demo.gateway}/healthz", demo.process).json()["captureWatching"]:
+        assert time.monotonic() < deadline, f"the demo did not watch its sources in {timeout} s"
+        time.sleep(0.3)
 
 
 def refuses(port: int) -> bool:
@@ -181,6 +189,7 @@ def test_the_demo_serves_every_sandbox_and_the_gateway_then_stops_on_ctrl_c(
         output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output.decode()[-2000:]
     text = output.decode()
+    assert text.index("the URLs follow once the gateway watches") < text.index("gateway:  http")
     assert f"{demo.gateway}/graphql" in text
     assert f"{demo.gateway}/metrics" in text
     assert f"{demo.gateway}/visibility" in text

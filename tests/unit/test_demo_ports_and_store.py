@@ -1,9 +1,12 @@
-"""The demo's ports follow one number, and its SQLite store starts empty on every start."""
+"""The demo's ports follow one number, its SQLite store starts empty on every start, and
+it prints its URLs once the gateway watches every source."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+import httpx
 import pytest
 from pydantic import ValidationError
 
@@ -61,3 +64,30 @@ def test_a_fresh_start_leaves_a_database_server_and_memory_alone(tmp_path: Path)
     missing = tmp_path / "new" / "demo.db"
     assert start_fresh(f"sqlite+aiosqlite:///{missing}") == missing
     assert missing.parent.is_dir()
+
+
+def test_the_demo_prints_its_urls_only_once_the_gateway_watches_every_source(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gateway import cli
+
+    answers = iter([None, {"captureWatching": False}, {"captureWatching": True}])
+    asked: list[str] = []
+    announced = threading.Event()
+
+    def healthz(url: str, timeout: float) -> httpx.Response:
+        asked.append(url)
+        answer = next(answers)
+        if answer is None:
+            raise httpx.ConnectError("not listening yet")
+        assert not announced.is_set()
+        return httpx.Response(200, json=answer)
+
+    monkeypatch.setattr(cli.httpx, "get", healthz)
+    monkeypatch.setattr(cli.time, "sleep", lambda _s: None)
+    settings = load_settings(DEMO_CONFIG).at_sandboxes(9000)
+
+    cli._announce_when_watching(settings, announced.set)
+
+    assert announced.wait(5)
+    assert asked == ["http://127.0.0.1:9000/healthz"] * 3

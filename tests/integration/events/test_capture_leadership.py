@@ -87,12 +87,16 @@ async def time_source(
     await connector.aclose()
 
 
-async def role(gateway: GatewayProcess) -> str:
+async def health(gateway: GatewayProcess) -> dict[str, Any]:
     async with httpx.AsyncClient(timeout=10) as http:
         response = await http.get(f"{gateway.url}/healthz")
     response.raise_for_status()
-    found: str = response.json()["capture"]
+    found: dict[str, Any] = response.json()
     return found
+
+
+async def role(gateway: GatewayProcess) -> str:
+    return str((await health(gateway))["capture"])
 
 
 async def until_a_leader(gateways: list[GatewayProcess]) -> GatewayProcess:
@@ -104,10 +108,10 @@ async def until_a_leader(gateways: list[GatewayProcess]) -> GatewayProcess:
             await asyncio.sleep(0.2)
 
 
-async def until_polled(store: Store) -> None:
-    """Until the leader's first scan of TIME time entries has taken a cursor."""
+async def until_watching(leader: GatewayProcess) -> None:
+    """Until the leader says it has taken a cursor on all it polls (TIME's time entries)."""
     async with asyncio.timeout(WAIT_S):
-        while await store.cursors.get("TIME", "time_entry") is None:
+        while not (await health(leader))["captureWatching"]:
             await asyncio.sleep(0.1)
 
 
@@ -133,7 +137,9 @@ async def test_one_gateway_polls_and_the_other_takes_over_when_it_stops(
     assert await role(standby) == "standby"
     lease = await store.leases.get("capture")
     assert lease is not None
-    await until_polled(store)
+    await until_watching(leader)
+    assert await store.cursors.get("TIME", "time_entry") is not None
+    assert not (await health(standby))["captureWatching"]
 
     got: asyncio.Queue[str] = asyncio.Queue()
     ready = asyncio.Event()

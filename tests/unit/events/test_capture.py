@@ -13,6 +13,7 @@ from gateway.events.ingest import Ingest
 from gateway.events.log import EventLog
 from gateway.settings import EventsConfig
 from gateway.store import Store
+from sources.errors import SourceUnavailable
 from sources.records import SourceSystem
 from tests.unit.events.fakes import FakeConnector, project, time_entry, unavailable
 
@@ -115,6 +116,44 @@ async def test_a_failing_source_is_reported_once_and_again_when_it_recovers(
 
     health = [(e.type, e.data["healthy"]) for e in await store.events.read_after(None)]
     assert health == [("SourceHealthChanged", False), ("SourceHealthChanged", True)]
+
+
+async def test_capture_watches_once_every_entity_holds_a_cursor(
+    connector: FakeConnector, ingest: Ingest, store: Store, event_log: EventLog
+):
+    entries = poller(connector, ingest, store, event_log)
+    projects = poller(connector, ingest, store, event_log, "project")
+    capture = Capture([entries, projects])
+    assert not capture.watching
+
+    await entries.scan()
+    assert not capture.watching  # a project changed now would still be history
+
+    await projects.scan()
+    assert capture.watching
+
+
+async def test_an_entity_whose_first_scan_fails_is_not_watched(
+    connector: FakeConnector, ingest: Ingest, store: Store, event_log: EventLog
+):
+    scanner = poller(connector, ingest, store, event_log)
+    connector.fail_with(unavailable())
+
+    with pytest.raises(SourceUnavailable):
+        await scanner.scan()
+
+    assert not Capture([scanner]).watching
+
+
+async def test_a_restarted_poller_watches_from_its_stored_cursor(
+    connector: FakeConnector, ingest: Ingest, store: Store, event_log: EventLog
+):
+    await poller(connector, ingest, store, event_log).scan()
+    restarted = poller(connector, ingest, store, event_log)
+
+    await restarted.scan()
+
+    assert Capture([restarted]).watching
 
 
 def test_poll_plans_cover_the_configured_entities_of_connected_sources():
