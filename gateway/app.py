@@ -7,7 +7,8 @@ front of them, the schema and the GraphQL endpoint, and serves:
 - `/healthz`  liveness, with what the gateway knows of each source, whether it is the
   one running change capture (`capture`: leader, standby or off) and whether that has
   taken a cursor on every source it polls (`captureWatching`: a change made from then on
-  becomes an event);
+  becomes an event), and whether it is the one running the exceptions monitor
+  (`monitor`: leader, standby or off);
 - `/readyz`   readiness: 503 when no source can be reached (`?probe=true` asks each one);
 - `/graphql` subscriptions over WebSocket (graphql-transport-ws, graphql-ws) and over
   SSE (any request accepting text/event-stream);
@@ -56,6 +57,7 @@ from gateway.auth.guard import PRINCIPAL, BearerGuard
 from gateway.auth.principal import Principal
 from gateway.auth.tokens import TokenVerifier
 from gateway.edge import BodyLimit, BodyLimits, graphql_request
+from gateway.events.leadership import Leadership
 from gateway.events.live import EventFilter
 from gateway.events.service import EventsService
 from gateway.events.triggers import StartWorkflow
@@ -68,6 +70,7 @@ from gateway.rate_limits import Rate, RateLimiter, RatePolicy, Rates, buckets_fo
 from gateway.retention import retention_running
 from gateway.settings import RolesRatesConfig, Settings
 from gateway.store import Store
+from gateway.visibility.monitor import LEASE as MONITOR_LEASE
 from gateway.visibility.monitor import ExceptionMonitor
 from gateway.visibility.page import visibility_page
 from gateway.workflows.bootstrap import Workflows, bootstrap, engine_options, running
@@ -124,6 +127,7 @@ class Gateway:
     live: EventsService | None = None  # running while the app runs
     commands: Workflows | None = None  # the workflow engine, running while the app runs
     visibility: ExceptionMonitor | None = None  # the exceptions monitor, when it runs
+    monitoring: Leadership | None = None  # whether this process is the one that scans
 
     async def context(
         self, request: Request | WebSocket | None = None, *, principal: Principal | None = None
@@ -380,7 +384,8 @@ async def workflows_running(gateway: Gateway) -> AsyncIterator[Workflows]:
 @asynccontextmanager
 async def visibility_running(gateway: Gateway) -> AsyncIterator[ExceptionMonitor | None]:
     """The exceptions monitor on the gateway's open store, when `visibility.monitor` is on:
-    a full scan now and every `scan_interval_s`, and re-checks on each change seen."""
+    while this gateway holds the monitor's lease, a full scan now and every
+    `scan_interval_s`, and re-checks on each change seen."""
     if not gateway.settings.visibility.monitor:
         yield None
         return
@@ -397,7 +402,11 @@ async def visibility_running(gateway: Gateway) -> AsyncIterator[ExceptionMonitor
     )
     follower = asyncio.create_task(_follow_events(live, watcher)) if live is not None else None
     gateway.visibility = watcher
-    await watcher.start()
+    gateway.monitoring = Leadership(
+        gateway.store.leases, MONITOR_LEASE, ttl_s=gateway.settings.visibility.lease_s,
+        work=watcher.run,
+    )  # fmt: skip
+    gateway.monitoring.start()
     try:
         yield watcher
     finally:
@@ -406,7 +415,8 @@ async def visibility_running(gateway: Gateway) -> AsyncIterator[ExceptionMonitor
             follower.cancel()
             with suppress(asyncio.CancelledError):
                 await follower
-        await watcher.stop()
+        await gateway.monitoring.stop()
+        gateway.monitoring = None
 
 
 async def _follow_events(live: EventsService, watcher: ExceptionMonitor) -> None:
@@ -466,12 +476,14 @@ def create_app(
     async def healthz(request: Request) -> JSONResponse:
         live = gateway.live
         capture = live.capture_role if live is not None else "off"
+        monitor = gateway.monitoring.role if gateway.monitoring is not None else "off"
         watching = live is not None and live.capture_watching
         return JSONResponse(
             {
                 "status": "ok",
                 "capture": capture,
                 "captureWatching": watching,
+                "monitor": monitor,
                 "sources": gateway.sources(),
             }
         )

@@ -358,6 +358,9 @@ class VisibilityConfig(BaseModel):
     # A change seen in a source re-runs the detectors that read it, this long after the
     # first change of a burst (changes arriving together cost one re-check).
     recheck_debounce_s: float = Field(default=1.0, ge=0)
+    # With several gateways on one store, one monitors: it holds the lease this long,
+    # renewing it every third; a standby takes over once it is released or runs out.
+    lease_s: float = Field(default=15.0, gt=0)
     # Approved hours not in the ERP this long after approval are an exception (the agreed
     # delay for posting).
     unposted_after_s: float = Field(default=86_400.0, ge=0)

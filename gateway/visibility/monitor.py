@@ -1,7 +1,10 @@
 """The business exceptions monitor: detectors run against the sources, their findings
 kept in the store as exceptions that open, stay, and resolve themselves.
 
-- A full scan runs at start-up and every `visibility.scan_interval_s`.
+- A full scan runs at start-up and every `visibility.scan_interval_s`. With several
+  gateways on one store, only the one holding the store's lease `visibility` scans
+  (`gateway.events.leadership`, as for change capture): the others would read every
+  source again for the same findings, and race it to the same rows.
 - A change seen in a source (change capture's poll or a webhook, through the gateway's
   cache invalidation hook) or a domain event re-runs, `recheck_debounce_s` later, only the
   detectors that read it; so a condition made or cleared in any system shows within one
@@ -38,6 +41,7 @@ from sources.records import SourceSystem
 log = logging.getLogger(__name__)
 
 CHANNEL = "visibility.exceptions"
+LEASE = "visibility"  # the store's lease the scanning gateway holds
 Publish = Callable[[str, str], Awaitable[None]]  # (channel, payload)
 
 
@@ -87,7 +91,8 @@ class ExceptionMonitor:
     # --- running -------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="visibility-monitor")
+        """`run()` in a task of its own until `stop()`."""
+        self._task = asyncio.create_task(self.run(), name="visibility-monitor")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -96,7 +101,9 @@ class ExceptionMonitor:
                 await self._task
             self._task = None
 
-    async def _run(self) -> None:
+    async def run(self) -> None:
+        """A full scan now and every `scan_interval_s`, and the re-checks marked between
+        them, until cancelled."""
         next_full = 0.0
         loop = asyncio.get_running_loop()
         while True:

@@ -1,6 +1,7 @@
 """The monitor's bookkeeping, with detectors that report what a test tells them: an
 exception opens when first found, stays while found, resolves when no longer found (and
-only then), opens again if it comes back; acknowledging records who and when."""
+only then), opens again if it comes back; acknowledging records who and when; of several
+gateways on one store, one monitors."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from decimal import Decimal
 
 import pytest
 
+from gateway.events.leadership import Leadership
 from gateway.settings import VisibilityConfig
 from gateway.store import Store
 from gateway.visibility.detectors.base import Detector, ScanContext
 from gateway.visibility.findings import ExceptionKind, Finding
-from gateway.visibility.monitor import CHANNEL, ExceptionMonitor
+from gateway.visibility.monitor import CHANNEL, LEASE, ExceptionMonitor
 from sources.errors import SourceUnavailable
 from sources.records import SourceSystem
 
@@ -179,3 +181,31 @@ async def test_a_change_re_checks_only_the_detectors_that_read_it(store: Store):
     finally:
         await watcher.stop()
     assert (invoices.runs, projects.runs) == (2, 1)
+
+
+async def test_of_the_gateways_sharing_a_store_one_monitors_and_another_takes_over(store: Store):
+    config = VisibilityConfig(monitor=True, scan_interval_s=3600, lease_s=1.5)
+    replicas = []
+    for name in ("a", "b"):
+        detector = Scripted(BLOCKED, {(SourceSystem.ERP, "invoice")})
+        watcher = ExceptionMonitor(config, store, {}, detectors=[detector.detector])
+        leadership = Leadership(store.leases, LEASE, ttl_s=config.lease_s, work=watcher.run,
+                                holder=name)  # fmt: skip
+        replicas.append((detector, leadership))
+    for _, leadership in replicas:
+        leadership.start()
+    try:
+        async with asyncio.timeout(10):
+            while not any(detector.runs for detector, _ in replicas):
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(1.0)  # two rounds of contending: the other stays out
+            [(leader, leading)] = [r for r in replicas if r[1].role == "leader"]
+            [(standby, _)] = [r for r in replicas if r[1].role == "standby"]
+            assert (leader.runs, standby.runs) == (1, 0)
+
+            await leading.stop()  # releases the lease on the way out
+            while not standby.runs:
+                await asyncio.sleep(0.01)
+    finally:
+        for _, leadership in replicas:
+            await leadership.stop()
