@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from graphql import GraphQLError
+
 from gateway.events.bus import SlowConsumerError
 from gateway.store import IdempotencyConflictError
 from gateway.store.records import BusinessExceptionRow
@@ -20,6 +22,7 @@ from gateway.workflows import WorkflowNotFoundError, WorkflowStateError
 from gateway.workflows.quote_to_project import KIND as QUOTE_TO_PROJECT
 from resolvers import ids
 from resolvers.context import RequestContext
+from resolvers.events import SLOW_CONSUMER
 from resolvers.mutations import ANONYMOUS, MutationError, commands, principal
 from resolvers.workflow_store import workflow_view
 from resolvers.workflows import WorkflowView
@@ -121,8 +124,13 @@ async def changes(
                 row = await watcher.store.exceptions.get(message.payload)
                 if row is not None and (owner_team is None or row.owner_team == owner_team):
                     yield row
-        except SlowConsumerError:
-            return
+        except SlowConsumerError as error:
+            # Ending quietly would read as "nothing more will change"; the subscriber must
+            # learn it missed some, to read the queue again.
+            raise GraphQLError(
+                f"{error}: some changes were missed; read `exceptions` again and resubscribe",
+                extensions={"code": SLOW_CONSUMER},
+            ) from error
 
 
 async def kpis(ctx: RequestContext, start: dt.date | None, end: dt.date | None) -> kpi.Kpis:
