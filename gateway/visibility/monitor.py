@@ -84,22 +84,10 @@ class ExceptionMonitor:
         self._lock = asyncio.Lock()
         self._due: set[Detector] = set()
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self.scans = 0
         self.last_scan: ScanReport | None = None
 
     # --- running -------------------------------------------------------------------
-
-    async def start(self) -> None:
-        """`run()` in a task of its own until `stop()`."""
-        self._task = asyncio.create_task(self.run(), name="visibility-monitor")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def run(self) -> None:
         """A full scan now and every `scan_interval_s`, and the re-checks marked between

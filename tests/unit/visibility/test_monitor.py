@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from contextlib import suppress
 from decimal import Decimal
 
 import pytest
@@ -170,7 +171,7 @@ async def test_a_change_re_checks_only_the_detectors_that_read_it(store: Store):
         {},
         detectors=[invoices.detector, projects.detector],
     )
-    await watcher.start()
+    running = asyncio.create_task(watcher.run())
     try:
         async with asyncio.timeout(10):
             while watcher.scans < 1:
@@ -179,7 +180,9 @@ async def test_a_change_re_checks_only_the_detectors_that_read_it(store: Store):
             while watcher.scans < 2:
                 await asyncio.sleep(0.01)
     finally:
-        await watcher.stop()
+        running.cancel()
+        with suppress(asyncio.CancelledError):
+            await running
     assert (invoices.runs, projects.runs) == (2, 1)
 
 
