@@ -10,12 +10,18 @@ never stale; what it costs a first read is one `orjson.dumps` and one digest per
 
 It remembers conversions, not answers: every read still reaches the vendor and parses
 all of its body, and caching answers stays the job of the TTL cache and its policy.
+
+Bodies parsed with exact decimals (the ERP's) are keyed with `exact_dumps`, which writes
+a `Decimal` apart from any string the vendor could send. A body the digest cannot be
+taken of (an integer beyond 64 bits) is made every time, never remembered.
 """
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -24,22 +30,46 @@ R = TypeVar("R")
 # Records a connector remembers per entity unless it says otherwise: a firm's projects,
 # people or accounts (~1.5 KB each).
 PER_ENTITY = 10_000
+# Decimals are written behind this process's own random tag, so no string a vendor sends
+# can stand for a number in a key.
+_DECIMAL = secrets.token_hex(8)
+
+
+def _exact(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return f"{_DECIMAL}{value}"
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def exact_dumps(body: Any) -> bytes:
+    """`orjson.dumps` for bodies parsed with `parse_float=Decimal`."""
+    return orjson.dumps(body, default=_exact)
 
 
 class RecordMemo(Generic[R]):
     """`memo(body)` is `make(body)`, made once per distinct body among the last `size`."""
 
-    def __init__(self, make: Callable[[Any], R], size: int) -> None:
+    def __init__(
+        self,
+        make: Callable[[Any], R],
+        size: int,
+        *,
+        dumps: Callable[[Any], bytes] = orjson.dumps,
+    ) -> None:
         if size < 1:
             raise ValueError("a memo keeps at least one record")
         self._make = make
         self._size = size
+        self._dumps = dumps
         self._kept: dict[bytes, R] = {}
 
     def __call__(self, body: Any) -> R:
         if not isinstance(body, Mapping):
             return self._make(body)  # let `make` say what is wrong with it
-        key = hashlib.sha256(orjson.dumps(body)).digest()
+        try:
+            key = hashlib.sha256(self._dumps(body)).digest()
+        except orjson.JSONEncodeError:
+            return self._make(body)
         found = self._kept.get(key)
         if found is None:
             found = self._make(body)

@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
 
@@ -38,6 +39,7 @@ from sources.erp.mapping import InvoiceLine, Row
 from sources.erp.queries import EntityQuery, NoMatchError, entity_query
 from sources.errors import SourceDataError, SourceRejected
 from sources.http import SourceClient
+from sources.memo import PER_ENTITY, RecordMemo, exact_dumps
 from sources.records import (
     BillingSchedule,
     BillingScheduleLine,
@@ -90,6 +92,12 @@ class ErpConnector(Connector):
         self._ui = mapping.ui_base(settings.base_url, settings.credentials.account_id)
         self._references: dict[str, dict[str, str]] = {}
         self._reference_lock = asyncio.Lock()
+        # A row seen before with the same lines gives back the record made then
+        # (sources.memo); SuiteQL's amounts are exact decimals, keyed as such.
+        self._remembered = {
+            entity: RecordMemo(partial(_read_row, read, self._ui), PER_ENTITY, dumps=exact_dumps)
+            for entity, read in mapping.READERS.items()
+        }
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -338,11 +346,11 @@ class ErpConnector(Connector):
         if query.lines is not None:
             for line in lines:
                 by_parent[str(line.get(query.lines.parent))].append(line)
-        read = mapping.READERS[entity]
+        make = self._remembered[entity]
         records = []
         for row in rows:
             try:
-                record = read(row, by_parent.get(str(row.get("id")), []), self._ui)
+                record = make({"row": row, "lines": by_parent.get(str(row.get("id")), [])})
             except ValueError as error:  # MalformedRowError, or a record its model refuses
                 raise SourceDataError(self.system, f"{entity}: {error}") from error
             if record is not None:
@@ -408,3 +416,7 @@ def _chunks(items: Sequence[Any], size: int) -> builtins.list[Sequence[Any]]:
 
 
 CONNECTOR = ErpConnector
+
+
+def _read_row(read: mapping.Reader, ui: str, row_and_lines: Mapping[str, Any]) -> Record | None:
+    return read(row_and_lines["row"], row_and_lines["lines"], ui)

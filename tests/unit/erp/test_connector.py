@@ -203,3 +203,20 @@ async def test_a_long_answer_is_read_whole_with_every_other_page_asked_for_at_on
     assert len(expected) > 2000  # three pages at least
     assert rows == expected
     assert sorted(offsets) == list(range(0, len(expected), 1000))
+
+
+async def test_a_record_read_again_shows_its_change_and_an_unchanged_one_is_reused(
+    connector: ErpConnector, small_world: World
+) -> None:
+    changed, same = small_world.billing_schedules[:2]
+    job_id = small_world.projects[changed.project_key].erp_job_id
+    assert job_id is not None
+    before = await connector.get_many("billing_schedule", [changed.erp_id, same.erp_id])
+    lines = [BillingScheduleLine(amount=Decimal("5000.10"), milestone_id="5000001")]
+    await connector.upsert_billing_schedule(job_id, "MILESTONE", lines)  # its lines only
+
+    after = await connector.get_many("billing_schedule", [changed.erp_id, same.erp_id])
+
+    assert isinstance(after[0], BillingSchedule)
+    assert after[0].lines == lines
+    assert after[1] is before[1]

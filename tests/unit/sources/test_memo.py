@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from sources.memo import RecordMemo
+from sources.memo import RecordMemo, exact_dumps
 
 
 class Maker:
@@ -60,4 +61,28 @@ def test_what_cannot_be_made_is_not_remembered_and_says_why() -> None:
 
     with pytest.raises(TypeError, match="not an object"):
         memo(["id", 1])
+    assert len(memo) == 0
+
+
+def test_an_exact_decimal_and_a_string_spelling_it_are_different_objects() -> None:
+    make = Maker()
+    memo = RecordMemo(make, size=10, dumps=exact_dumps)
+
+    number = memo({"amount": Decimal("1.10")})
+    text = memo({"amount": "1.10"})
+    again = memo({"amount": Decimal("1.10")})
+
+    assert number is not text
+    assert again is number
+    assert len(make.made) == 2
+
+
+def test_an_object_the_digest_cannot_be_taken_of_is_made_every_time() -> None:
+    make = Maker()
+    memo = RecordMemo(make, size=10, dumps=exact_dumps)
+
+    memo({"id": 2**70})
+    memo({"id": 2**70})
+
+    assert len(make.made) == 2
     assert len(memo) == 0
