@@ -28,7 +28,10 @@ async def test_the_small_chaos_run_ends_with_nothing_duplicated_lost_or_falsely_
     report = "\n".join(heard + figures.lines())
     assert figures.duplicates == {}, report
     assert figures.unsettled == [], report
-    assert sum(figures.workflows.values()) >= 2 * SIZES["small"].deals, report
+    # At least one workflow per deal and per approved batch (what the run starts itself);
+    # the scenario's and the automations' add a number that depends on timing.
+    small = SIZES["small"]
+    assert sum(figures.workflows.values()) >= small.deals + small.time_batches, report
     assert (figures.lost_events, figures.repeated_events) == ([], []), report
     assert (figures.subscriber_missed, figures.subscriber_repeated) == ([], []), report
     assert figures.subscriber_reconnects > 1, report
