@@ -62,6 +62,12 @@ class LeanExecution(StrawberryGraphQLCoreExecutionContext):
     (by the access policy, say) is no longer a `LeafRead`, so its wrapper always runs.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Middleware wraps every resolver, plain reads too: with any, take the long way.
+        manager = self.middleware_manager
+        self._short_way = not (manager and manager.middlewares)
+
     def execute_field(
         self,
         parent_type: GraphQLObjectType,
@@ -72,9 +78,7 @@ class LeanExecution(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         field = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
         read: LeafRead | None = getattr(field.resolve, "leaf_read", None) if field else None
-        if read is not None and not (
-            self.middleware_manager and self.middleware_manager.middlewares
-        ):
+        if read is not None and self._short_way:
             try:
                 value = getattr(source, read.attribute)
                 if value is None:
