@@ -3,20 +3,20 @@ httpx exception it means.
 
 Why: under load, httpcore/h11/anyio cost more gateway CPU per upstream call than anything
 else the gateway does for a simple query (profiled; docs/architecture.md, "Sources").
-aiohttp parses HTTP in C. `httpx_aiohttp` does the translation of requests and
-responses; its table of exceptions leaves some aiohttp failures loose (a server that
-hangs up, a malformed answer, a total timeout) and reports a dropped connection as a
-connect timeout, so the table here decides instead, and the body is read in one piece.
+aiohttp parses HTTP in C. The translation is done here rather than by a general adapter
+(httpx-aiohttp, which this replaced): a request goes over as its method, URL, headers
+and bytes, the body comes back read in one piece, and one table decides which httpx
+exception each aiohttp failure is (a server that hangs up, a malformed answer, a total
+timeout, a dropped connection rather than a connect timeout).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import aiohttp
 import httpx
-from httpx_aiohttp import AiohttpTransport as _AiohttpTransport
 
 # Most specific first: the first class an aiohttp exception is an instance of decides.
 _TABLE: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
@@ -45,52 +45,64 @@ def _mapped(error: BaseException) -> httpx.TransportError | None:
 def httpx_errors() -> Iterator[None]:
     try:
         yield
-    except httpx.TransportError as error:
-        # httpx_aiohttp's own mapping ran first: decide again from the aiohttp original.
-        mapped = _mapped(error.__cause__) if error.__cause__ is not None else None
-        if mapped is None:
-            raise
-        raise mapped from error.__cause__
     except (aiohttp.ClientError, TimeoutError) as error:
         mapped = _mapped(error)
         assert mapped is not None  # ClientError and TimeoutError are rows of the table
         raise mapped from error
 
 
-class _WholeBody(httpx.AsyncByteStream):
-    """The response body read at once (our vendors' bodies are read whole anyway)."""
-
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
-        self._response = response
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        with httpx_errors():
-            body = await self._response.read()
-        yield body
-
-    async def aclose(self) -> None:
-        self._response.release()
-
-
-class AiohttpTransport(_AiohttpTransport):
+class AiohttpTransport(httpx.AsyncBaseTransport):
     """`limits` as httpx's own transport takes them. The aiohttp session is made on the
-    first request (inside the running loop) and keeps no cookies: httpx keeps those."""
+    first request (inside the running loop) and keeps no cookies: httpx keeps those.
+
+    The body is read whole before the response is handed back (our vendors' bodies are
+    read whole anyway), so the connection is back in the pool by then."""
 
     def __init__(self, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits, client=lambda: self._session(limits))
+        self._limits = limits
+        self._session: aiohttp.ClientSession | None = None
+        # httpx's trust store (certifi), as httpx's own transport would verify with.
+        self._ssl = httpx.create_ssl_context()
 
-    @staticmethod
-    def _session(limits: httpx.Limits) -> aiohttp.ClientSession:
+    def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
-            limit=limits.max_connections or 0,
-            keepalive_timeout=limits.keepalive_expiry or 15.0,
+            limit=self._limits.max_connections or 0,
+            keepalive_timeout=self._limits.keepalive_expiry or 15.0,
+            ssl=self._ssl,
         )
-        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+        self._session = aiohttp.ClientSession(
+            connector=connector, cookie_jar=aiohttp.DummyCookieJar()
+        )
+        return self._session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        session = self._session or self._open()
+        timeout = request.extensions.get("timeout", {})
         with httpx_errors():
-            response = await super().handle_async_request(request)
-        stream = response.stream
-        if isinstance(stream, httpx.AsyncByteStream) and hasattr(stream, "_aiohttp_response"):
-            response.stream = _WholeBody(stream._aiohttp_response)
-        return response
+            async with session.request(
+                request.method,
+                str(request.url),
+                headers=request.headers.multi_items(),
+                data=request.content or None,
+                allow_redirects=False,
+                auto_decompress=False,  # httpx decodes, by the headers it is given
+                compress=False,
+                timeout=aiohttp.ClientTimeout(
+                    sock_connect=timeout.get("connect"),
+                    sock_read=timeout.get("read"),
+                    connect=timeout.get("pool"),
+                ),
+            ) as response:
+                body = await response.read()
+        reason = (response.reason or "").encode()
+        return httpx.Response(
+            response.status,
+            headers=response.raw_headers,
+            stream=httpx.ByteStream(body),
+            request=request,
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason},
+        )
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()

@@ -3,11 +3,12 @@ timeouts, an auth flow — and nothing a source call does not (redirects, cookie
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncGenerator
 
 import httpx
 
-from sources.sender import Sender
+from sources.sender import Sender, parsed_url
 
 Seen = list[httpx.Request]
 
@@ -112,3 +113,31 @@ async def test_an_auth_flow_may_fetch_a_token_and_resend() -> None:
         ("GET", "/api/rows"),
     ]
     assert seen[1].extensions["timeout"]["read"] == 5.0  # the flow's own request is bounded too
+
+
+async def test_a_url_asked_for_again_is_parsed_once() -> None:
+    seen: Seen = []
+    client = sender(seen)
+    await client.request("GET", "projects", params={"page": 1, "ids": ["a", "b"]})
+    hits = parsed_url.cache_info().hits
+    await client.request("GET", "projects", params={"page": 1, "ids": ["a", "b"]})
+    assert parsed_url.cache_info().hits == hits + 1
+    assert str(seen[1].url) == "http://vendor.test/api/v2/projects?page=1&ids=a&ids=b"
+
+
+async def test_params_are_added_to_a_url_s_own_query() -> None:
+    seen: Seen = []
+    await sender(seen).request("GET", "https://elsewhere.test/next?cursor=x", params={"n": 2})
+    assert str(seen[0].url) == "https://elsewhere.test/next?cursor=x&n=2"
+
+
+async def test_a_json_body_is_utf8_json_and_a_call_s_own_media_type_stays() -> None:
+    seen: Seen = []
+    client = sender(seen)
+    await client.request("POST", "items", json={"name": "Zoë", "ids": (1, 2)})
+    await client.request(
+        "POST", "items", json={"a": 1}, headers={"content-type": "application/vnd.x+json"}
+    )
+    assert json.loads(seen[0].content.decode("utf-8")) == {"name": "Zoë", "ids": [1, 2]}
+    assert seen[0].headers["Content-Type"] == "application/json"
+    assert seen[1].headers.get_list("Content-Type") == ["application/vnd.x+json"]
