@@ -24,7 +24,8 @@ async def list_clients(
     filters = {"search": search} if search else {}
 
     fetch = ctx.loaders.pages(CRM, "account", filters)
-    window = await vendor_window(fetch, first, after, ctx.limits)
+    ahead = ctx.loaders.pages_ahead(CRM, "account", filters)
+    window = await vendor_window(fetch, first, after, ctx.limits, ahead=ahead)
     for _, account in window.edges:
         ctx.loaders.by_id(CRM, "account").prime(account.id, account)
     return window.map(lambda account: ClientView(account.id, cast(Account, account)))

@@ -118,13 +118,24 @@ def _position(after: str | None, size: int, limits: QueryLimits) -> _Position:
 
 
 FetchPage = Callable[[str | None, int], Awaitable[Page[Record]]]
+# `ahead(vendor_cursor, page_size, items)`: the cursors of the pages after the one at
+# `vendor_cursor` that `items` items from it take, where they can be named before it is
+# read (`Connector.pages_after`); () where they cannot.
+PagesAhead = Callable[[str | None, int, int], Sequence[str]]
 
 
 async def vendor_window(
-    fetch: FetchPage, first: int | None, after: str | None, limits: QueryLimits
+    fetch: FetchPage,
+    first: int | None,
+    after: str | None,
+    limits: QueryLimits,
+    *,
+    ahead: PagesAhead | None = None,
 ) -> Window[Record]:
     """Up to `first` items after `after`, read page by page from the vendor through
-    `fetch(vendor_cursor, page_size)`: usually exactly one request."""
+    `fetch(vendor_cursor, page_size)`: usually exactly one request. A window of several
+    vendor pages asks for them side by side: with the first, when `ahead` names them,
+    else once the first page names them (`Page.following`), else one after another."""
     wanted = page_size(first, limits)
     position = _position(after, wanted, limits)
     if position.end:
@@ -133,11 +144,19 @@ async def vendor_window(
     total: int | None = None
     cursor, skip, size = position.vendor_cursor, position.skip, position.page_size
     has_next = False
-    ahead: list[tuple[str, Page[Record]]] = []  # later pages, read side by side
+    later: list[tuple[str, Page[Record]]] = []  # later pages, read side by side
+    read: Page[Record] | None = None
+    named = ahead(cursor, size, skip + wanted) if ahead is not None else ()
+    if named:
+        read, *rest = await asyncio.gather(fetch(cursor, size), *(fetch(c, size) for c in named))
+        later = list(zip(named, rest, strict=True))
     while True:
-        if ahead:
-            cursor, page = ahead.pop(0)
+        if read is not None:
+            page, read = read, None
+        elif later and later[0][0] == cursor:
+            _, page = later.pop(0)
         else:
+            later = []  # the vendor's pages did not follow as named: read on from here
             page = await fetch(cursor, size)
         if total is None:
             total = page.total
@@ -157,10 +176,10 @@ async def vendor_window(
         if len(edges) >= wanted or page.next_cursor is None or not items:
             break
         cursor, skip = page.next_cursor, 0
-        if not ahead and page.following[:1] == (page.next_cursor,):
+        if not later and page.following[:1] == (page.next_cursor,):
             needed = page.following[: math.ceil((wanted - len(edges)) / len(items))]
             pages = await asyncio.gather(*(fetch(c, size) for c in needed))
-            ahead = list(zip(needed, pages, strict=True))
+            later = list(zip(needed, pages, strict=True))
     return Window(edges, has_next, after is not None, total)
 
 

@@ -30,7 +30,8 @@ async def list_records(
 ) -> Window[R]:
     """Up to `first` `kind` records of `system`'s `entity` listing after `after`."""
     fetch = ctx.loaders.pages(system, entity, filters)
-    window = await vendor_window(fetch, first, after, ctx.limits)
+    ahead = ctx.loaders.pages_ahead(system, entity, filters)
+    window = await vendor_window(fetch, first, after, ctx.limits, ahead=ahead)
     loader = ctx.loaders.by_id(system, entity)
     edges: list[tuple[str | Cursor, R]] = []
     for cursor, record in window.edges:

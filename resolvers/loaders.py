@@ -109,6 +109,19 @@ class Loaders:
 
         return fetch
 
+    def pages_ahead(
+        self, system: SourceSystem, entity: str, filters: Mapping[str, Any] | None = None
+    ) -> Callable[[str | None, int, int], Sequence[str]]:
+        """`ahead(vendor_cursor, page_size, items)` for `pages(system, entity, filters)`:
+        see `connections.vendor_window`."""
+
+        def ahead(cursor: str | None, size: int, items: int) -> Sequence[str]:
+            return self.upstream.pages_after(
+                system, entity, filters, cursor, page_size=size, items=items
+            )
+
+        return ahead
+
     async def listing(
         self, system: SourceSystem, entity: str, filters: Mapping[str, Any] | None = None
     ) -> list[Record]:

@@ -33,7 +33,8 @@ async def list_resources(
     filters = {name: value for name, value in (("practice", practice), ("skill", skill)) if value}
 
     fetch = ctx.loaders.pages(HCM, "worker", filters)
-    window = await vendor_window(fetch, first, after, ctx.limits)
+    ahead = ctx.loaders.pages_ahead(HCM, "worker", filters)
+    window = await vendor_window(fetch, first, after, ctx.limits, ahead=ahead)
     loader = ctx.loaders.by_id(HCM, "worker")
     for _, worker in window.edges:
         loader.prime(worker.id, worker)

@@ -41,7 +41,8 @@ async def list_requests(
             return Window([], False, False, 0)
         filters["project_id"] = sorted(p.id for p in projects)
     fetch = ctx.loaders.pages(PSA, "staffing_request", filters)
-    found = await vendor_window(fetch, first, after, ctx.limits)
+    ahead = ctx.loaders.pages_ahead(PSA, "staffing_request", filters)
+    found = await vendor_window(fetch, first, after, ctx.limits, ahead=ahead)
     return found.map(lambda record: cast(StaffingRequest, record))
 
 

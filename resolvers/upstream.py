@@ -17,6 +17,7 @@ the caller how fresh its data is.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
@@ -278,6 +279,29 @@ class Upstream:
             )
 
         return _unwrap_one(system, await self.cache.fetch_one(namespace, item, load), observe)
+
+    def pages_after(
+        self,
+        system: SourceSystem,
+        entity: str,
+        filters: Mapping[str, Any] | None,
+        cursor: str | None,
+        *,
+        page_size: int,
+        items: int,
+    ) -> Sequence[str]:
+        """The cursors of the pages after `cursor` that `items` items from it take, as
+        `page` would ask for them, where the vendor lets them be named in advance."""
+        page_size = min(page_size, vendor_page_max(system))
+        count = math.ceil(items / page_size) - 1
+        if count <= 0:
+            return ()
+        try:
+            return self.connector(system).pages_after(
+                entity, dict(filters or {}), cursor, page_size=page_size, count=count
+            )
+        except ValueError:
+            return ()  # a cursor the connector cannot read: reading the page says so
 
     async def listing(
         self,

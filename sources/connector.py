@@ -108,6 +108,23 @@ class Connector(ABC):
         cursor: str | None = None,
     ) -> Page[Record]: ...
 
+    def pages_after(
+        self,
+        entity: str,
+        filters: Mapping[str, Any] | None,
+        cursor: str | None,
+        *,
+        page_size: int,
+        count: int,
+    ) -> Sequence[str]:
+        """The cursors of up to `count` pages after the page at `cursor`, named before
+        that page is read: a reader that will need several asks for them side by side
+        with the first instead of one level later. Only where the vendor numbers its
+        pages or pages by offset (the cursors are then known in advance); () where the
+        next cursor comes from a page's answer. A page past the end of the listing
+        comes back empty, so this is for readers that expect to need the pages."""
+        return ()
+
     @abstractmethod
     async def changes(self, entity: str, cursor: str | None) -> ChangeSet[Record]:
         """With cursor None: no records, and a cursor for 'now'."""

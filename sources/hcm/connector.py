@@ -236,6 +236,19 @@ class HcmConnector(Connector):
         workers, total = await self._fetch_page(offset, page_size, wanted.get("search"))
         return _page(list(workers.values()), offset, total)
 
+    def pages_after(
+        self,
+        entity: str,
+        filters: Mapping[str, Any] | None,
+        cursor: str | None,
+        *,
+        page_size: int,
+        count: int,
+    ) -> Sequence[str]:
+        """Workday pages by offset: the offsets of the next pages of `page_size`."""
+        start = _offset(cursor) + page_size
+        return [str(offset) for offset in range(start, start + page_size * count, page_size)]
+
     # --- changes ---------------------------------------------------------------------
 
     async def changes(self, entity: str, cursor: str | None) -> ChangeSet[Record]:

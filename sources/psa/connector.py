@@ -155,6 +155,20 @@ class PsaConnector(Connector):
             following=position.rest_of_chunk(env.page_count),
         )
 
+    def pages_after(
+        self,
+        entity: str,
+        filters: Mapping[str, Any] | None,
+        cursor: str | None,
+        *,
+        page_size: int,
+        count: int,
+    ) -> Sequence[str]:
+        """Kantata numbers its pages: the next ones of the same chunk (a listing whose
+        id filter is split into chunks names none beyond its chunk)."""
+        position = PagePosition.decode(cursor)
+        return position.rest_of_chunk(position.page + count)[:]
+
     async def changes(self, entity: str, cursor: str | None) -> ChangeSet[Record]:
         """What changed since `cursor`, from the subscribed-events feed (deduplicated;
         late events inside the look-back window are still caught)."""

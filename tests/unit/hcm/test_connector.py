@@ -303,6 +303,11 @@ async def test_a_page_names_the_offsets_of_the_pages_after_it(
     assert data_requests(sandbox) == 3
 
 
+def test_the_offsets_after_a_page_are_named_before_it_is_read(connector: HcmConnector) -> None:
+    assert connector.pages_after("worker", {}, None, page_size=100, count=2) == ["100", "200"]
+    assert connector.pages_after("worker", {}, "50", page_size=20, count=1) == ["70"]
+
+
 async def test_search_is_workdays_own_filter(connector: HcmConnector, sandbox: HcmSandbox) -> None:
     page = await connector.list("worker", {"search": "Person00"}, page_size=5)
 

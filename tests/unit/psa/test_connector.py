@@ -79,6 +79,16 @@ async def test_each_page_names_the_cursors_of_the_rest_of_its_listing(connector:
     assert last.next_cursor is None
 
 
+async def test_the_pages_after_one_are_named_before_it_is_read(connector: PsaConnector):
+    named = connector.pages_after("milestone", {}, None, page_size=4, count=3)
+    pages = [await connector.list("milestone", page_size=4, cursor=c) for c in [None, *named]]
+
+    assert [r.id for page in pages for r in page.items] == [str(20000 + k) for k in range(15)]
+    assert list(connector.pages_after("milestone", {}, named[0], page_size=4, count=1)) == [
+        named[1]
+    ]
+
+
 async def test_a_long_project_list_is_walked_chunk_by_chunk(sandbox: PsaSandbox):
     transport = httpx.ASGITransport(app=sandbox.app())
     wanted = ["1000", "1001", "1002", "1003", "1004"]

@@ -31,6 +31,29 @@ class Vendor:
         return Page(self.records[start:end], following, total)
 
 
+class OffsetVendor(Vendor):
+    """A Vendor whose offset cursors can be named before a page is read, as
+    `Connector.pages_after` names them; it records which reads were in flight at once."""
+
+    def __init__(self, n: int, cap: int) -> None:
+        super().__init__(n, cap)
+        self.in_flight = 0
+        self.most_at_once = 0
+
+    async def __call__(self, cursor: str | None, size: int) -> Page[Record]:
+        self.in_flight += 1
+        self.most_at_once = max(self.most_at_once, self.in_flight)
+        await asyncio.sleep(0)
+        try:
+            return await super().__call__(cursor, size)
+        finally:
+            self.in_flight -= 1
+
+    def ahead(self, cursor: str | None, size: int, items: int) -> list[str]:
+        start, step = int(cursor or 0), min(size, self.cap)
+        return [str(start + step * k) for k in range(1, -(-items // step))]
+
+
 def ids(window: Window[Record]) -> list[str]:
     return [record.id for _, record in window.edges]
 
@@ -88,6 +111,39 @@ async def test_a_vendor_that_caps_its_pages_is_read_until_first_is_met():
 
     assert ids(window) == [f"r{i}" for i in range(7)]
     assert window.has_next_page
+
+
+async def test_pages_named_ahead_are_read_side_by_side_with_the_first():
+    vendor = OffsetVendor(10, cap=3)
+
+    window = await vendor_window(vendor, 8, None, LIMITS, ahead=vendor.ahead)
+
+    assert ids(window) == [f"r{i}" for i in range(8)]
+    assert window.has_next_page
+    assert sorted(c or "0" for c, _ in vendor.requests) == ["0", "3", "6"]
+    assert vendor.most_at_once == 3  # one round trip, not three
+
+
+async def test_pages_named_past_the_end_of_the_list_cost_nothing_but_their_request():
+    vendor = OffsetVendor(4, cap=3)
+
+    window = await vendor_window(vendor, 9, None, LIMITS, ahead=vendor.ahead)
+
+    assert ids(window) == ["r0", "r1", "r2", "r3"]
+    assert not window.has_next_page
+    assert len(vendor.requests) == 3  # the third page was empty
+
+
+async def test_a_resumed_window_names_the_pages_its_rest_needs_at_its_page_size():
+    vendor = OffsetVendor(10, cap=3)
+    first = await vendor_window(vendor, 2, None, LIMITS, ahead=vendor.ahead)
+    vendor.requests.clear()
+
+    resumed = await vendor_window(vendor, 5, str(first.edges[-1][0]), LIMITS, ahead=vendor.ahead)
+
+    assert ids(resumed) == ["r2", "r3", "r4", "r5", "r6"]
+    assert sorted(c for c, _ in vendor.requests) == ["2", "4", "6"]  # pages of 2, as before
+    assert vendor.most_at_once == 3
 
 
 async def test_the_last_edge_of_the_list_has_no_next_page():
