@@ -2,7 +2,8 @@
 
 Every figure comes from the sources' aggregate endpoints or from reads batched for the
 whole level, never from per-row calls: TIME `project_summaries` (all projects in two
-requests), ERP `invoiced_totals` by job, ERP billing schedules by job, and the team's
+requests), ERP `invoiced_totals` by job, ERP `scheduled_jobs` (whether a job has a
+billing schedule; its lines are never read for a figure), and the team's
 cost rates (PSA assignments -> HCM workers). `facts` reads only the inputs the asked
 figures need; a source that fails fails only the figures derived from it.
 """
@@ -23,12 +24,13 @@ from resolvers.loaders import settle, settle_each, shared
 from resolvers.projects import assignments
 from resolvers.values import Money
 from sources.errors import SourceError
-from sources.records import BillingSchedule, Job, Project
+from sources.records import Job, Project
 
 # The whole life of every project: summaries are read once for all of them.
 ALL_TIME = (date(1970, 1, 1), date(2999, 12, 31))
 SUMMARIES_DEPEND_ON = frozenset({"time_entry", "expense"})
 INVOICED_DEPEND_ON = frozenset({"invoice"})
+SCHEDULED_DEPEND_ON = frozenset({"billing_schedule"})
 ZERO = Decimal("0")
 
 
@@ -94,12 +96,13 @@ async def team_cost_rate(ctx: RequestContext, project: Project) -> Decimal | Non
     )
 
 
-async def billing_schedules(ctx: RequestContext, project: Project) -> list[BillingSchedule] | None:
-    """None when the project has no ERP job at all."""
+async def scheduled(ctx: RequestContext, project: Project) -> bool | None:
+    """Whether the project's ERP job has a billing schedule; None when it has no job."""
     job = await links.erp_job(ctx, project)
     if job is None:
         return None
-    return await links.children(ctx, ERP, "billing_schedule", "job_id", job.id, BillingSchedule)
+    loader = ctx.loaders.aggregate_by_id(ERP, "scheduled_jobs", depends_on=SCHEDULED_DEPEND_ON)
+    return bool(await loader.load(job.id))
 
 
 Input = Callable[[RequestContext, Project], Awaitable[Any]]
@@ -107,7 +110,7 @@ Input = Callable[[RequestContext, Project], Awaitable[Any]]
 INPUTS: Mapping[str, Input] = {
     "summary": time_summary,
     "job": links.erp_job,
-    "schedules": billing_schedules,
+    "scheduled": scheduled,
     "invoiced": invoiced_total,
     "team_rate": team_cost_rate,
 }
@@ -119,8 +122,8 @@ NEEDS: Mapping[str, frozenset[str]] = {
     "unbilledAmount": frozenset({"summary"}),
     "invoicedAmount": frozenset({"invoiced"}),
     "margin": frozenset({"summary", "team_rate"}),
-    "billingReady": frozenset({"job", "schedules", "summary"}),
-    "risks": frozenset({"job", "schedules", "summary"}),
+    "billingReady": frozenset({"job", "scheduled", "summary"}),
+    "risks": frozenset({"job", "scheduled", "summary"}),
 }
 
 
@@ -183,20 +186,20 @@ class HealthFacts:
         return derived.margin(summary.billable_amount, rate * Decimal(str(summary.total_hours)))
 
     def billing_ready(self) -> bool:
-        schedules = self._input("schedules")
+        has_schedule = cast(bool | None, self._input("scheduled"))
         summary = self._summary
         unbilled = summary.uninvoiced_amount if summary is not None else ZERO
-        return derived.billing_ready(schedules is not None, bool(schedules), unbilled)
+        return derived.billing_ready(has_schedule is not None, bool(has_schedule), unbilled)
 
     def risks(self) -> list[str]:
         job = cast(Job | None, self._input("job"))
-        schedules = self._input("schedules")
+        has_schedule = bool(self._input("scheduled"))
         summary = self._summary
         consumed = summary.billable_amount if summary is not None else ZERO
         return derived.project_risks(
             status=self.project.status,
             has_finance_code=job is not None,
-            has_schedule=bool(schedules),
+            has_schedule=has_schedule,
             burn=derived.budget_burn(consumed, self.project.budget),
             unbilled_hours=summary.uninvoiced_hours if summary is not None else 0.0,
             finance_code_mismatch=(

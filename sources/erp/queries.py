@@ -274,6 +274,13 @@ def latest_change(query: EntityQuery) -> str:
     )
 
 
+def counts(table: str, key: str, ids: Sequence[str]) -> str:
+    return (
+        f"SELECT {key}, COUNT(*) AS found FROM {table} "
+        f"WHERE {in_list(key, ids, numeric=True)} GROUP BY {key} ORDER BY {key}"
+    )
+
+
 def sums(table: str, key: str, amount: str, ids: Sequence[str], condition: str) -> str:
     return (
         f"SELECT {key}, SUM({amount}) AS amount FROM {table} "

@@ -142,6 +142,20 @@ async def test_receivables_per_customer_match_the_world(
     assert sum(receivables.values()) > 0
 
 
+async def test_which_jobs_have_a_billing_schedule_is_one_grouped_request(
+    erp: ErpConnector, world: World, requests_since: Callable[[], Callable[[], int]]
+) -> None:
+    scheduled = {s.project_key for s in world.billing_schedules}
+    jobs = {p.erp_job_id: p.key in scheduled for p in world.projects if p.erp_job_id}
+    assert set(jobs.values()) == {True, False}  # the world has both kinds
+    spent = requests_since()
+
+    found = await erp.scheduled_jobs([*jobs, "not-an-id"])
+
+    assert spent() == 1
+    assert found == {**jobs, "not-an-id": False}
+
+
 async def test_invoiced_totals_per_job_match_the_world(erp: ErpConnector, world: World) -> None:
     expected: dict[str, Decimal] = defaultdict(Decimal)
     for invoice in world.invoices:

@@ -166,6 +166,12 @@ class FakeErp(FakeConnector):
                 out[invoice.customer_id] = out.get(invoice.customer_id, Decimal(0)) + invoice.amount
         return out
 
+    async def scheduled_jobs(self, job_ids: Sequence[str]) -> dict[str, bool]:
+        await self._enter("scheduled_jobs", "billing_schedule", len(job_ids))
+        schedules = self.records["billing_schedule"]
+        found = {s.job_id for s in schedules if isinstance(s, BillingSchedule)}
+        return {job_id: job_id in found for job_id in job_ids}
+
     async def invoiced_totals(self, job_ids: Sequence[str]) -> dict[str, Decimal]:
         await self._enter("invoiced_totals", "invoice", len(job_ids))
         wanted = set(job_ids)

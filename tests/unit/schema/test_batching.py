@@ -58,5 +58,5 @@ async def test_each_level_reads_each_source_once_whatever_n(n):
     assert calls[("PSA", "list", "project")] == 1
     assert calls[("CRM", "get_many", "account")] == 1
     assert calls[("ERP", "list", "job")] == 1
-    assert calls[("ERP", "list", "billing_schedule")] == 1
+    assert calls[("ERP", "scheduled_jobs", "billing_schedule")] == 1
     assert calls[("TIME", "project_summaries", "time_entry")] == 1
