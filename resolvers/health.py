@@ -11,6 +11,7 @@ figures need; a source that fails fails only the figures derived from it.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -20,7 +21,7 @@ from typing import Any, Protocol, cast
 from resolvers import derived, links
 from resolvers.context import RequestContext
 from resolvers.links import ERP, TIME
-from resolvers.loaders import settle, settle_each, shared
+from resolvers.loaders import settle, settle_each, settled, shared
 from resolvers.projects import assignments
 from resolvers.values import Money
 from sources.errors import SourceError
@@ -29,8 +30,6 @@ from sources.records import Job, Project
 # The whole life of every project: summaries are read once for all of them.
 ALL_TIME = (date(1970, 1, 1), date(2999, 12, 31))
 SUMMARIES_DEPEND_ON = frozenset({"time_entry", "expense"})
-INVOICED_DEPEND_ON = frozenset({"invoice"})
-SCHEDULED_DEPEND_ON = frozenset({"billing_schedule"})
 ZERO = Decimal("0")
 
 
@@ -73,16 +72,6 @@ async def time_summary(ctx: RequestContext, project: Project) -> TimeSummary | N
     return (await shared(summaries)).get(time_project.id)
 
 
-async def invoiced_total(ctx: RequestContext, project: Project) -> Decimal | None:
-    """What the ERP has invoiced on the project's job; None without a job."""
-    job = await links.erp_job(ctx, project)
-    if job is None:
-        return None
-    loader = ctx.loaders.aggregate_by_id(ERP, "invoiced_totals", depends_on=INVOICED_DEPEND_ON)
-    total = await loader.load(job.id)
-    return total if total is not None else ZERO
-
-
 async def team_cost_rate(ctx: RequestContext, project: Project) -> Decimal | None:
     """The team's blended hourly cost: HCM cost rates weighted by PSA hours per week."""
     team = await assignments(ctx, project)
@@ -96,13 +85,36 @@ async def team_cost_rate(ctx: RequestContext, project: Project) -> Decimal | Non
     )
 
 
-async def scheduled(ctx: RequestContext, project: Project) -> bool | None:
-    """Whether the project's ERP job has a billing schedule; None when it has no job."""
-    job = await links.erp_job(ctx, project)
-    if job is None:
-        return None
-    loader = ctx.loaders.aggregate_by_id(ERP, "scheduled_jobs", depends_on=SCHEDULED_DEPEND_ON)
-    return bool(await loader.load(job.id))
+@dataclass(frozen=True)
+class PerJob:
+    """An input read from an ERP aggregate by the project's job (None without a job)."""
+
+    aggregate: str
+    depends_on: frozenset[str]
+    value: Callable[[Any], Any]  # of the aggregate's answer for the job
+
+    def loader(self, ctx: RequestContext) -> Any:
+        return ctx.loaders.aggregate_by_id(ERP, self.aggregate, depends_on=self.depends_on)
+
+    async def read(self, ctx: RequestContext, project: Project) -> Any:
+        job = await links.erp_job(ctx, project)
+        if job is None:
+            return None
+        return self.value(await self.loader(ctx).load(job.id))
+
+    def peek(self, ctx: RequestContext, project: Project) -> tuple[bool, Any]:
+        read, job = links.erp_job_if_read(ctx, project)
+        if not read or job is None:
+            return read, None
+        read, found = ctx.loaders.peek_aggregate(ERP, self.aggregate, job.id)
+        return (True, self.value(found)) if read else (False, None)
+
+
+# Whether the job has a billing schedule, and what the ERP has invoiced on it (Open and
+# Paid invoices).
+SCHEDULED = PerJob("scheduled_jobs", frozenset({"billing_schedule"}), bool)
+INVOICED = PerJob("invoiced_totals", frozenset({"invoice"}), lambda t: ZERO if t is None else t)
+PER_JOB = {"scheduled": SCHEDULED, "invoiced": INVOICED}
 
 
 Input = Callable[[RequestContext, Project], Awaitable[Any]]
@@ -110,8 +122,8 @@ Input = Callable[[RequestContext, Project], Awaitable[Any]]
 INPUTS: Mapping[str, Input] = {
     "summary": time_summary,
     "job": links.erp_job,
-    "scheduled": scheduled,
-    "invoiced": invoiced_total,
+    "scheduled": SCHEDULED.read,
+    "invoiced": INVOICED.read,
     "team_rate": team_cost_rate,
 }
 # Each figure, and the inputs it is derived from.
@@ -127,12 +139,78 @@ NEEDS: Mapping[str, frozenset[str]] = {
 }
 
 
+Peek = Callable[[RequestContext, Project], tuple[bool, Any]]
+
+
+def _summary_if_read(ctx: RequestContext, project: Project) -> tuple[bool, Any]:
+    read, time_project = links.time_project_if_read(ctx, project.code)
+    if not read or time_project is None:
+        return read, None
+    read, summaries = settled(_time_summaries(ctx))
+    return (True, summaries.get(time_project.id)) if read else (False, None)
+
+
+# The inputs that can be had without waiting once read (`facts_if_read`); the team's
+# rate (a level of PSA, then one of HCM, per team) is always awaited.
+READY: Mapping[str, Peek] = {
+    "summary": _summary_if_read,
+    "job": links.erp_job_if_read,
+    "scheduled": SCHEDULED.peek,
+    "invoiced": INVOICED.peek,
+}
+
+
+@functools.lru_cache(maxsize=256)
+def inputs_of(figures: frozenset[str]) -> tuple[str, ...]:
+    """The inputs `figures` are derived from, in a fixed order."""
+    return tuple(sorted({name for figure in figures for name in NEEDS.get(figure, ())}))
+
+
 async def facts(ctx: RequestContext, project: Project, figures: Iterable[str]) -> HealthFacts:
     """The inputs `figures` need, read side by side; an input whose source failed holds
     its error, so only the figures derived from it fail."""
-    names = sorted({name for figure in figures for name in NEEDS.get(figure, ())})
+    names = inputs_of(frozenset(figures))
     values = await settle_each(*(INPUTS[name](ctx, project) for name in names))
     return HealthFacts(project, dict(zip(names, values, strict=True)))
+
+
+def facts_if_read(
+    ctx: RequestContext, project: Project, figures: frozenset[str]
+) -> HealthFacts | None:
+    """`facts(...)` without waiting, when this request has read every input they need
+    (`read_ahead`); None otherwise, or when a read failed (`facts` then reports it)."""
+    inputs: dict[str, Any] = {}
+    for name in inputs_of(figures):
+        peek = READY.get(name)
+        if peek is None:
+            return None
+        read, value = peek(ctx, project)
+        if not read:
+            return None
+        inputs[name] = value
+    return HealthFacts(project, inputs)
+
+
+async def read_ahead(ctx: RequestContext, page: Iterable[Project], figures: frozenset[str]) -> None:
+    """Read what `figures` need for every project of a page, a level at a time for the
+    whole page, so that each row's figures are had without waiting (`facts_if_read`):
+    no coroutine per row and input. A read that fails stays in its loader, and the rows
+    that need it report it as `facts` would."""
+    names = set(inputs_of(figures))
+    projects = [project for project in page if project.id]
+    if not projects:
+        return
+    waits: list[asyncio.Future[Any]] = []
+    if "summary" in names:
+        waits += [links.time_projects_by_code(ctx), _time_summaries(ctx)]
+    per_job = names & {"scheduled", "invoiced"}
+    if per_job or "job" in names:
+        await links.read_erp_jobs(ctx, projects)
+        ids = {job.id for project in projects if (job := links.erp_job_if_read(ctx, project)[1])}
+        for name in per_job:
+            aggregate = PER_JOB[name].loader(ctx)
+            waits += [aggregate.load(job_id) for job_id in ids]
+    await links.settle_all(waits)
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from resolvers.cache import mark_retrieved
 from resolvers.context import RequestContext
-from resolvers.loaders import normal_key, shared
+from resolvers.loaders import normal_key, settled, shared
 from sources.errors import SourceDataError
 from sources.records import (
     Account,
@@ -146,6 +146,13 @@ async def prefetch_clients(ctx: RequestContext, account_ids: Iterable[str | None
         await asyncio.wait(reads)
 
 
+async def settle_all(reads: Sequence[asyncio.Future[Any]]) -> None:
+    """Until every read has settled, succeeded or not: a failure stays in its loader for
+    the row that needs it to see, as it would have without reading ahead."""
+    if reads:
+        await asyncio.wait(reads)
+
+
 async def client_of_customer(ctx: RequestContext, customer_id: str | None) -> ClientView | None:
     customer = await by_id(ctx, ERP, "customer", customer_id, Customer)
     if customer is None:
@@ -220,6 +227,21 @@ async def erp_job(ctx: RequestContext, project: Project) -> Job | None:
     return first_by_id(jobs, project.erp_job_id)
 
 
+async def read_erp_jobs(ctx: RequestContext, page: Iterable[Project]) -> None:
+    """The ERP jobs of a page's projects in one read (see `prefetch_clients`)."""
+    jobs = ctx.loaders.by_key(ERP, "job", "psa_project_id")
+    await settle_all([jobs.load(project.id) for project in page if project.id])
+
+
+def erp_job_if_read(ctx: RequestContext, project: Project) -> tuple[bool, Job | None]:
+    """`erp_job(ctx, project)` without waiting, when this request has read it; (False,
+    None) otherwise (as `Loaders.peek`)."""
+    if not project.id:
+        return True, None
+    read, jobs = ctx.loaders.peek_children(ERP, "job", "psa_project_id", project.id)
+    return (True, first_by_id(jobs, project.erp_job_id)) if read else (False, None)
+
+
 async def project_by_code(ctx: RequestContext, code: str | None) -> Project | None:
     found = await children(ctx, PSA, "project", "code", code, Project)
     return first_by_id(found)
@@ -230,6 +252,16 @@ async def time_project(ctx: RequestContext, code: str | None) -> TimeProject | N
         return None
     index = await shared(time_projects_by_code(ctx))
     return cast(TimeProject | None, index.get(normal_key(code)))
+
+
+def time_project_if_read(ctx: RequestContext, code: str | None) -> tuple[bool, TimeProject | None]:
+    """`time_project(ctx, code)` without waiting, once the listing is read."""
+    if not code:
+        return True, None
+    read, index = settled(time_projects_by_code(ctx))
+    if not read:
+        return False, None
+    return True, cast(TimeProject | None, index.get(normal_key(code)))
 
 
 def time_projects_by_code(ctx: RequestContext) -> asyncio.Future[Mapping[str, Record]]:
@@ -265,10 +297,43 @@ async def resource_by_key(ctx: RequestContext, key: str) -> ResourceView | None:
     return await resource(ctx, key)
 
 
+async def read_people_of_psa_users(ctx: RequestContext, user_ids: Iterable[str | None]) -> None:
+    """The PSA users `user_ids` and their HCM workers, a level each for all of them (see
+    `prefetch_clients`)."""
+    users = ctx.loaders.by_id(PSA, "user")
+    await settle_all([users.load(user_id) for user_id in {u for u in user_ids if u}])
+    numbers = set()
+    for user_id in user_ids:
+        read, user = ctx.loaders.peek(PSA, "user", user_id) if user_id else (False, None)
+        if read and user is not None and user.employee_number:
+            numbers.add(user.employee_number)
+    workers = ctx.loaders.by_id(HCM, "worker")
+    await settle_all([workers.load(number) for number in numbers])
+
+
+def resource_of_psa_user_if_read(
+    ctx: RequestContext, user_id: str | None
+) -> tuple[bool, ResourceView | None]:
+    """`resource_of_psa_user(ctx, user_id)` without waiting, when this request has read
+    the user and its worker; (False, None) otherwise."""
+    if not user_id:
+        return True, None
+    read, user = ctx.loaders.peek(PSA, "user", user_id)
+    if not read or user is None:
+        return read, None
+    worker = None
+    if user.employee_number:
+        read, worker = ctx.loaders.peek(HCM, "worker", user.employee_number)
+    return (True, _person(user, worker)) if read else (False, None)
+
+
 async def _resource_of(ctx: RequestContext, user: PsaUser | None) -> ResourceView | None:
     if user is None:
         return None
-    worker = await by_id(ctx, HCM, "worker", user.employee_number, Worker)
+    return _person(user, await by_id(ctx, HCM, "worker", user.employee_number, Worker))
+
+
+def _person(user: PsaUser, worker: Worker | None) -> ResourceView:
     if worker is not None:
         return ResourceView(worker.id, worker, user)
     return ResourceView(PSA_PREFIX + user.id, None, user)

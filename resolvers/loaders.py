@@ -59,7 +59,7 @@ class Loaders:
         """For each parent id, the `entity` records whose `key` is that id (children by a
         foreign key), read for all parents of a level in one list-valued filter.
         `batchable=False` for vendors whose filter takes one value: one read per parent."""
-        identity = ("key", system, entity, key, freeze(filters) if filters else (), batchable)
+        identity = _by_key(system, entity, key, filters, batchable)
         existing = self._loaders.get(identity)
         if existing is not None:
             return existing
@@ -170,10 +170,21 @@ class Loaders:
         """(True, record or None) when `by_id(system, entity)` has already read `record_id`
         in this request, without waiting; (False, None) when it has not, or the read
         failed (the caller then loads it the usual way, and sees the failure there)."""
-        future = self._caches.get(("id", system, entity), {}).get(record_id)
-        if future is None or not future.done() or future.cancelled() or future.exception():
-            return False, None
-        return True, future.result()
+        return self._peek(("id", system, entity), record_id)
+
+    def peek_children(
+        self, system: SourceSystem, entity: str, key: str, parent_id: str
+    ) -> tuple[bool, Any]:
+        """`peek` for `by_key(system, entity, key)` (no filters): the children of `parent_id`."""
+        return self._peek(_by_key(system, entity, key, None, True), parent_id)
+
+    def peek_aggregate(self, system: SourceSystem, name: str, record_id: str) -> tuple[bool, Any]:
+        """`peek` for `aggregate_by_id(system, name)`."""
+        return self._peek(("aggregate", system, name), record_id)
+
+    def _peek(self, identity: Hashable, key: Any) -> tuple[bool, Any]:
+        future = self._caches.get(identity, {}).get(key)
+        return (False, None) if future is None else settled(future)
 
     async def once(self, key: Hashable, make: Callable[[], Awaitable[T]]) -> T:
         """`make()` at most once per request for `key`; concurrent callers share it."""
@@ -207,6 +218,24 @@ class Loaders:
             self._loaders[identity] = loader
             self._caches[identity] = cache
         return loader
+
+
+def settled(read: asyncio.Future[Any]) -> tuple[bool, Any]:
+    """(True, its result) when `read` has succeeded; (False, None) while it runs, or when
+    it failed (a caller then awaits it the usual way, and sees the failure there)."""
+    if not read.done() or read.cancelled() or read.exception() is not None:
+        return False, None
+    return True, read.result()
+
+
+def _by_key(
+    system: SourceSystem,
+    entity: str,
+    key: str,
+    filters: Mapping[str, Any] | None,
+    batchable: bool,
+) -> Hashable:
+    return ("key", system, entity, key, freeze(filters) if filters else (), batchable)
 
 
 async def shared(read: asyncio.Future[T]) -> T:

@@ -62,6 +62,21 @@ async def finance_code(ctx: RequestContext, project: Project) -> str | None:
     return job.id if job is not None else None
 
 
+async def read_finance_codes(ctx: RequestContext, page: list[Project]) -> None:
+    """What `finance_code` reads for a page's projects, in one read (see `prefetch_clients`)."""
+    if ctx.authority.owner("project", "financeCode") is not PSA:
+        await links.read_erp_jobs(ctx, page)
+
+
+def finance_code_if_read(ctx: RequestContext, project: Project) -> tuple[bool, str | None]:
+    """`finance_code(ctx, project)` without waiting, when it needs no read or this request
+    has read the job; (False, None) otherwise."""
+    if ctx.authority.owner("project", "financeCode") is PSA:
+        return True, project.erp_job_id
+    read, job = links.erp_job_if_read(ctx, project)
+    return read, (job.id if job is not None else None)
+
+
 async def client(ctx: RequestContext, project: Project) -> ClientView | None:
     account_id = project.crm_account_id
     if not account_id and project.crm_opportunity_id:
@@ -92,6 +107,10 @@ async def opportunity(ctx: RequestContext, project: Project) -> Opportunity | No
 
 async def manager(ctx: RequestContext, project: Project) -> ResourceView | None:
     return await links.resource_of_psa_user(ctx, project.manager_user_id)
+
+
+def manager_if_read(ctx: RequestContext, project: Project) -> tuple[bool, ResourceView | None]:
+    return links.resource_of_psa_user_if_read(ctx, project.manager_user_id)
 
 
 async def milestones(ctx: RequestContext, project: Project) -> list[Milestone]:

@@ -79,8 +79,10 @@ class Project(Node):
         "The ERP project/job id; null is a business exception "
         "(see health.risks MISSING_FINANCE_CODE)."
     )
-    async def finance_code(self, info: GatewayInfo) -> str | None:
-        return await resolve.finance_code(context(info), self.record)
+    def finance_code(self, info: GatewayInfo) -> str | None:
+        ctx = context(info)
+        read, code = resolve.finance_code_if_read(ctx, self.record)
+        return code if read else resolve.finance_code(ctx, self.record)  # type: ignore[return-value]
 
     @described("Null when the CRM cannot be reached.")
     def client(self, info: GatewayInfo) -> ClientRef | None:
@@ -102,8 +104,15 @@ class Project(Node):
         return Opportunity.of(deal) if deal is not None else None
 
     @strawberry.field
-    async def manager(self, info: GatewayInfo) -> ResourceRef | None:
-        view = await resolve.manager(context(info), self.record)
+    def manager(self, info: GatewayInfo) -> ResourceRef | None:
+        ctx = context(info)
+        read, view = resolve.manager_if_read(ctx, self.record)
+        if read:
+            return Resource.of(view) if view is not None else None
+        return self._manager(ctx)  # type: ignore[return-value]
+
+    async def _manager(self, ctx: RequestContext) -> ResourceRef | None:
+        view = await resolve.manager(ctx, self.record)
         return Resource.of(view) if view is not None else None
 
     @strawberry.field
@@ -156,9 +165,16 @@ class Project(Node):
         return connection(window, Invoice.of)
 
     @described("Derived across PSA, TIME, ERP and HCM.")
-    async def health(self, info: GatewayInfo) -> ProjectHealth:
-        figures = selected(info)
-        return ProjectHealth(facts=await health.facts(context(info), self.record, figures))
+    def health(self, info: GatewayInfo) -> ProjectHealth:
+        # Not `async`, as `client`: a page read ahead (Query.projects) answers at once.
+        ctx, figures = context(info), selected(info)
+        ready = health.facts_if_read(ctx, self.record, figures)
+        if ready is not None:
+            return ProjectHealth(facts=ready)
+        return self._health(ctx, figures)  # type: ignore[return-value]
+
+    async def _health(self, ctx: RequestContext, figures: frozenset[str]) -> ProjectHealth:
+        return ProjectHealth(facts=await health.facts(ctx, self.record, figures))
 
     @described(
         "The project's id in each system; a system that cannot be reached is "

@@ -6,12 +6,13 @@ serves and leaves the rest of the response intact.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Annotated
 
 import strawberry
 
-from resolvers import crm, health, ids, scoped_lists, staffing
+from resolvers import crm, health, ids, links, scoped_lists, staffing
 from resolvers import projects as project_links
 from resolvers.connections import page_size
 from resolvers.errors import InvalidInputError
@@ -31,7 +32,6 @@ from schema.common import (
     context,
     described,
     selected_below,
-    selects,
 )
 from schema.nodes import load_node
 from schema.people import Resource
@@ -39,6 +39,7 @@ from schema.policy import readable, readable_events
 from schema.projects import ANSWERED_BY_THE_ROW, Project, StaffingRequest
 from schema.timesheets import TimeEntry
 from schema.workflows import DomainEvent, Workflow, WorkflowStatus
+from sources.records import Project as ProjectRecord
 
 MAX_EVENT_TYPES = 50
 
@@ -46,13 +47,42 @@ MAX_EVENT_TYPES = 50
 def _start_health_reads(info: GatewayInfo, *rows: str) -> None:
     """When the query asks for the health of the projects at `rows` (a path below the
     list being resolved), start the reads every project's health shares before the list's
-    own page is read. Figures the caller may not read start nothing."""
+    own page is read."""
+    figures = _readable_figures(info, *rows)
+    if figures:
+        health.start_portfolio_reads(context(info), figures)
+
+
+def _readable_figures(info: GatewayInfo, *rows: str) -> frozenset[str]:
+    """The health figures the query asks of the projects at `rows` that the caller may
+    read: the others are refused, so nothing is read for them ahead of the rows."""
     ctx = context(info)
     figures = selected_below(info, *rows, "health")
-    if figures and readable(ctx, "Project", "health"):
-        health.start_portfolio_reads(
-            ctx, (figure for figure in figures if readable(ctx, "ProjectHealth", figure))
-        )
+    if not figures or not readable(ctx, "Project", "health"):
+        return frozenset()
+    return frozenset(figure for figure in figures if readable(ctx, "ProjectHealth", figure))
+
+
+# What a page of projects can read for all its rows before answering them.
+READ_AHEAD = ANSWERED_BY_THE_ROW | {"client", "manager", "financeCode", "health"}
+
+
+async def _read_ahead(info: GatewayInfo, rows: list[ProjectRecord], fields: set[str]) -> None:
+    """Each level of what the rows select read for the whole page, the independent reads
+    side by side; the rows' own fields then find them read (`*_if_read`)."""
+    ctx = context(info)
+    reads = []
+    if "client" in fields:
+        reads.append(project_links.prefetch_clients(ctx, rows))
+    if "manager" in fields:
+        managers = [project.manager_user_id for project in rows]
+        reads.append(links.read_people_of_psa_users(ctx, managers))
+    if "financeCode" in fields:
+        reads.append(project_links.read_finance_codes(ctx, rows))
+    figures = _readable_figures(info, "edges", "node")
+    if figures:
+        reads.append(health.read_ahead(ctx, rows, figures))
+    await asyncio.gather(*reads)
 
 
 def _key(global_id: strawberry.ID | None, expected: str, argument: str) -> str | None:
@@ -97,14 +127,15 @@ class Query:
             client_key=_key(client_id, "Client", "clientId"),
             practice=practice,
         )
-        if selects(info, "edges", "node", "client"):
-            rows = [project for _, project in window.edges]
-            if selected_below(info, "edges", "node") <= ANSWERED_BY_THE_ROW | {"client"}:
-                # Nothing else to read: wait, and each row answers its client at once.
-                await project_links.prefetch_clients(context(info), rows)
-            else:
-                # The rows read other sources too: theirs must not wait for the clients.
-                project_links.start_client_reads(context(info), rows)
+        rows = [project for _, project in window.edges]
+        fields = selected_below(info, "edges", "node")
+        if fields <= READ_AHEAD:
+            # Everything the rows read can be read for the page at once: wait, and each
+            # row answers at once, without a coroutine per row and field.
+            await _read_ahead(info, rows, fields)
+        elif "client" in fields:
+            # The rows read other sources too: theirs must not wait for the clients.
+            project_links.start_client_reads(context(info), rows)
         return connection(window, Project.of)
 
     @strawberry.field

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from gateway.auth.principal import Principal
+from resolvers import health
 from sources.connector import Page
+from sources.errors import SourceUnavailable
 from sources.records import Record, SourceSystem
 from tests.unit.resolvers.fakes import (
     CRM,
@@ -165,3 +168,57 @@ async def test_health_figures_the_caller_may_not_read_start_no_time_reads(source
 
     assert result.data["projects"] is not None
     assert not [c for c in sources.log if c.system is TIME]
+
+
+BOARD_ROW = (
+    "code financeCode client { name } manager { name } "
+    "health { budgetBurn hoursUnbilled invoicedAmount { amount } billingReady risks }"
+)
+READ_AHEAD = "{ projects(first: 4) { edges { node { " + BOARD_ROW + " } } } }"
+# `milestones` is not read for the page: every row then reads for itself, as before.
+ROW_BY_ROW = "{ projects(first: 4) { edges { node { " + BOARD_ROW + " milestones { name } } } } }"
+
+
+def without_milestones(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {k: v for k, v in edge["node"].items() if k != "milestones"}
+        for edge in data["projects"]["edges"]
+    ]
+
+
+async def test_a_board_read_for_its_whole_page_answers_as_row_by_row(
+    sources, make_run, monkeypatch
+):
+    awaited: list[str] = []
+    facts = health.facts
+
+    async def counted(ctx: Any, project: Any, figures: Any) -> Any:
+        awaited.append(project.id)
+        return await facts(ctx, project, figures)
+
+    monkeypatch.setattr(health, "facts", counted)
+    row_by_row = await make_run(sources)(ROW_BY_ROW)
+    assert len(awaited) == 4  # each row waited for its own figures
+    awaited.clear()
+
+    read_ahead = await make_run(sources)(READ_AHEAD)
+
+    assert read_ahead.errors is None
+    assert row_by_row.errors is None
+    assert read_ahead.data["projects"]["edges"][0]["node"]["health"]["risks"] is not None
+    assert without_milestones(read_ahead.data) == without_milestones(row_by_row.data)
+    assert awaited == []  # no row waited: the page's reads answered them
+
+
+async def test_a_source_failing_under_a_page_read_ahead_fails_the_same_fields(sources, make_run):
+    sources.connectors[ERP].failure = SourceUnavailable(SourceSystem.ERP, "down")
+
+    read_ahead = await make_run(sources)(READ_AHEAD)
+    row_by_row = await make_run(sources)(ROW_BY_ROW)
+
+    def failed(result: Any) -> set[tuple[str, ...]]:
+        return {tuple(str(p) for p in e.path) for e in result.errors or []}
+
+    assert failed(read_ahead)
+    assert failed(read_ahead) == failed(row_by_row)
+    assert without_milestones(read_ahead.data) == without_milestones(row_by_row.data)
