@@ -352,5 +352,11 @@ async def time_user(ctx: RequestContext, view: ResourceView) -> TimeUser | None:
         email = view.psa_user.email
     if not email:
         return None
-    index = await ctx.loaders.index(TIME, "user", "email")
+    index = await shared(time_users_by_email(ctx))
     return cast(TimeUser | None, index.get(normal_key(email)))
+
+
+def time_users_by_email(ctx: RequestContext) -> asyncio.Future[Mapping[str, Record]]:
+    """The request's read of every TIME user by work email (how people are matched to
+    TIME), started now if it has not been."""
+    return ctx.loaders.index_read(TIME, "user", "email")

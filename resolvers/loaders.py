@@ -126,7 +126,13 @@ class Loaders:
         self, system: SourceSystem, entity: str, filters: Mapping[str, Any] | None = None
     ) -> list[Record]:
         """Every page of a listing, read at most once per request."""
-        return await self.once(
+        return await shared(self.listing_read(system, entity, filters))
+
+    def listing_read(
+        self, system: SourceSystem, entity: str, filters: Mapping[str, Any] | None = None
+    ) -> asyncio.Future[list[Record]]:
+        """The request's one read of `listing(...)`, started now if it has not been."""
+        return self.started(
             ("listing", system, entity, freeze(filters)),
             lambda: self.upstream.listing(system, entity, filters, observe=self.freshness.observe),
         )

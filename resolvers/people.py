@@ -69,6 +69,25 @@ async def utilization(
     return derived.utilization(hours, view.worker.weekly_capacity_hours, start, end)
 
 
+def start_utilization_reads(ctx: RequestContext, start: date, end: date, rows: int) -> None:
+    """Start the TIME reads utilization over [start, end] needs for a page of `rows`
+    people before the page is read, since none depends on a row: the users' listing and,
+    beyond PER_PERSON_READS people, the range's scans. (A page that turns out to hold
+    fewer people reads per person, and the scans were for nothing.)"""
+    links.time_users_by_email(ctx)
+    if rows > PER_PERSON_READS:
+        for filters in _scans(start, end):
+            ctx.loaders.listing_read(TIME, "time_entry", filters)
+
+
+def _scans(start: date, end: date) -> list[dict[str, Any]]:
+    """Approved time in [start, end], billed or not: Harvest filters one status at a
+    time, so one scan of the range per status."""
+    return [
+        {"from": start, "to": end, "status": status} for status in sorted(derived.BILLED_STATUSES)
+    ]
+
+
 def billable_hours(ctx: RequestContext, start: date, end: date) -> Any:
     """The request's loader of billable approved hours in [start, end] by TIME user id."""
     window = {"from": start, "to": end}
@@ -85,14 +104,9 @@ def billable_hours(ctx: RequestContext, start: date, end: date) -> Any:
                 observe=ctx.freshness.observe,
             )
             return [g if isinstance(g, SourceError) else _billable(g) for g in groups]
-        # Approved time, billed or not: Harvest filters one status at a time, so two scans
-        # of the range, side by side.
         try:
             scans = await settle(
-                *(
-                    ctx.loaders.listing(TIME, "time_entry", {**window, "status": status})
-                    for status in sorted(derived.BILLED_STATUSES)
-                )
+                *(ctx.loaders.listing(TIME, "time_entry", scan) for scan in _scans(start, end))
             )
         except SourceError as error:
             return [error for _ in user_ids]

@@ -56,6 +56,12 @@ def selected_below(info: GatewayInfo, *path: str) -> set[str]:
     return {child.name for field in _at(info, path) for child in _fields(field.selections)}
 
 
+def arguments_at(info: GatewayInfo, *path: str) -> list[dict[str, Any]]:
+    """The arguments of each field the query selects at `path` below the one being
+    resolved (variables substituted, not yet checked): one per alias."""
+    return [dict(field.arguments) for field in _at(info, path)]
+
+
 def _at(info: GatewayInfo, path: Sequence[str]) -> list[SelectedField]:
     level = list(_fields(info.selected_fields))
     for name in path:

@@ -12,7 +12,8 @@ from typing import Annotated
 
 import strawberry
 
-from resolvers import crm, health, ids, links, scoped_lists, staffing
+from gateway.auth.policy import Rows
+from resolvers import crm, health, ids, links, people, scope, scoped_lists, staffing
 from resolvers import projects as project_links
 from resolvers.connections import page_size
 from resolvers.errors import InvalidInputError
@@ -28,6 +29,7 @@ from schema.common import (
     StaffingRequestStatus,
     TimeEntryStatus,
     arg,
+    arguments_at,
     connection,
     context,
     described,
@@ -83,6 +85,31 @@ async def _read_ahead(info: GatewayInfo, rows: list[ProjectRecord], fields: set[
     if figures:
         reads.append(health.read_ahead(ctx, rows, figures))
     await asyncio.gather(*reads)
+
+
+def _start_utilization_reads(info: GatewayInfo, first: int | None) -> None:
+    """When the query asks for the utilization of a page of people, start the TIME reads
+    it needs before the page itself is read (see `people.start_utilization_reads`)."""
+    ctx = context(info)
+    if not readable(ctx, "Resource", "utilization"):
+        return
+    every = Rows.EVERY in scope.narrowed(ctx, "Resource")
+    for arguments in arguments_at(info, "edges", "node", "utilization"):
+        start, end = _day(arguments.get("from")), _day(arguments.get("to"))
+        if start is not None and end is not None and start <= end:
+            rows = page_size(first, ctx.limits) if every else 1
+            people.start_utilization_reads(ctx, start, end, rows)
+
+
+def _day(value: object) -> date | None:
+    """A Date argument as given (a variable's parsed date, or a literal's text); None for
+    anything else, which the field itself will refuse."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _key(global_id: strawberry.ID | None, expected: str, argument: str) -> str | None:
@@ -147,6 +174,7 @@ class Query:
         practice: str | None = None,
         skill: str | None = None,
     ) -> Connection[Resource] | None:
+        _start_utilization_reads(info, first)
         window = await scoped_lists.resources(
             context(info), first, after, practice=practice, skill=skill
         )

@@ -8,6 +8,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+import pytest
+
 from gateway.auth.principal import Principal
 from resolvers import health
 from sources.connector import Page
@@ -222,3 +224,38 @@ async def test_a_source_failing_under_a_page_read_ahead_fails_the_same_fields(so
     assert failed(read_ahead)
     assert failed(read_ahead) == failed(row_by_row)
     assert without_milestones(read_ahead.data) == without_milestones(row_by_row.data)
+
+
+UTILIZATION = (
+    "query($from: Date!) { resources(first: 4) { edges { node {"
+    ' utilization(from: $from, to: "2025-06-30") } } } }'
+)
+
+
+async def test_a_page_of_people_starts_its_time_reads_before_the_page_of_workers(
+    sources, make_run, monkeypatch
+):
+    monkeypatch.setattr("resolvers.people.PER_PERSON_READS", 1)
+    time, hcm = sources.connectors[TIME], sources.connectors[SourceSystem.HCM]
+    asked: set[str] = set()
+    list_time, list_workers = time.list, hcm.list
+
+    async def noted(entity: str, *args: object, **kwargs: object) -> object:
+        asked.add(entity)
+        return await list_time(entity, *args, **kwargs)  # type: ignore[arg-type]
+
+    async def held(entity: str, *args: object, **kwargs: object) -> object:
+        while asked != {"user", "time_entry"}:  # both started before the workers' page
+            await asyncio.sleep(0)
+        return await list_workers(entity, *args, **kwargs)  # type: ignore[arg-type]
+
+    time.list = noted  # type: ignore[method-assign,assignment]
+    hcm.list = held  # type: ignore[method-assign,assignment]
+
+    async with asyncio.timeout(5):
+        result = await make_run(sources)(UTILIZATION, variables={"from": "2025-06-01"})
+
+    assert result.errors is None
+    utilization = [e["node"]["utilization"] for e in result.data["resources"]["edges"]]
+    assert utilization[0] == pytest.approx(32 / 168)  # as test_queries derives it
+    assert [c.entity for c in sources.log if c.system is TIME].count("time_entry") == 2
