@@ -203,7 +203,7 @@ async def read_ahead(ctx: RequestContext, page: Iterable[Project], figures: froz
     waits: list[asyncio.Future[Any]] = []
     if "summary" in names:
         waits += [links.time_projects_by_code(ctx), _time_summaries(ctx)]
-    per_job = names & {"scheduled", "invoiced"}
+    per_job = names & PER_JOB.keys()
     if per_job or "job" in names:
         await links.read_erp_jobs(ctx, projects)
         ids = {job.id for project in projects if (job := links.erp_job_if_read(ctx, project)[1])}

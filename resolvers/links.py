@@ -141,9 +141,7 @@ async def prefetch_clients(ctx: RequestContext, account_ids: Iterable[str | None
     """Read a page's accounts in one batch before its rows ask, so each row's client
     resolves without a coroutine of its own. A failed read stays in the loader: the row
     that needs it sees the failure as it would have without the prefetch."""
-    reads = start_client_reads(ctx, account_ids)
-    if reads:
-        await asyncio.wait(reads)
+    await settle_all(start_client_reads(ctx, account_ids))
 
 
 async def settle_all(reads: Sequence[asyncio.Future[Any]]) -> None:
@@ -255,7 +253,8 @@ async def time_project(ctx: RequestContext, code: str | None) -> TimeProject | N
 
 
 def time_project_if_read(ctx: RequestContext, code: str | None) -> tuple[bool, TimeProject | None]:
-    """`time_project(ctx, code)` without waiting, once the listing is read."""
+    """`time_project(ctx, code)` without waiting, once the listing is read (it is started
+    if it has not been, as `time_project` would)."""
     if not code:
         return True, None
     read, index = settled(time_projects_by_code(ctx))
@@ -300,11 +299,12 @@ async def resource_by_key(ctx: RequestContext, key: str) -> ResourceView | None:
 async def read_people_of_psa_users(ctx: RequestContext, user_ids: Iterable[str | None]) -> None:
     """The PSA users `user_ids` and their HCM workers, a level each for all of them (see
     `prefetch_clients`)."""
+    wanted = {user_id for user_id in user_ids if user_id}
     users = ctx.loaders.by_id(PSA, "user")
-    await settle_all([users.load(user_id) for user_id in {u for u in user_ids if u}])
+    await settle_all([users.load(user_id) for user_id in wanted])
     numbers = set()
-    for user_id in user_ids:
-        read, user = ctx.loaders.peek(PSA, "user", user_id) if user_id else (False, None)
+    for user_id in wanted:
+        read, user = ctx.loaders.peek(PSA, "user", user_id)
         if read and user is not None and user.employee_number:
             numbers.add(user.employee_number)
     workers = ctx.loaders.by_id(HCM, "worker")
