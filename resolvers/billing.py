@@ -44,3 +44,45 @@ async def project(ctx: RequestContext, invoice: Invoice) -> Project | None:
     if job is None:
         return None
     return await links.by_id(ctx, PSA, "project", job.psa_project_id, Project)
+
+
+def client_if_read(ctx: RequestContext, invoice: Invoice) -> tuple[bool, ClientView | None]:
+    """`client(ctx, invoice)` without waiting, when this request has read it."""
+    return links.client_of_customer_if_read(ctx, invoice.customer_id)
+
+
+def project_if_read(ctx: RequestContext, invoice: Invoice) -> tuple[bool, Project | None]:
+    """`project(ctx, invoice)` without waiting, when this request has read it."""
+    if not invoice.job_id:
+        return True, None
+    read, job = ctx.loaders.peek(ERP, "job", invoice.job_id)
+    if not read or job is None or not job.psa_project_id:
+        return read, None
+    read, found = ctx.loaders.peek(PSA, "project", job.psa_project_id)
+    return (True, found) if read else (False, None)
+
+
+async def read_clients(ctx: RequestContext, page: list[Invoice]) -> list[ClientView]:
+    """The clients of a page of invoices, read a level at a time for all of them; those
+    read (see `links.prefetch_clients`)."""
+    await links.read_clients_of_customers(ctx, (invoice.customer_id for invoice in page))
+    found = (client_if_read(ctx, invoice) for invoice in page)
+    return list({view.key: view for read, view in found if read and view is not None}.values())
+
+
+async def read_projects(ctx: RequestContext, page: list[Invoice]) -> list[Project]:
+    """The projects of a page of invoices (their ERP jobs, then the PSA projects), read a
+    level at a time for all of them; those read."""
+    jobs = ctx.loaders.by_id(ERP, "job")
+    await links.settle_all([jobs.load(i) for i in {inv.job_id for inv in page if inv.job_id}])
+    wanted = set()
+    for invoice in page:
+        read, job = (
+            ctx.loaders.peek(ERP, "job", invoice.job_id) if invoice.job_id else (False, None)
+        )
+        if read and job is not None and job.psa_project_id:
+            wanted.add(job.psa_project_id)
+    projects = ctx.loaders.by_id(PSA, "project")
+    await links.settle_all([projects.load(project_id) for project_id in wanted])
+    found = (project_if_read(ctx, invoice) for invoice in page)
+    return list({p.id: p for read, p in found if read and p is not None}.values())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 from resolvers import links
 from resolvers.authority import Conflict
@@ -38,12 +38,51 @@ async def primary_customer(ctx: RequestContext, view: ClientView) -> Customer | 
     return customers[0] if customers else None
 
 
+def primary_customer_if_read(ctx: RequestContext, view: ClientView) -> tuple[bool, Customer | None]:
+    """`primary_customer(ctx, view)` without waiting, when this request has read it."""
+    read, customers = links.erp_customers_if_read(ctx, view)
+    return read, (customers[0] if customers else None)
+
+
 async def receivables(ctx: RequestContext, view: ClientView) -> Money | None:
     customers = await links.erp_customers(ctx, view)
     if not customers:
         return None
-    loader = ctx.loaders.aggregate_by_id(ERP, "receivables", depends_on=RECEIVABLES_DEPEND_ON)
-    amounts = await loader.load_many([c.id for c in customers])
+    amounts = await _receivables(ctx).load_many([c.id for c in customers])
+    return _owed(customers, amounts)
+
+
+def receivables_if_read(ctx: RequestContext, view: ClientView) -> tuple[bool, Money | None]:
+    """`receivables(ctx, view)` without waiting, when this request has read them."""
+    read, customers = links.erp_customers_if_read(ctx, view)
+    if not read or not customers:
+        return read, None
+    amounts = []
+    for customer in customers:
+        read, amount = ctx.loaders.peek_aggregate(ERP, "receivables", customer.id)
+        if not read:
+            return False, None
+        amounts.append(amount)
+    return True, _owed(customers, amounts)
+
+
+async def read_billing_terms(
+    ctx: RequestContext, views: list[ClientView], *, receivables: bool
+) -> None:
+    """What `primary_customer` and, when asked, `receivables` read for clients `views`,
+    a level each for all of them (see `links.prefetch_clients`)."""
+    await links.read_erp_customers(ctx, views)
+    if receivables:
+        found = {c.id for view in views for c in links.erp_customers_if_read(ctx, view)[1]}
+        loader = _receivables(ctx)
+        await links.settle_all([loader.load(customer_id) for customer_id in found])
+
+
+def _receivables(ctx: RequestContext) -> Any:
+    return ctx.loaders.aggregate_by_id(ERP, "receivables", depends_on=RECEIVABLES_DEPEND_ON)
+
+
+def _owed(customers: list[Customer], amounts: list[Any]) -> Money:
     total = sum((a for a in amounts if a is not None), Decimal("0"))
     return Money(total, customers[0].currency)
 

@@ -162,6 +162,41 @@ async def client_of_customer(ctx: RequestContext, customer_id: str | None) -> Cl
     return ClientView(ERP_PREFIX + customer.id, None, customer)
 
 
+def client_of_customer_if_read(
+    ctx: RequestContext, customer_id: str | None
+) -> tuple[bool, ClientView | None]:
+    """`client_of_customer(ctx, customer_id)` without waiting, when this request has read
+    the customer and its account; (False, None) otherwise."""
+    if not customer_id:
+        return True, None
+    read, customer = ctx.loaders.peek(ERP, "customer", customer_id)
+    if not read or customer is None:
+        return read, None
+    if customer.crm_account_id:
+        read, view = client_if_read(ctx, customer.crm_account_id)
+        if not read:
+            return False, None
+        if view is not None:
+            return True, view
+    return True, ClientView(ERP_PREFIX + customer.id, None, customer)
+
+
+async def read_clients_of_customers(
+    ctx: RequestContext, customer_ids: Iterable[str | None]
+) -> None:
+    """ERP customers `customer_ids`, then their CRM accounts, a level each for all of them
+    (see `prefetch_clients`)."""
+    wanted = {customer_id for customer_id in customer_ids if customer_id}
+    customers = ctx.loaders.by_id(ERP, "customer")
+    await settle_all([customers.load(customer_id) for customer_id in wanted])
+    accounts = set()
+    for customer_id in wanted:
+        read, customer = ctx.loaders.peek(ERP, "customer", customer_id)
+        if read and customer is not None and customer.crm_account_id:
+            accounts.add(customer.crm_account_id)
+    await prefetch_clients(ctx, accounts)
+
+
 async def client_by_key(ctx: RequestContext, key: str) -> ClientView | None:
     if key.startswith(ERP_PREFIX):
         return await client_of_customer(ctx, key.removeprefix(ERP_PREFIX))
@@ -173,7 +208,26 @@ async def erp_customers(ctx: RequestContext, view: ClientView) -> list[Customer]
     if view.account is None:
         return [view.customer] if view.customer is not None else []
     found = await children(ctx, ERP, "customer", "crm_account_id", view.account.id, Customer)
-    return sorted(found, key=lambda c: (len(c.id), c.id))
+    return _in_id_order(found)
+
+
+def erp_customers_if_read(ctx: RequestContext, view: ClientView) -> tuple[bool, list[Customer]]:
+    """`erp_customers(ctx, view)` without waiting, when this request has read them."""
+    if view.account is None:
+        return True, [view.customer] if view.customer is not None else []
+    read, found = ctx.loaders.peek_children(ERP, "customer", "crm_account_id", view.account.id)
+    return (True, _in_id_order(found)) if read else (False, [])
+
+
+async def read_erp_customers(ctx: RequestContext, views: Iterable[ClientView]) -> None:
+    """The ERP customers of clients `views` in one read (see `prefetch_clients`)."""
+    customers = ctx.loaders.by_key(ERP, "customer", "crm_account_id")
+    accounts = {view.account.id for view in views if view.account is not None}
+    await settle_all([customers.load(account_id) for account_id in accounts])
+
+
+def _in_id_order(customers: Iterable[Customer]) -> list[Customer]:
+    return sorted(customers, key=lambda c: (len(c.id), c.id))
 
 
 async def unlinked_namesakes(ctx: RequestContext, company: str) -> list[Customer]:

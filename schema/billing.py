@@ -9,6 +9,7 @@ import strawberry
 
 from resolvers import billing as resolve
 from resolvers import ids
+from resolvers.context import RequestContext
 from resolvers.links import ERP
 from resolvers.values import ref
 from schema.common import (
@@ -54,14 +55,30 @@ class Invoice(Node):
             record=invoice,
         )
 
+    # `client` and `project` are not `async`: on a page read ahead (Query.invoices) each
+    # row answers at once, as Project.client does.
     @described("Null when the CRM cannot be reached.")
-    async def client(self, info: GatewayInfo) -> ClientRef | None:
-        view = await resolve.client(context(info), self.record)
+    def client(self, info: GatewayInfo) -> ClientRef | None:
+        ctx = context(info)
+        read, view = resolve.client_if_read(ctx, self.record)
+        if read:
+            return Client.of(view) if view is not None else None
+        return self._client(ctx)  # type: ignore[return-value]
+
+    async def _client(self, ctx: RequestContext) -> ClientRef | None:
+        view = await resolve.client(ctx, self.record)
         return Client.of(view) if view is not None else None
 
     @strawberry.field
-    async def project(self, info: GatewayInfo) -> ProjectRef | None:
-        found = await resolve.project(context(info), self.record)
+    def project(self, info: GatewayInfo) -> ProjectRef | None:
+        ctx = context(info)
+        read, found = resolve.project_if_read(ctx, self.record)
+        if read:
+            return Project.of(found) if found is not None else None
+        return self._project(ctx)  # type: ignore[return-value]
+
+    async def _project(self, ctx: RequestContext) -> ProjectRef | None:
+        found = await resolve.project(ctx, self.record)
         return Project.of(found) if found is not None else None
 
 

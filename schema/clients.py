@@ -9,6 +9,7 @@ import strawberry
 
 from resolvers import clients as resolve
 from resolvers import crm, ids
+from resolvers.context import RequestContext
 from resolvers.links import CRM, ClientView, dangling
 from resolvers.values import ref
 from schema.common import (
@@ -66,15 +67,25 @@ class Client(Node):
             view=view,
         )
 
+    # The billing terms and receivables are not `async`: on a page read ahead
+    # (Query.invoices) each row answers at once, as Project.client does.
     @described("ERP-owned.")
-    async def payment_terms(self, info: GatewayInfo) -> str | None:
-        customer = await resolve.primary_customer(context(info), self.view)
-        return customer.payment_terms if customer is not None else None
+    def payment_terms(self, info: GatewayInfo) -> str | None:
+        return self._term(context(info), "payment_terms")
 
     @described("ERP-owned.")
-    async def credit_status(self, info: GatewayInfo) -> str | None:
-        customer = await resolve.primary_customer(context(info), self.view)
-        return customer.credit_status if customer is not None else None
+    def credit_status(self, info: GatewayInfo) -> str | None:
+        return self._term(context(info), "credit_status")
+
+    def _term(self, ctx: RequestContext, name: str) -> str | None:
+        read, customer = resolve.primary_customer_if_read(ctx, self.view)
+        if read:
+            return getattr(customer, name) if customer is not None else None
+        return self._term_read(ctx, name)  # type: ignore[return-value]
+
+    async def _term_read(self, ctx: RequestContext, name: str) -> str | None:
+        customer = await resolve.primary_customer(ctx, self.view)
+        return getattr(customer, name) if customer is not None else None
 
     @described(
         "The client's id in each system; a system that cannot be reached is "
@@ -119,8 +130,15 @@ class Client(Node):
         return connection(window, Invoice.of)
 
     @described("Open AR balance from the ERP.")
-    async def receivables(self, info: GatewayInfo) -> Money | None:
-        return Money.of(await resolve.receivables(context(info), self.view))
+    def receivables(self, info: GatewayInfo) -> Money | None:
+        ctx = context(info)
+        read, owed = resolve.receivables_if_read(ctx, self.view)
+        if read:
+            return Money.of(owed)
+        return self._receivables(ctx)  # type: ignore[return-value]
+
+    async def _receivables(self, ctx: RequestContext) -> Money | None:
+        return Money.of(await resolve.receivables(ctx, self.view))
 
 
 @strawberry.type

@@ -10,7 +10,9 @@ from typing import Any, Generic, TypeVar, cast
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.base import get_object_definition
 from strawberry.types.nodes import SelectedField, Selection
+from strawberry.utils.str_converters import to_camel_case
 
 from resolvers import values
 from resolvers.authority import Conflict
@@ -54,6 +56,14 @@ def selected_below(info: GatewayInfo, *path: str) -> set[str]:
     """The names the query selects below `path` (through fragments too):
     `selected_below(info, "edges", "node")` on a connection gives its rows' fields."""
     return {child.name for field in _at(info, path) for child in _fields(field.selections)}
+
+
+def answered_by_the_row(cls: type) -> frozenset[str]:
+    """The fields of strawberry type `cls` that a row answers from its own record,
+    reading nothing more (those without a resolver)."""
+    definition = get_object_definition(cls, strict=True)
+    plain = {to_camel_case(f.python_name) for f in definition.fields if f.base_resolver is None}
+    return frozenset({"__typename", *plain})
 
 
 def arguments_at(info: GatewayInfo, *path: str) -> list[dict[str, Any]]:

@@ -6,8 +6,6 @@ from datetime import date, datetime
 from typing import Annotated
 
 import strawberry
-from strawberry.types.base import get_object_definition
-from strawberry.utils.str_converters import to_camel_case
 
 from gateway.staffing_rank import Candidate
 from resolvers import health, ids, links, staffing
@@ -26,6 +24,7 @@ from schema.common import (
     StaffingRequestStatus,
     SystemRef,
     TimeEntryStatus,
+    answered_by_the_row,
     arg,
     conflicts,
     connection,
@@ -191,14 +190,7 @@ class Project(Node):
 
 
 # The fields a project row answers from its own record, reading nothing more.
-ANSWERED_BY_THE_ROW = frozenset(
-    {"__typename"}
-    | {
-        to_camel_case(field.python_name)
-        for field in get_object_definition(Project, strict=True).fields
-        if field.base_resolver is None
-    }
-)
+ANSWERED_BY_THE_ROW = answered_by_the_row(Project)
 
 
 @strawberry.type(

@@ -13,7 +13,8 @@ from typing import Annotated
 import strawberry
 
 from gateway.auth.policy import Rows
-from resolvers import crm, health, ids, links, people, scope, scoped_lists, staffing
+from resolvers import billing, crm, health, ids, links, people, scope, scoped_lists, staffing
+from resolvers import clients as client_links
 from resolvers import projects as project_links
 from resolvers.connections import page_size
 from resolvers.errors import InvalidInputError
@@ -28,6 +29,7 @@ from schema.common import (
     ProjectStatus,
     StaffingRequestStatus,
     TimeEntryStatus,
+    answered_by_the_row,
     arg,
     arguments_at,
     connection,
@@ -41,6 +43,7 @@ from schema.policy import readable, readable_events
 from schema.projects import ANSWERED_BY_THE_ROW, Project, StaffingRequest
 from schema.timesheets import TimeEntry
 from schema.workflows import DomainEvent, Workflow, WorkflowStatus
+from sources.records import Invoice as InvoiceRecord
 from sources.records import Project as ProjectRecord
 
 MAX_EVENT_TYPES = 50
@@ -67,11 +70,17 @@ def _readable_figures(info: GatewayInfo, *rows: str) -> frozenset[str]:
 
 # What a page of projects can read for all its rows before answering them.
 READ_AHEAD = ANSWERED_BY_THE_ROW | {"client", "manager", "financeCode", "health"}
+# ...and a page of invoices, for their clients and projects.
+CLIENT_READ_AHEAD = answered_by_the_row(Client) | {"creditStatus", "paymentTerms", "receivables"}
+INVOICE_READ_AHEAD = answered_by_the_row(Invoice) | {"client", "project"}
 
 
-async def _read_ahead(info: GatewayInfo, rows: list[ProjectRecord], fields: set[str]) -> None:
-    """Each level of what the rows select read for the whole page, the independent reads
-    side by side; the rows' own fields then find them read (`*_if_read`)."""
+async def _read_ahead(
+    info: GatewayInfo, rows: list[ProjectRecord], fields: set[str], *at: str
+) -> None:
+    """Each level of what the rows (at `at`, a path below the list being resolved)
+    select read for the whole page, the independent reads side by side; the rows' own
+    fields then find them read (`*_if_read`)."""
     ctx = context(info)
     reads = []
     if "client" in fields:
@@ -81,9 +90,48 @@ async def _read_ahead(info: GatewayInfo, rows: list[ProjectRecord], fields: set[
         reads.append(links.read_people_of_psa_users(ctx, managers))
     if "financeCode" in fields:
         reads.append(project_links.read_finance_codes(ctx, rows))
-    figures = _readable_figures(info, "edges", "node")
+    figures = _readable_figures(info, *at)
     if figures:
         reads.append(health.read_ahead(ctx, rows, figures))
+    await asyncio.gather(*reads)
+
+
+def _invoices_read_ahead(info: GatewayInfo) -> set[str] | None:
+    """The fields a page of invoices' rows select, when all of them, and all their
+    clients' and projects' fields, can be read for the whole page; else None."""
+    fields = selected_below(info, "edges", "node")
+    if (
+        fields <= INVOICE_READ_AHEAD
+        and selected_below(info, "edges", "node", "client") <= CLIENT_READ_AHEAD
+        and selected_below(info, "edges", "node", "project") <= READ_AHEAD
+    ):
+        return fields
+    return None
+
+
+async def _read_invoices_ahead(
+    info: GatewayInfo, rows: list[InvoiceRecord], fields: set[str]
+) -> None:
+    """As `_read_ahead`, for a page of invoices: their clients with what the clients
+    select, beside their projects with what the projects select."""
+    ctx = context(info)
+
+    async def clients() -> None:
+        views = await billing.read_clients(ctx, rows)
+        terms = selected_below(info, "edges", "node", "client")
+        if terms & {"creditStatus", "paymentTerms", "receivables"}:
+            await client_links.read_billing_terms(ctx, views, receivables="receivables" in terms)
+
+    async def projects() -> None:
+        found = await billing.read_projects(ctx, rows)
+        below = selected_below(info, "edges", "node", "project")
+        await _read_ahead(info, found, below, "edges", "node", "project")
+
+    reads = []
+    if "client" in fields and readable(ctx, "Invoice", "client"):
+        reads.append(clients())
+    if "project" in fields and readable(ctx, "Invoice", "project"):
+        reads.append(projects())
     await asyncio.gather(*reads)
 
 
@@ -159,7 +207,7 @@ class Query:
         if fields <= READ_AHEAD:
             # Everything the rows read can be read for the page at once: wait, and each
             # row answers at once, without a coroutine per row and field.
-            await _read_ahead(info, rows, fields)
+            await _read_ahead(info, rows, fields, "edges", "node")
         elif "client" in fields:
             # The rows read other sources too: theirs must not wait for the clients.
             project_links.start_client_reads(context(info), rows)
@@ -223,6 +271,9 @@ class Query:
             status=arg(status),
             client_key=_key(client_id, "Client", "clientId"),
         )
+        fields = _invoices_read_ahead(info)
+        if fields is not None:
+            await _read_invoices_ahead(info, [invoice for _, invoice in window.edges], fields)
         return connection(window, Invoice.of)
 
     @strawberry.field

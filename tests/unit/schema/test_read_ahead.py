@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from gateway.auth.principal import Principal
+from resolvers import clients as clients_resolvers
 from resolvers import health
 from sources.connector import Page
 from sources.errors import SourceUnavailable
@@ -259,3 +260,68 @@ async def test_a_page_of_people_starts_its_time_reads_before_the_page_of_workers
     utilization = [e["node"]["utilization"] for e in result.data["resources"]["edges"]]
     assert utilization[0] == pytest.approx(32 / 168)  # as test_queries derives it
     assert [c.entity for c in sources.log if c.system is TIME].count("time_entry") == 2
+
+
+INVOICE_ROW = (
+    "number client { name creditStatus paymentTerms receivables { amount } }"
+    " project { code financeCode health { billingReady hoursUnbilled } }"
+)
+INVOICES_READ_AHEAD = "{ invoices(first: 4) { edges { node { " + INVOICE_ROW + " } } } }"
+# The client's `conflicts` is not read for the page: every row then reads for itself.
+INVOICES_ROW_BY_ROW = (
+    "{ invoices(first: 4) { edges { node { " + INVOICE_ROW + " dueDate client { conflicts "
+    "{ field } } } } } }"
+)
+
+
+def invoice_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for edge in data["invoices"]["edges"]:
+        node = dict(edge["node"])
+        node.pop("dueDate", None)
+        if node.get("client") is not None:
+            node["client"] = {k: v for k, v in node["client"].items() if k != "conflicts"}
+        rows.append(node)
+    return rows
+
+
+async def test_a_page_of_invoices_read_ahead_answers_as_row_by_row(sources, make_run, monkeypatch):
+    awaited: list[str] = []
+    terms, owed = clients_resolvers.primary_customer, clients_resolvers.receivables
+
+    async def counted_terms(ctx: Any, view: Any) -> Any:
+        awaited.append("terms")
+        return await terms(ctx, view)
+
+    async def counted_owed(ctx: Any, view: Any) -> Any:
+        awaited.append("receivables")
+        return await owed(ctx, view)
+
+    monkeypatch.setattr(clients_resolvers, "primary_customer", counted_terms)
+    monkeypatch.setattr(clients_resolvers, "receivables", counted_owed)
+    row_by_row = await make_run(sources)(INVOICES_ROW_BY_ROW)
+    assert "terms" in awaited
+    awaited.clear()
+
+    read_ahead = await make_run(sources)(INVOICES_READ_AHEAD)
+
+    assert read_ahead.errors is None
+    assert row_by_row.errors is None
+    assert any(e["node"]["project"] for e in read_ahead.data["invoices"]["edges"])
+    assert any(e["node"]["client"]["receivables"] for e in read_ahead.data["invoices"]["edges"])
+    assert invoice_rows(read_ahead.data) == invoice_rows(row_by_row.data)
+    assert awaited == []  # no row waited: the page's reads answered them
+
+
+async def test_a_source_failing_under_invoices_read_ahead_fails_the_same_fields(sources, make_run):
+    sources.connectors[CRM].failure = SourceUnavailable(SourceSystem.CRM, "down")
+
+    read_ahead = await make_run(sources)(INVOICES_READ_AHEAD)
+    row_by_row = await make_run(sources)(INVOICES_ROW_BY_ROW)
+
+    def failed(result: Any) -> set[tuple[str, ...]]:
+        return {tuple(str(p) for p in e.path) for e in result.errors or [] if e.path}
+
+    assert failed(read_ahead)
+    assert failed(read_ahead) <= failed(row_by_row)
+    assert invoice_rows(read_ahead.data) == invoice_rows(row_by_row.data)
