@@ -13,6 +13,12 @@ serves the gateway under uvicorn on a loopback port, and for each query and size
   own work included: the sandboxes compute reports and filters in Python), so p50 minus
   waiting is roughly the gateway's own time.
 
+Where a query takes more levels at a size than at 10 rows, a line after the table gives
+the longest chain of calls at that size, each link with what held it up: the call
+before it (its answer was needed), the vendor's paging (the next cursor comes with the
+last page), or the gateway's own work (the call started more than 5 ms after the one
+before it ended).
+
 Reads are cold (no cache TTLs, no connector snapshots kept), so every run reaches the
 sources; TIME's request quota is lifted and its client-side pacing turned off, since
 neither is what is being measured.
@@ -23,6 +29,7 @@ neither is what is being measured.
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import multiprocessing
 import socket
@@ -172,6 +179,7 @@ class Run:
     levels: int
     waiting: float  # seconds along the longest chain of connector calls
     seconds: float
+    chain: list[UpstreamCall]
 
 
 class Calls:
@@ -193,12 +201,41 @@ class Calls:
 
 def levels(calls: Sequence[UpstreamCall]) -> int:
     """The longest chain of calls each started after the one before it had ended."""
+    return len(chain(calls))
+
+
+def chain(calls: Sequence[UpstreamCall]) -> list[UpstreamCall]:
+    """That longest chain, each call after the one that ended last before it started."""
     ordered = sorted(calls, key=lambda c: c.started)
-    depth: list[int] = []
+    best: list[list[UpstreamCall]] = []
     for i, call in enumerate(ordered):
-        before = [depth[j] for j in range(i) if ordered[j].ended <= call.started]
-        depth.append(1 + max(before, default=0))
-    return max(depth, default=0)
+        before = [j for j in range(i) if ordered[j].ended <= call.started]
+        longest = max((len(best[j]) for j in before), default=0)
+        gate = max((j for j in before if len(best[j]) == longest), key=lambda j: ordered[j].ended,
+                   default=None)  # fmt: skip
+        best.append([*(best[gate] if gate is not None else []), call])
+    return max(best, key=len, default=[])
+
+
+# A call starting this long after the one before it in its chain ended was held up by the
+# gateway's own work, not by that call's answer.
+BUSY_S = 0.005
+
+
+def why(longer: Sequence[UpstreamCall]) -> str:
+    """A chain of calls, each link saying what held the call up: the call before it
+    (its answer was needed), the gateway being busy, or the vendor's paging."""
+    links = [f"{longer[0].system.value} {longer[0].entity}"]
+    for before, call in itertools.pairwise(longer):
+        gap = call.started - before.ended
+        name = f"{call.system.value} {call.entity}"
+        if (call.system, call.entity) == (before.system, before.entity):
+            links.append(f"{name} (the next page: the vendor's cursor comes with the last)")
+        elif gap > BUSY_S:
+            links.append(f"{name} ({gap * 1000:.0f} ms later: the gateway was busy)")
+        else:
+            links.append(name)
+    return " → ".join(links)
 
 
 def waiting(calls: Sequence[UpstreamCall]) -> float:
@@ -288,6 +325,7 @@ def measure(
         levels=levels(made),
         waiting=waiting(made),
         seconds=seconds,
+        chain=chain(made),
     )
 
 
@@ -335,7 +373,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             )
             print(header)
             print("-" * len(header))
+            extra: list[str] = []
             for dashboard in DASHBOARDS:
+                fewest: int | None = None
                 for size in SIZES:
                     variables = dashboard.variables(size, firm.today)
                     measure(http, url, firm, calls, dashboard, variables)  # warm-up
@@ -346,6 +386,13 @@ def main(argv: Sequence[str] | None = None) -> None:
                     p50 = statistics.median(r.seconds for r in runs) * 1000
                     p95 = percentile([r.seconds for r in runs], 0.95) * 1000
                     depth = round(statistics.median(r.levels for r in runs))
+                    fewest = depth if fewest is None else fewest
+                    if depth > fewest:
+                        slowest = max(runs, key=lambda r: r.levels)
+                        extra.append(
+                            f"{dashboard.name}, {size} rows: {depth} levels, {fewest} at "
+                            f"{SIZES[0]}: {why(slowest.chain)}"
+                        )
                     critical = depth * LATENCY_MS
                     wait = statistics.median(r.waiting for r in runs) * 1000
                     print(
@@ -355,6 +402,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                         f"{wait:>10.0f}",
                         flush=True,
                     )
+            for line in extra:
+                print(f"  more levels than at {SIZES[0]} rows — {line}")
         finally:
             server.should_exit = True
             thread.join(timeout=10)
