@@ -73,16 +73,6 @@ async def read_clients(ctx: RequestContext, page: list[Invoice]) -> list[ClientV
 async def read_projects(ctx: RequestContext, page: list[Invoice]) -> list[Project]:
     """The projects of a page of invoices (their ERP jobs, then the PSA projects), read a
     level at a time for all of them; those read."""
-    jobs = ctx.loaders.by_id(ERP, "job")
-    await links.settle_all([jobs.load(i) for i in {inv.job_id for inv in page if inv.job_id}])
-    wanted = set()
-    for invoice in page:
-        read, job = (
-            ctx.loaders.peek(ERP, "job", invoice.job_id) if invoice.job_id else (False, None)
-        )
-        if read and job is not None and job.psa_project_id:
-            wanted.add(job.psa_project_id)
-    projects = ctx.loaders.by_id(PSA, "project")
-    await links.settle_all([projects.load(project_id) for project_id in wanted])
-    found = (project_if_read(ctx, invoice) for invoice in page)
-    return list({p.id: p for read, p in found if read and p is not None}.values())
+    jobs = await links.read_by_id(ctx, ERP, "job", (invoice.job_id for invoice in page), Job)
+    wanted = (job.psa_project_id for job in jobs)
+    return await links.read_by_id(ctx, PSA, "project", wanted, Project)

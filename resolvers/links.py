@@ -144,6 +144,22 @@ async def prefetch_clients(ctx: RequestContext, account_ids: Iterable[str | None
     await settle_all(start_client_reads(ctx, account_ids))
 
 
+async def read_by_id(
+    ctx: RequestContext,
+    system: SourceSystem,
+    entity: str,
+    record_ids: Iterable[str | None],
+    kind: type[R],
+) -> list[R]:
+    """The records `record_ids` in one batch for all of them, before the rows that need
+    them ask (see `prefetch_clients`); those read."""
+    wanted = {record_id for record_id in record_ids if record_id}
+    loader = ctx.loaders.by_id(system, entity)
+    await settle_all([loader.load(record_id) for record_id in wanted])
+    found = (ctx.loaders.peek(system, entity, record_id) for record_id in wanted)
+    return [cast(R, record) for read, record in found if read and record is not None]
+
+
 async def settle_all(reads: Sequence[asyncio.Future[Any]]) -> None:
     """Until every read has settled, succeeded or not: a failure stays in its loader for
     the row that needs it to see, as it would have without reading ahead."""
@@ -186,15 +202,8 @@ async def read_clients_of_customers(
 ) -> None:
     """ERP customers `customer_ids`, then their CRM accounts, a level each for all of them
     (see `prefetch_clients`)."""
-    wanted = {customer_id for customer_id in customer_ids if customer_id}
-    customers = ctx.loaders.by_id(ERP, "customer")
-    await settle_all([customers.load(customer_id) for customer_id in wanted])
-    accounts = set()
-    for customer_id in wanted:
-        read, customer = ctx.loaders.peek(ERP, "customer", customer_id)
-        if read and customer is not None and customer.crm_account_id:
-            accounts.add(customer.crm_account_id)
-    await prefetch_clients(ctx, accounts)
+    customers = await read_by_id(ctx, ERP, "customer", customer_ids, Customer)
+    await prefetch_clients(ctx, (customer.crm_account_id for customer in customers))
 
 
 async def client_by_key(ctx: RequestContext, key: str) -> ClientView | None:
@@ -353,16 +362,8 @@ async def resource_by_key(ctx: RequestContext, key: str) -> ResourceView | None:
 async def read_people_of_psa_users(ctx: RequestContext, user_ids: Iterable[str | None]) -> None:
     """The PSA users `user_ids` and their HCM workers, a level each for all of them (see
     `prefetch_clients`)."""
-    wanted = {user_id for user_id in user_ids if user_id}
-    users = ctx.loaders.by_id(PSA, "user")
-    await settle_all([users.load(user_id) for user_id in wanted])
-    numbers = set()
-    for user_id in wanted:
-        read, user = ctx.loaders.peek(PSA, "user", user_id)
-        if read and user is not None and user.employee_number:
-            numbers.add(user.employee_number)
-    workers = ctx.loaders.by_id(HCM, "worker")
-    await settle_all([workers.load(number) for number in numbers])
+    users = await read_by_id(ctx, PSA, "user", user_ids, PsaUser)
+    await read_by_id(ctx, HCM, "worker", (user.employee_number for user in users), Worker)
 
 
 def resource_of_psa_user_if_read(

@@ -18,6 +18,7 @@ from schema.common import (
     Money,
     Node,
     SystemRef,
+    at_once,
     context,
     described,
     enum_value,
@@ -55,15 +56,11 @@ class Invoice(Node):
             record=invoice,
         )
 
-    # `client` and `project` are not `async`: on a page read ahead (Query.invoices) each
-    # row answers at once, as Project.client does.
+    # `client` and `project` are not `async` (see `at_once`).
     @described("Null when the CRM cannot be reached.")
     def client(self, info: GatewayInfo) -> ClientRef | None:
         ctx = context(info)
-        read, view = resolve.client_if_read(ctx, self.record)
-        if read:
-            return Client.of(view) if view is not None else None
-        return self._client(ctx)  # type: ignore[return-value]
+        return at_once(resolve.client_if_read(ctx, self.record), Client.of, self._client, ctx)
 
     async def _client(self, ctx: RequestContext) -> ClientRef | None:
         view = await resolve.client(ctx, self.record)
@@ -72,10 +69,7 @@ class Invoice(Node):
     @strawberry.field
     def project(self, info: GatewayInfo) -> ProjectRef | None:
         ctx = context(info)
-        read, found = resolve.project_if_read(ctx, self.record)
-        if read:
-            return Project.of(found) if found is not None else None
-        return self._project(ctx)  # type: ignore[return-value]
+        return at_once(resolve.project_if_read(ctx, self.record), Project.of, self._project, ctx)
 
     async def _project(self, ctx: RequestContext) -> ProjectRef | None:
         found = await resolve.project(ctx, self.record)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from operator import attrgetter
 from typing import Annotated
 
 import strawberry
@@ -23,6 +25,7 @@ from schema.common import (
     ProjectStatus,
     SystemRef,
     arg,
+    at_once,
     conflicts,
     connection,
     context,
@@ -31,6 +34,7 @@ from schema.common import (
     money,
     refs,
 )
+from sources.records import Customer
 from sources.records import Opportunity as OpportunityRecord
 
 ProjectRef = Annotated["Project", strawberry.lazy("schema.projects")]
@@ -67,25 +71,24 @@ class Client(Node):
             view=view,
         )
 
-    # The billing terms and receivables are not `async`: on a page read ahead
-    # (Query.invoices) each row answers at once, as Project.client does.
+    # The billing terms and receivables are not `async` (see `at_once`).
     @described("ERP-owned.")
     def payment_terms(self, info: GatewayInfo) -> str | None:
-        return self._term(context(info), "payment_terms")
+        return self._term(context(info), attrgetter("payment_terms"))
 
     @described("ERP-owned.")
     def credit_status(self, info: GatewayInfo) -> str | None:
-        return self._term(context(info), "credit_status")
+        return self._term(context(info), attrgetter("credit_status"))
 
-    def _term(self, ctx: RequestContext, name: str) -> str | None:
-        read, customer = resolve.primary_customer_if_read(ctx, self.view)
-        if read:
-            return getattr(customer, name) if customer is not None else None
-        return self._term_read(ctx, name)  # type: ignore[return-value]
+    def _term(self, ctx: RequestContext, term: Callable[[Customer], str | None]) -> str | None:
+        found = resolve.primary_customer_if_read(ctx, self.view)
+        return at_once(found, term, self._term_read, ctx, term)
 
-    async def _term_read(self, ctx: RequestContext, name: str) -> str | None:
+    async def _term_read(
+        self, ctx: RequestContext, term: Callable[[Customer], str | None]
+    ) -> str | None:
         customer = await resolve.primary_customer(ctx, self.view)
-        return getattr(customer, name) if customer is not None else None
+        return term(customer) if customer is not None else None
 
     @described(
         "The client's id in each system; a system that cannot be reached is "
@@ -132,10 +135,9 @@ class Client(Node):
     @described("Open AR balance from the ERP.")
     def receivables(self, info: GatewayInfo) -> Money | None:
         ctx = context(info)
-        read, owed = resolve.receivables_if_read(ctx, self.view)
-        if read:
-            return Money.of(owed)
-        return self._receivables(ctx)  # type: ignore[return-value]
+        return at_once(
+            resolve.receivables_if_read(ctx, self.view), Money.of, self._receivables, ctx
+        )
 
     async def _receivables(self, ctx: RequestContext) -> Money | None:
         return Money.of(await resolve.receivables(ctx, self.view))

@@ -3,7 +3,7 @@ Relay connections, and the enums of the contract."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from decimal import Decimal
 from enum import Enum
 from typing import Any, Generic, TypeVar, cast
@@ -31,6 +31,23 @@ GatewayInfo = Info[RequestContext, None]
 
 def context(info: GatewayInfo) -> RequestContext:
     return info.context
+
+
+def at_once(
+    found: tuple[bool, V | None],
+    of: Callable[[V], T],
+    later: Callable[..., Awaitable[Any]],
+    *args: Any,
+) -> T | None:
+    """A field's answer without a coroutine when the request has already read what it
+    shows: `found` is `(read, value)` from a `*_if_read` peek, and the answer `of(value)`
+    (None stays None). Not read yet (or its read failed): `later(*args)`, which
+    graphql-core awaits, as an `async` resolver's answer. The fields of a page read ahead
+    (Query.projects, Query.invoices) answer this way."""
+    read, value = found
+    if read:
+        return of(value) if value is not None else None
+    return later(*args)  # type: ignore[return-value]
 
 
 def selected(info: GatewayInfo) -> frozenset[str]:

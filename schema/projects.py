@@ -26,6 +26,7 @@ from schema.common import (
     TimeEntryStatus,
     answered_by_the_row,
     arg,
+    at_once,
     conflicts,
     connection,
     context,
@@ -80,18 +81,14 @@ class Project(Node):
     )
     def finance_code(self, info: GatewayInfo) -> str | None:
         ctx = context(info)
-        read, code = resolve.finance_code_if_read(ctx, self.record)
-        return code if read else resolve.finance_code(ctx, self.record)  # type: ignore[return-value]
+        found = resolve.finance_code_if_read(ctx, self.record)
+        return at_once(found, str, resolve.finance_code, ctx, self.record)
 
     @described("Null when the CRM cannot be reached.")
     def client(self, info: GatewayInfo) -> ClientRef | None:
-        # Not `async`: on a page whose clients were read ahead (Query.projects), each row
-        # answers at once, and graphql-core awaits only the rows that must still wait.
+        # Not `async` (see `at_once`), nor are `manager`, `financeCode` and `health`.
         ctx = context(info)
-        read, view = resolve.client_if_read(ctx, self.record)
-        if read:
-            return Client.of(view) if view is not None else None
-        return self._client(ctx)  # type: ignore[return-value]
+        return at_once(resolve.client_if_read(ctx, self.record), Client.of, self._client, ctx)
 
     async def _client(self, ctx: RequestContext) -> ClientRef | None:
         view = await resolve.client(ctx, self.record)
@@ -105,10 +102,7 @@ class Project(Node):
     @strawberry.field
     def manager(self, info: GatewayInfo) -> ResourceRef | None:
         ctx = context(info)
-        read, view = resolve.manager_if_read(ctx, self.record)
-        if read:
-            return Resource.of(view) if view is not None else None
-        return self._manager(ctx)  # type: ignore[return-value]
+        return at_once(resolve.manager_if_read(ctx, self.record), Resource.of, self._manager, ctx)
 
     async def _manager(self, ctx: RequestContext) -> ResourceRef | None:
         view = await resolve.manager(ctx, self.record)
@@ -165,7 +159,6 @@ class Project(Node):
 
     @described("Derived across PSA, TIME, ERP and HCM.")
     def health(self, info: GatewayInfo) -> ProjectHealth:
-        # Not `async`, as `client`: a page read ahead (Query.projects) answers at once.
         ctx, figures = context(info), selected(info)
         ready = health.facts_if_read(ctx, self.record, figures)
         if ready is not None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from resolvers.upstream import UpstreamCall
 
 
@@ -23,21 +25,18 @@ def side_by_side(calls: list[UpstreamCall]) -> bool:
     return max(c.started for c in calls) < min(c.ended for c in calls)
 
 
-async def test_three_pages_of_projects_are_asked_for_at_once(open_gateway, world):
-    body, pages = await page_calls(
-        open_gateway, "{ projects(first: 450) { edges { node { code } } } }", "project"
-    )
+@pytest.mark.parametrize(
+    ("field", "first", "entity", "population"),
+    [("projects", 450, "project", "projects"), ("resources", 250, "worker", "people")],
+    ids=["psa-200-a-page", "hcm-100-a-page"],
+)
+async def test_three_pages_are_asked_for_at_once(
+    open_gateway, world, field, first, entity, population
+):
+    query = f"{{ {field}(first: {first}) {{ edges {{ node {{ id }} }} }} }}"
 
-    assert len(body["data"]["projects"]["edges"]) == min(450, len(world.projects))
-    assert len(pages) == 3  # Kantata gives 200 a page
-    assert side_by_side(pages)
+    body, pages = await page_calls(open_gateway, query, entity)
 
-
-async def test_three_pages_of_people_are_asked_for_at_once(open_gateway, world):
-    body, pages = await page_calls(
-        open_gateway, "{ resources(first: 250) { edges { node { name } } } }", "worker"
-    )
-
-    assert len(body["data"]["resources"]["edges"]) == min(250, len(world.people))
-    assert len(pages) == 3  # Workday gives 100 a page
+    assert len(body["data"][field]["edges"]) == min(first, len(getattr(world, population)))
+    assert len(pages) == 3
     assert side_by_side(pages)
