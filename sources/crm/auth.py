@@ -12,7 +12,8 @@ from collections.abc import AsyncGenerator, Generator
 
 import httpx
 
-from sources.errors import SourceDataError, SourceRejected, SourceUnavailable
+from sources.errors import SourceDataError, SourceRejected
+from sources.http import classify_status
 from sources.records import SourceSystem
 
 SYSTEM = SourceSystem.CRM
@@ -89,8 +90,12 @@ def session_expired(response: httpx.Response) -> bool:
 
 
 def read_token(response: httpx.Response) -> str:
-    if response.status_code >= 500:
-        raise SourceUnavailable(SYSTEM, f"token endpoint answered HTTP {response.status_code}")
+    if response.status_code in (408, 429) or response.status_code >= 500:
+        # Throttled, timed out or down: worth another try, as for any call (the shared
+        # status table); only a refusal of the credentials themselves is final.
+        failure = classify_status(SYSTEM, response)
+        assert failure is not None
+        raise failure
     try:
         body = response.json()
     except ValueError as error:

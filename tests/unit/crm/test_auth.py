@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from sources.crm.auth import ClientCredentialsAuth
-from sources.errors import SourceDataError, SourceRejected, SourceUnavailable
+from sources.errors import RateLimited, SourceDataError, SourceRejected, SourceUnavailable
 
 TOKEN_URL = "https://org.test/services/oauth2/token"
 SECRET = "s3cret"
@@ -30,6 +30,8 @@ class FakeOrg:
             form = dict(httpx.QueryParams(request.content.decode()))
             if self.token_status >= 500:
                 return httpx.Response(self.token_status, text="down")
+            if self.token_status == 429:
+                return httpx.Response(429, headers={"Retry-After": "2"}, text="slow down")
             if form.get("client_secret") != SECRET or self.token_status != 200:
                 return httpx.Response(
                     400, json={"error": "invalid_client", "error_description": "bad secret"}
@@ -142,6 +144,15 @@ async def test_a_failing_token_endpoint_is_retriable() -> None:
     async with client(FakeOrg(token_status=503)) as http:
         with pytest.raises(SourceUnavailable):
             await http.get("/limits")
+
+
+async def test_a_throttled_token_endpoint_is_waited_out_not_refused() -> None:
+    async with client(FakeOrg(token_status=429)) as http:
+        with pytest.raises(RateLimited) as raised:
+            await http.get("/limits")
+
+    assert raised.value.retriable
+    assert raised.value.retry_after == 2.0
 
 
 async def test_a_token_answer_without_a_token_is_a_data_error() -> None:
