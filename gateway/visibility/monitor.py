@@ -153,8 +153,10 @@ class ExceptionMonitor:
                 elif result is not None:
                     found[detector.kind.value] = result
             opened, resolved, changed = await self._reconcile(found, ctx.now)
-            await self._announce(changed)
+            # Counted before announced: whoever hears of a change and then reads the
+            # gauge (a scraper, a dashboard) finds the change counted.
             await self._count()
+            await self._announce(changed)
         self.scans += 1
         self.last_scan = ScanReport(
             {kind: len(items) for kind, items in found.items()},

@@ -82,6 +82,30 @@ async def test_a_new_finding_opens_an_exception_and_announces_it(monitor, script
     assert published == [(CHANNEL, "INVOICE_BLOCKED:600001")]
 
 
+async def test_a_change_is_counted_before_it_is_announced(store, scripted):
+    counts: list[dict[str, int]] = [{}]
+    heard: list[dict[str, int]] = []
+
+    async def publish(channel: str, payload: str) -> None:
+        heard.append(counts[-1])  # what the gauge said when the change was announced
+
+    monitor = ExceptionMonitor(
+        VisibilityConfig(monitor=True),
+        store,
+        {},
+        publish=publish,
+        on_counts=counts.append,
+        detectors=[scripted.detector],
+        clock=lambda: NOW,
+    )
+    scripted.findings = [invoice("600001")]
+    await monitor.scan()
+    scripted.findings = []
+    await monitor.scan()
+
+    assert heard == [{"INVOICE_BLOCKED": 1}, {}]
+
+
 async def test_a_finding_seen_again_is_the_same_exception(monitor, scripted, published):
     scripted.findings = [invoice("600001")]
     await monitor.scan()
