@@ -160,6 +160,19 @@ async def read_by_id(
     return [cast(R, record) for read, record in found if read and record is not None]
 
 
+async def read_children(
+    ctx: RequestContext,
+    system: SourceSystem,
+    entity: str,
+    key: str,
+    parent_ids: Iterable[str | None],
+) -> None:
+    """`children(...)` of every parent in `parent_ids` in one batch, before the rows that
+    need them ask (see `prefetch_clients`)."""
+    loader = ctx.loaders.by_key(system, entity, key)
+    await settle_all([loader.load(parent_id) for parent_id in {p for p in parent_ids if p}])
+
+
 async def settle_all(reads: Sequence[asyncio.Future[Any]]) -> None:
     """Until every read has settled, succeeded or not: a failure stays in its loader for
     the row that needs it to see, as it would have without reading ahead."""
@@ -230,9 +243,8 @@ def erp_customers_if_read(ctx: RequestContext, view: ClientView) -> tuple[bool, 
 
 async def read_erp_customers(ctx: RequestContext, views: Iterable[ClientView]) -> None:
     """The ERP customers of clients `views` in one read (see `prefetch_clients`)."""
-    customers = ctx.loaders.by_key(ERP, "customer", "crm_account_id")
-    accounts = {view.account.id for view in views if view.account is not None}
-    await settle_all([customers.load(account_id) for account_id in accounts])
+    accounts = (view.account.id for view in views if view.account is not None)
+    await read_children(ctx, ERP, "customer", "crm_account_id", accounts)
 
 
 def _in_id_order(customers: Iterable[Customer]) -> list[Customer]:
@@ -290,8 +302,7 @@ async def erp_job(ctx: RequestContext, project: Project) -> Job | None:
 
 async def read_erp_jobs(ctx: RequestContext, page: Iterable[Project]) -> None:
     """The ERP jobs of a page's projects in one read (see `prefetch_clients`)."""
-    jobs = ctx.loaders.by_key(ERP, "job", "psa_project_id")
-    await settle_all([jobs.load(project.id) for project in page if project.id])
+    await read_children(ctx, ERP, "job", "psa_project_id", (project.id for project in page))
 
 
 def erp_job_if_read(ctx: RequestContext, project: Project) -> tuple[bool, Job | None]:

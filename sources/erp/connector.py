@@ -53,6 +53,7 @@ from sources.records import (
 )
 
 R = TypeVar("R", bound=Record)
+T = TypeVar("T")
 
 REST_PATH = "/services/rest"
 SUITEQL_PATH = "/query/v1/suiteql"
@@ -202,38 +203,49 @@ class ErpConnector(Connector):
         """Whether each job has a billing schedule, without reading the schedules and
         their lines (a health figure asks no more; at 1,000 projects the lines were ten
         pages of SuiteQL, most of the health board's ERP bytes)."""
-        query = entity_query("billing_schedule")
-        found = {str(i): False for i in job_ids}
-        answers = await asyncio.gather(
-            *(
-                self._rows(queries.counts(query.table, "job", chunk))
-                for chunk in _chunks(queries.internal_ids(job_ids), self._batch)
-            )
+        table = entity_query("billing_schedule").table
+        return await self._per_id(
+            job_ids,
+            lambda chunk: queries.counts(table, "job", chunk),
+            "job",
+            lambda row: int(row.get("found") or 0) > 0,
+            False,
         )
-        for row in (row for rows in answers for row in rows):
-            try:
-                found[str(row["job"])] = int(row.get("found") or 0) > 0
-            except (KeyError, TypeError, ValueError) as error:
-                raise SourceDataError(self.system, f"malformed aggregate row {row!r}") from error
-        return found
 
     async def _sums(
         self, key: str, amount: str, condition: str, ids: Sequence[str]
     ) -> dict[str, Decimal]:
-        totals = {str(i): Decimal(0) for i in ids}
-        wanted = queries.internal_ids(ids)
+        return await self._per_id(
+            ids,
+            lambda chunk: queries.sums("invoice", key, amount, chunk, condition),
+            key,
+            lambda row: Decimal(str(row.get("amount") or 0)),
+            Decimal(0),
+        )
+
+    async def _per_id(
+        self,
+        ids: Sequence[str],
+        statement: Callable[[Sequence[str]], str],
+        key: str,
+        value: Callable[[Row], T],
+        absent: T,
+    ) -> dict[str, T]:
+        """A grouped SuiteQL aggregate by id, one query per chunk of ids side by side:
+        `value(row)` for each id's row (`key` names its id), `absent` for ids without one."""
+        found = {str(i): absent for i in ids}
         answers = await asyncio.gather(
             *(
-                self._rows(queries.sums("invoice", key, amount, chunk, condition))
-                for chunk in _chunks(wanted, self._batch)
+                self._rows(statement(chunk))
+                for chunk in _chunks(queries.internal_ids(ids), self._batch)
             )
         )
         for row in (row for rows in answers for row in rows):
             try:
-                totals[str(row[key])] = Decimal(str(row.get("amount") or 0))
-            except (KeyError, ArithmeticError) as error:
+                found[str(row[key])] = value(row)
+            except (KeyError, TypeError, ValueError, ArithmeticError) as error:
                 raise SourceDataError(self.system, f"malformed aggregate row {row!r}") from error
-        return totals
+        return found
 
     # --- writes --------------------------------------------------------------------------------
 

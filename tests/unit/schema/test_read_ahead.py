@@ -182,6 +182,11 @@ READ_AHEAD = "{ projects(first: 4) { edges { node { " + BOARD_ROW + " } } } }"
 ROW_BY_ROW = "{ projects(first: 4) { edges { node { " + BOARD_ROW + " milestones { name } } } } }"
 
 
+def failed(result: Any) -> set[tuple[str, ...]]:
+    """Where a result's errors are (the fields that failed)."""
+    return {tuple(str(p) for p in e.path) for e in result.errors or [] if e.path}
+
+
 def without_milestones(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {k: v for k, v in edge["node"].items() if k != "milestones"}
@@ -218,9 +223,6 @@ async def test_a_source_failing_under_a_page_read_ahead_fails_the_same_fields(so
 
     read_ahead = await make_run(sources)(READ_AHEAD)
     row_by_row = await make_run(sources)(ROW_BY_ROW)
-
-    def failed(result: Any) -> set[tuple[str, ...]]:
-        return {tuple(str(p) for p in e.path) for e in result.errors or []}
 
     assert failed(read_ahead)
     assert failed(read_ahead) == failed(row_by_row)
@@ -318,9 +320,6 @@ async def test_a_source_failing_under_invoices_read_ahead_fails_the_same_fields(
 
     read_ahead = await make_run(sources)(INVOICES_READ_AHEAD)
     row_by_row = await make_run(sources)(INVOICES_ROW_BY_ROW)
-
-    def failed(result: Any) -> set[tuple[str, ...]]:
-        return {tuple(str(p) for p in e.path) for e in result.errors or [] if e.path}
 
     assert failed(read_ahead)
     assert failed(read_ahead) <= failed(row_by_row)
