@@ -14,11 +14,13 @@ after 20 sequential requests that give the unloaded latency. Printed per variant
 over the rounds): req/s, p50/p95/p99 under load, CPU ms per query of the gateway process,
 and latency ÷ critical path (two sequential vendor calls: twice the injected latency).
 
-Variants: Hive; psgraph like for like (no cache, no sharing of identical reads in flight:
-Hive has neither); psgraph as configured (the demo's cache TTLs). Every response of a run
-must equal the first (load.mjs checks), and psgraph's and Hive's (project, client) lists
-must be equal before anything is measured. Three dashboard queries, which Hive cannot
-express over these two sources, are measured for psgraph alone.
+Variants: Hive; psgraph like for like (no cache, no sharing of identical reads in flight,
+and as many requests in flight to each vendor as the load has connections: Hive has no
+cache or sharing and caps no vendor's connections); psgraph as configured (the demo's
+cache TTLs and per-vendor caps). Every response of a run must equal the first (load.mjs
+checks), and psgraph's and Hive's (project, client) lists must be equal before anything
+is measured. Three dashboard queries, which Hive cannot express over these two sources,
+are measured for psgraph alone.
 
     python -m bench.peers [--rounds 3] [--duration 10] [--quick]
 """
@@ -65,6 +67,7 @@ HIVE_QUERY = (
     "{ workspaces { additionalProperties { value { title client { Name } } } } } }"
 )
 SIZES = (10, 100)
+CONNECTIONS = 20  # the closed loop's, for every variant
 LATENCIES_MS = (0, 20)
 CRITICAL_CALLS = 2  # PSA, then CRM for the page's clients
 # Every entity the two connectors could cache or snapshot, kept for no time at all.
@@ -190,6 +193,9 @@ def psgraph_config(scratch: Path, name: str, urls: dict[str, str], *, cold: bool
         source = {**demo["sources"][system], "base_url": urls[system]}
         if cold:
             source["cache_ttl"] = dict.fromkeys(COLD[system], 0)
+            # The demo's cap (8 per vendor) would queue a load of more connections; Hive,
+            # whose client opens a connection per request in flight, has none.
+            source["concurrency"] = CONNECTIONS
         sources[system] = source
     config = {
         **demo,
@@ -271,7 +277,7 @@ def load(rig: Path, variant: Variant, n: int, duration: int, stats: list[str]) -
             "--n",
             str(n),
             "-c",
-            "20",
+            str(CONNECTIONS),
             "-d",
             str(duration),
             "--warmup",
@@ -384,8 +390,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                     same_answers(http, hive, cold, n)
                 variants = [hive, cold, warm]
                 print(
-                    f"{firm.summary}; {args.rounds} rounds of {args.duration} s, 20 connections,"
-                    " variants alternated; medians",
+                    f"{firm.summary}; {args.rounds} rounds of {args.duration} s, "
+                    f"{CONNECTIONS} connections, variants alternated; medians",
                     flush=True,
                 )
                 header = (
