@@ -17,6 +17,7 @@ the caller how fresh its data is.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import time
 from collections import defaultdict
@@ -397,7 +398,16 @@ class Upstream:
             list_page = partial(connector.list, entity, filters, page_size=size_cap, cursor=cursor)
             return await self._call(system, entity, "list", size, list_page)
 
-        return await every_page(read)
+        first = await read(None)
+        rest = connector.rest_in_parts(entity, filters, first) if first.next_cursor else None
+        if rest is None:
+            return await every_page(read, first)
+
+        async def part(cursor: str) -> list[Record]:
+            return await every_page(read, await read(cursor))
+
+        parts = await asyncio.gather(*(part(cursor) for cursor in rest.cursors))
+        return [*rest.kept, *itertools.chain.from_iterable(parts)]
 
     async def _call(
         self,

@@ -38,6 +38,14 @@ class Page(Generic[T]):
     following: Sequence[str] = ()
 
 
+@dataclass(frozen=True)
+class RestInParts(Generic[T]):
+    """A listing after its first page, in parts (`Connector.rest_in_parts`)."""
+
+    kept: list[T]  # the first page's items no part holds, first
+    cursors: Sequence[str]  # each part's first page, in the listing's order
+
+
 class NumberedCursors(Sequence[str]):
     """The cursors `encode(n)` of pages `numbers`, each made only when read: a reader
     takes the few it needs of what may be hundreds."""
@@ -59,11 +67,14 @@ class NumberedCursors(Sequence[str]):
         return self._encode(self._numbers[index])
 
 
-async def every_page(read: Callable[[str | None], Awaitable[Page[T]]]) -> list[T]:
-    """Every item of a listing, `read(cursor)` giving each page. Where a page names the
-    cursors of the pages after it, those are read side by side, then on from the last."""
+async def every_page(
+    read: Callable[[str | None], Awaitable[Page[T]]], first: Page[T] | None = None
+) -> list[T]:
+    """Every item of a listing, `read(cursor)` giving each page (from `first` on, if it
+    was read already). Where a page names the cursors of the pages after it, those are
+    read side by side, then on from the last."""
     items: list[T] = []
-    page = await read(None)
+    page = first if first is not None else await read(None)
     while True:
         items.extend(page.items)
         if page.next_cursor is None or not page.items:
@@ -124,6 +135,16 @@ class Connector(ABC):
         next cursor comes from a page's answer. A page past the end of the listing
         comes back empty, so this is for readers that expect to need the pages."""
         return ()
+
+    def rest_in_parts(
+        self, entity: str, filters: Mapping[str, Any] | None, first: Page[Record]
+    ) -> RestInParts[Record] | None:
+        """For a reader that will read a whole listing: what is left after its `first`
+        page (read with `filters`), cut into disjoint parts to read side by side, each
+        to its own end, instead of one page after another. Only where the vendor's order
+        and filters let a page tell what it covered; None where the next cursor is the
+        only way on."""
+        return None
 
     @abstractmethod
     async def changes(self, entity: str, cursor: str | None) -> ChangeSet[Record]:

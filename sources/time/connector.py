@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import builtins
 import datetime as dt
+import itertools
+import math
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from functools import partial
-from typing import Any, ClassVar, TypeVar
-from urllib.parse import quote
+from typing import Any, ClassVar, TypeVar, cast
+from urllib.parse import quote, urlencode
 
 import httpx
 
 from sources.config import SourceSettings
-from sources.connector import ChangeSet, Connector, Page, record_type
+from sources.connector import ChangeSet, Connector, Page, RestInParts, record_type
 from sources.errors import SourceDataError, SourceRejected
 from sources.http import SourceClient
 from sources.memo import RecordMemo
@@ -24,7 +26,14 @@ from sources.time.change_cursor import ChangeCursor
 from sources.time.errors import classify_harvest
 from sources.time.harvest import API_PREFIX, MAX_PER_PAGE, RESOURCES
 from sources.time.mapping import iso_utc, list_params, to_record
-from sources.time.paging import NextLinkPager, check_cursor
+from sources.time.paging import (
+    MAX_PARTS,
+    NEWEST_FIRST,
+    PART_FILL,
+    NextLinkPager,
+    check_cursor,
+    day_ranges,
+)
 from sources.time.snapshot import SnapshotCache, pages_for
 from sources.time.summary import ProjectSummaries, ProjectTimeSummary
 
@@ -157,6 +166,37 @@ class TimeConnector(Connector):
             body = await self._get(f"{path}?{check_cursor(cursor)}")
         items = list(map(self._remembered[entity], _items(body, RESOURCES[entity])))
         return Page(items, NextLinkPager().advance(body), _total(body))
+
+    def rest_in_parts(
+        self, entity: str, filters: Mapping[str, Any] | None, first: Page[Record]
+    ) -> RestInParts[Record] | None:
+        """After a range's first page, the days from `from` to the page's last day, cut
+        into about a page each by what the page's total says is left (`day_ranges`).
+        The page's last day may go on past it, so that day is read again whole and the
+        page keeps only the days after it."""
+        start = (filters or {}).get("from")
+        if not isinstance(start, dt.date) or entity not in NEWEST_FIRST:
+            return None
+        if not first.items or first.total is None:
+            return None
+        days = [cast(TimeEntry | Expense, item).date for item in first.items]
+        if any(newer < older for newer, older in itertools.pairwise(days)):
+            return None  # not newest first after all: only the cursor is safe
+        last, size = days[-1], len(first.items)
+        if last < start or first.total - size <= size:
+            return None  # the cursor's next page is the last
+        kept = [item for item, day in zip(first.items, days, strict=True) if day > last]
+        parts = math.ceil((first.total - len(kept)) / (size * PART_FILL))
+        cursors = [
+            urlencode(
+                {
+                    **list_params(entity, {**(filters or {}), "from": a, "to": b}),
+                    "per_page": str(size),
+                }
+            )
+            for a, b in day_ranges(start, last, min(parts, MAX_PARTS))
+        ]
+        return RestInParts(kept, cursors)
 
     async def changes(self, entity: str, cursor: str | None) -> ChangeSet[Record]:
         record_type(self, entity)

@@ -7,14 +7,16 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from typing import Any, cast
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
 
 from sandboxes.time.server import TimeSandbox
 from sandboxes.world.model import World
+from sources.connector import Page
 from sources.errors import SourceDataError, SourceRejected
-from sources.records import TimeEntry
+from sources.records import Record, TimeEntry
 from sources.time.connector import TimeConnector
 from tests.unit.time_.conftest import ACCOUNT, TOKEN, FakeClock, requests_made, settings
 
@@ -385,3 +387,56 @@ def test_credentials_are_required() -> None:
 def test_the_entities_map_to_canonical_records() -> None:
     assert TimeConnector.entities["time_entry"] is TimeEntry
     assert set(TimeConnector.entities) == {"time_entry", "expense", "user", "project"}
+
+
+# --- a range read in parts -------------------------------------------------------------
+
+
+def entries_on(*days: dt.date) -> list[TimeEntry]:
+    return [
+        TimeEntry(
+            id=str(i), modified_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC), user_id="u",
+            project_id="p", project_code="PRJ", date=day, hours=1.0, billable=True,
+            status="APPROVED",
+        )
+        for i, day in enumerate(days)
+    ]  # fmt: skip
+
+
+NOV = [dt.date(2026, 11, d) for d in range(1, 31)]
+
+
+def first_page(entries: list[TimeEntry], total: int) -> Page[Record]:
+    return Page(list(entries), "cursor=next", total)
+
+
+def test_after_a_first_page_the_days_it_did_not_reach_are_cut_into_parts() -> None:
+    page = first_page(entries_on(NOV[29], NOV[29], NOV[28], NOV[27]), total=20)
+    filters = {"from": NOV[0], "to": NOV[29], "status": "APPROVED"}
+
+    rest = TimeConnector(settings()).rest_in_parts("time_entry", filters, page)
+
+    assert rest is not None
+    assert [e.date for e in rest.kept] == [NOV[29], NOV[29], NOV[28]]  # the last day is read again
+    ranges = [dict(parse_qsl(cursor)) for cursor in rest.cursors]
+    assert len(ranges) == math.ceil((20 - 3) / (4 * 0.8))
+    assert ranges[0]["to"] == NOV[27].isoformat()
+    assert ranges[-1]["from"] == NOV[0].isoformat()
+    assert all(r["per_page"] == "4" and r["approval_status"] == "approved" for r in ranges)
+
+
+@pytest.mark.parametrize(
+    ("entity", "filters", "page"),
+    [
+        ("time_entry", {"to": NOV[29]}, first_page(entries_on(*NOV[:-5:-1]), 20)),
+        ("time_entry", {"from": NOV[0]}, first_page(entries_on(*NOV[:4]), 20)),
+        ("time_entry", {"from": NOV[0]}, first_page(entries_on(*NOV[:-5:-1]), 7)),
+        ("time_entry", {"from": NOV[0]}, first_page(entries_on(*NOV[:-5:-1]), None)),
+        ("user", {}, Page([], "cursor=next", 20)),
+    ],
+    ids=["no-from", "not-newest-first", "the-rest-fits-a-page", "no-total", "not-dated"],
+)
+def test_where_a_page_cannot_tell_what_it_covered_the_cursor_leads_on(
+    entity: str, filters: dict[str, Any], page: Page[Record]
+) -> None:
+    assert TimeConnector(settings()).rest_in_parts(entity, filters, page) is None

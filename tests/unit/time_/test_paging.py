@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 from typing import Any
 
 import pytest
 
 from sources.errors import SourceDataError
-from sources.time.paging import NextLinkPager, check_cursor, next_query
+from sources.time.paging import NextLinkPager, check_cursor, day_ranges, next_query
 
 
 def page(next_link: Any) -> dict[str, Any]:
@@ -65,3 +67,26 @@ def test_a_query_string_is_a_cursor() -> None:
     assert check_cursor("project_id=1&per_page=100&cursor=WzEsMl0") == (
         "project_id=1&per_page=100&cursor=WzEsMl0"
     )
+
+
+def test_day_ranges_cover_every_day_once_newest_first() -> None:
+    first, last = dt.date(2026, 11, 1), dt.date(2026, 11, 30)
+
+    ranges = day_ranges(first, last, 4)
+
+    assert len(ranges) == 4
+    assert ranges[0][1] == last
+    assert ranges[-1][0] == first
+    days = [r[0] + dt.timedelta(days=i) for r in ranges for i in range((r[1] - r[0]).days + 1)]
+    assert sorted(days) == [first + dt.timedelta(days=i) for i in range(30)]
+    assert len(set(days)) == 30
+    assert all(newer[0] > older[1] for newer, older in itertools.pairwise(ranges))
+
+
+def test_day_ranges_are_never_shorter_than_a_day() -> None:
+    day = dt.date(2026, 11, 1)
+
+    assert day_ranges(day, day + dt.timedelta(days=1), 5) == [
+        (day + dt.timedelta(days=1), day + dt.timedelta(days=1)),
+        (day, day),
+    ]
