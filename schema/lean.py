@@ -12,13 +12,15 @@ or a schema's exception handlers keep strawberry's own resolver.
 
 `LeanExecution` goes one step further for an attribute of a scalar or enum type (most of
 any page): it reads and coerces it without the resolve info graphql-core builds for every
-field.
+field. It also asks whether a value is awaitable once per type (`awaitable`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from inspect import CO_ITERABLE_COROUTINE
+from types import CoroutineType, GeneratorType
 from typing import Any
 
 from graphql import (
@@ -37,7 +39,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
-__all__ = ["LeanExecution", "lean_resolvers"]
+__all__ = ["LeanExecution", "awaitable", "lean_resolvers"]
 
 Resolve = Callable[..., Any]
 
@@ -67,6 +69,7 @@ class LeanExecution(StrawberryGraphQLCoreExecutionContext):
         # Middleware wraps every resolver, plain reads too: with any, take the long way.
         manager = self.middleware_manager
         self._short_way = not (manager and manager.middlewares)
+        self.is_awaitable = awaitable  # type: ignore[assignment]
 
     def execute_field(
         self,
@@ -93,6 +96,32 @@ class LeanExecution(StrawberryGraphQLCoreExecutionContext):
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )
+
+
+# Types none of whose instances can be awaited, learnt as values of them are seen.
+_NEVER_AWAITED: set[type] = {type(None), bool, int, float, str, list, dict}
+
+
+def awaitable(value: Any) -> bool:
+    """graphql-core's `is_awaitable`, answered from the value's type once it is known.
+
+    graphql-core asks it of every value a field resolves to, and answers with
+    `hasattr(value, "__await__")`: on a pydantic record, whose `__getattr__` raises for a
+    missing name, that is ~1.6 µs, several times the rest of a plain field's cost. `await`
+    looks `__await__` up on the type, never the instance, so a type without it (and not a
+    coroutine or an iterable-coroutine generator, which are told apart per value) has no
+    awaitable instance."""
+    kind = type(value)
+    if kind in _NEVER_AWAITED:
+        return False
+    if isinstance(value, CoroutineType):
+        return True
+    if isinstance(value, GeneratorType):
+        return bool(value.gi_code.co_flags & CO_ITERABLE_COROUTINE)
+    if hasattr(kind, "__await__"):
+        return True
+    _NEVER_AWAITED.add(kind)
+    return False
 
 
 def lean_resolvers(schema: Schema) -> int:

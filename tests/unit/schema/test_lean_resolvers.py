@@ -3,15 +3,20 @@ and answer exactly as before; the others keep strawberry's resolver."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+import types
 from enum import Enum
 from typing import Any
 
+import pydantic
 import pytest
 import strawberry
+from graphql.pyutils import is_awaitable
 from strawberry.permission import BasePermission
 
-from schema import build_schema
-from schema.lean import LeanExecution, lean_resolvers
+from schema import build_schema, lean
+from schema.lean import LeanExecution, awaitable, lean_resolvers
 
 
 class Never(BasePermission):
@@ -210,3 +215,67 @@ async def test_a_leaf_whose_resolver_was_wrapped_afterwards_runs_the_wrapper() -
 
 def test_the_gateway_schema_executes_lean() -> None:
     assert build_schema().execution_context_class is LeanExecution
+
+
+class Record(pydantic.BaseModel):
+    name: str
+
+
+class Awaitable:
+    def __await__(self) -> Any:
+        yield from asyncio.sleep(0).__await__()
+
+
+@types.coroutine
+def iterable_coroutine() -> Any:
+    yield
+
+
+def plain_generator() -> Any:
+    yield
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: None, lambda: "text", lambda: 3, lambda: [1], lambda: Record(name="a"),
+        lambda: Colour.RED, lambda: asyncio.sleep(0), lambda: Awaitable(),
+        iterable_coroutine, plain_generator,
+    ],
+    ids=[
+        "none", "str", "int", "list", "pydantic", "enum", "coroutine", "__await__",
+        "iterable-coroutine", "generator",
+    ],
+)  # fmt: skip
+async def test_awaitable_answers_as_graphql_core_does_again_and_again(make: Any) -> None:
+    for _ in range(2):  # the second time from what the first learnt of the type
+        value = make()
+        assert awaitable(value) == is_awaitable(value)
+        if inspect.iscoroutine(value) or inspect.isgenerator(value):
+            value.close()
+
+
+def test_records_are_not_asked_whether_they_are_awaitable_once_their_type_is_known(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    awaitable(Record(name="first"))
+    asked: list[str] = []
+    monkeypatch.setattr(Record, "__getattr__", lambda self, name: asked.append(name), raising=False)
+
+    assert awaitable(Record(name="again")) is False
+    assert asked == []
+
+
+async def test_lean_execution_asks_awaitable_of_what_fields_resolve_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[Any] = []
+
+    def spy(value: Any) -> bool:
+        asked.append(value)
+        return awaitable(value)
+
+    monkeypatch.setattr(lean, "awaitable", spy)
+    await lean_execution_schema().execute("{ leaves { name } }")
+
+    assert any(isinstance(value, Leaf) for value in asked)
