@@ -62,17 +62,7 @@ def project_if_read(ctx: RequestContext, invoice: Invoice) -> tuple[bool, Projec
     return (True, found) if read else (False, None)
 
 
-async def read_clients(ctx: RequestContext, page: list[Invoice]) -> list[ClientView]:
-    """The clients of a page of invoices, read a level at a time for all of them; those
-    read (see `links.prefetch_clients`)."""
-    await links.read_clients_of_customers(ctx, (invoice.customer_id for invoice in page))
+def clients_read(ctx: RequestContext, page: list[Invoice]) -> list[ClientView]:
+    """The clients of a page of invoices that this request has read, each once."""
     found = (client_if_read(ctx, invoice) for invoice in page)
     return list({view.key: view for read, view in found if read and view is not None}.values())
-
-
-async def read_projects(ctx: RequestContext, page: list[Invoice]) -> list[Project]:
-    """The projects of a page of invoices (their ERP jobs, then the PSA projects), read a
-    level at a time for all of them; those read."""
-    jobs = await links.read_by_id(ctx, ERP, "job", (invoice.job_id for invoice in page), Job)
-    wanted = (job.psa_project_id for job in jobs)
-    return await links.read_by_id(ctx, PSA, "project", wanted, Project)

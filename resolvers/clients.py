@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, cast
 
@@ -73,9 +74,14 @@ async def read_billing_terms(
     a level each for all of them (see `links.prefetch_clients`)."""
     await links.read_erp_customers(ctx, views)
     if receivables:
-        found = {c.id for view in views for c in links.erp_customers_if_read(ctx, view)[1]}
-        loader = _receivables(ctx)
-        await links.settle_all([loader.load(customer_id) for customer_id in found])
+        found = (c.id for view in views for c in links.erp_customers_if_read(ctx, view)[1])
+        await read_receivables(ctx, found)
+
+
+async def read_receivables(ctx: RequestContext, customer_ids: Iterable[str]) -> None:
+    """What `receivables` reads for ERP customers `customer_ids`, in one read."""
+    loader = _receivables(ctx)
+    await links.settle_all([loader.load(customer_id) for customer_id in set(customer_ids)])
 
 
 def _receivables(ctx: RequestContext) -> Any:

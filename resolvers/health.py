@@ -203,14 +203,26 @@ async def read_ahead(ctx: RequestContext, page: Iterable[Project], figures: froz
     waits: list[asyncio.Future[Any]] = []
     if "summary" in names:
         waits += [links.time_projects_by_code(ctx), _time_summaries(ctx)]
-    per_job = names & PER_JOB.keys()
-    if per_job or "job" in names:
+    if reads_jobs(figures):
         await links.read_erp_jobs(ctx, projects)
         ids = {job.id for project in projects if (job := links.erp_job_if_read(ctx, project)[1])}
-        for name in per_job:
-            aggregate = PER_JOB[name].loader(ctx)
-            waits += [aggregate.load(job_id) for job_id in ids]
+        waits += per_job_reads(ctx, ids, figures)
     await links.settle_all(waits)
+
+
+def reads_jobs(figures: frozenset[str]) -> bool:
+    """Whether `figures` need each project's ERP job."""
+    names = inputs_of(figures)
+    return "job" in names or any(name in PER_JOB for name in names)
+
+
+def per_job_reads(
+    ctx: RequestContext, job_ids: Iterable[str], figures: frozenset[str]
+) -> list[asyncio.Future[Any]]:
+    """The per-job aggregates `figures` need for ERP jobs `job_ids`, started."""
+    names = [name for name in inputs_of(figures) if name in PER_JOB]
+    wanted = set(job_ids)
+    return [PER_JOB[name].loader(ctx).load(job_id) for name in names for job_id in wanted]
 
 
 @dataclass(frozen=True)

@@ -64,8 +64,13 @@ async def finance_code(ctx: RequestContext, project: Project) -> str | None:
 
 async def read_finance_codes(ctx: RequestContext, page: list[Project]) -> None:
     """What `finance_code` reads for a page's projects, in one read (see `prefetch_clients`)."""
-    if ctx.authority.owner("project", "financeCode") is not PSA:
+    if finance_code_reads_jobs(ctx):
         await links.read_erp_jobs(ctx, page)
+
+
+def finance_code_reads_jobs(ctx: RequestContext) -> bool:
+    """Whether a project's finance code is its ERP job's (the ERP is its authority)."""
+    return ctx.authority.owner("project", "financeCode") is not PSA
 
 
 def finance_code_if_read(ctx: RequestContext, project: Project) -> tuple[bool, str | None]:

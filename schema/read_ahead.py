@@ -23,11 +23,13 @@ from resolvers import billing, health, links, people, scope
 from resolvers import clients as client_links
 from resolvers import projects as project_links
 from resolvers.connections import page_size
+from resolvers.links import ERP, PSA
 from schema.billing import Invoice
 from schema.clients import Client
 from schema.common import GatewayInfo, answered_by_the_row, arguments_at, context, selected_below
 from schema.policy import readable
 from schema.projects import ANSWERED_BY_THE_ROW
+from sources.records import Customer, Job
 from sources.records import Invoice as InvoiceRecord
 from sources.records import Project as ProjectRecord
 
@@ -54,7 +56,8 @@ def _readable_figures(info: GatewayInfo, *rows: str) -> frozenset[str]:
 # What a page of projects can read for all its rows before answering them.
 READ_AHEAD = ANSWERED_BY_THE_ROW | {"client", "manager", "financeCode", "health"}
 # ...and a page of invoices, for their clients and projects.
-CLIENT_READ_AHEAD = answered_by_the_row(Client) | {"creditStatus", "paymentTerms", "receivables"}
+TERMS = frozenset({"creditStatus", "paymentTerms", "receivables"})
+CLIENT_READ_AHEAD = answered_by_the_row(Client) | TERMS
 INVOICE_READ_AHEAD = answered_by_the_row(Invoice) | {"client", "project"}
 
 
@@ -94,18 +97,45 @@ def _invoice_fields(info: GatewayInfo) -> set[str] | None:
 
 async def _read_invoices(info: GatewayInfo, rows: list[InvoiceRecord], fields: set[str]) -> None:
     """As `_read_projects`, for a page of invoices: their clients with what the clients
-    select, beside their projects with what the projects select."""
+    select, beside their projects with what the projects select.
+
+    A client's ERP customers are found by its CRM account and a project's ERP jobs by
+    its PSA id, a level after the account or project. The invoices' own customers and
+    jobs name those accounts and projects and are among what will be found, so those
+    reads and the figures of the invoices' customers and jobs are read beside the
+    accounts and projects: a level less. Only a second customer of an account, or job of
+    a project, found that way still costs its figures a level more."""
     ctx = context(info)
 
     async def clients() -> None:
-        views = await billing.read_clients(ctx, rows)
-        terms = selected_below(info, "edges", "node", "client")
-        if terms & {"creditStatus", "paymentTerms", "receivables"}:
-            await client_links.read_billing_terms(ctx, views, receivables="receivables" in terms)
+        selected = selected_below(info, "edges", "node", "client")
+        terms, receivables = bool(selected & TERMS), "receivables" in selected
+        customer_ids = (invoice.customer_id for invoice in rows)
+        customers = await links.read_by_id(ctx, ERP, "customer", customer_ids, Customer)
+        accounts = [customer.crm_account_id for customer in customers]
+        beside = [links.prefetch_clients(ctx, accounts)]
+        if terms:
+            beside.append(links.read_children(ctx, ERP, "customer", "crm_account_id", accounts))
+        if receivables:
+            beside.append(client_links.read_receivables(ctx, (c.id for c in customers)))
+        await asyncio.gather(*beside)
+        if terms:
+            views = billing.clients_read(ctx, rows)
+            await client_links.read_billing_terms(ctx, views, receivables=receivables)
 
     async def projects() -> None:
-        found = await billing.read_projects(ctx, rows)
         below = selected_below(info, "edges", "node", "project")
+        figures = _readable_figures(info, "edges", "node", "project")
+        jobs = await links.read_by_id(ctx, ERP, "job", (invoice.job_id for invoice in rows), Job)
+        project_ids = [job.psa_project_id for job in jobs]
+        beside = [links.settle_all(health.per_job_reads(ctx, (job.id for job in jobs), figures))]
+        finance_code = "financeCode" in below and project_links.finance_code_reads_jobs(ctx)
+        if finance_code or health.reads_jobs(figures):
+            beside.append(links.read_children(ctx, ERP, "job", "psa_project_id", project_ids))
+        found, _ = await asyncio.gather(
+            links.read_by_id(ctx, PSA, "project", project_ids, ProjectRecord),
+            asyncio.gather(*beside),
+        )
         await _read_projects(info, found, below, "edges", "node", "project")
 
     reads = []

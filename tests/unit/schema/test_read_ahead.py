@@ -324,3 +324,38 @@ async def test_a_source_failing_under_invoices_read_ahead_fails_the_same_fields(
     assert failed(read_ahead)
     assert failed(read_ahead) <= failed(row_by_row)
     assert invoice_rows(read_ahead.data) == invoice_rows(row_by_row.data)
+
+
+async def test_invoices_read_their_clients_and_projects_erp_figures_beside_accounts_and_projects(
+    sources, run
+):
+    """The ERP customers of a client's account, the ERP jobs of a project and their
+    figures are found from the invoices' own customers and jobs: they are asked for
+    before the accounts and projects answer (else this page would never finish)."""
+    erp = sources.connectors[ERP]
+    wanted = {"list customer", "list job", "receivables", "scheduled_jobs"}
+    asked: set[str] = set()
+    everything_asked = asyncio.Event()
+    enter = erp._enter
+
+    async def noted(method: str, entity: str, size: int) -> None:
+        asked.add(f"list {entity}" if method == "list" else method)
+        if wanted <= asked:
+            everything_asked.set()
+        await enter(method, entity, size)
+
+    erp._enter = noted  # type: ignore[method-assign]
+    for system in (CRM, PSA):
+        answer = sources.connectors[system].get_many
+
+        async def held(entity: str, ids: Sequence[str], answer: Any = answer) -> Any:
+            await everything_asked.wait()
+            return await answer(entity, ids)
+
+        sources.connectors[system].get_many = held  # type: ignore[method-assign]
+
+    result = await asyncio.wait_for(run(INVOICES_READ_AHEAD), timeout=5)
+
+    assert result.errors is None
+    assert any(e["node"]["client"]["receivables"] for e in result.data["invoices"]["edges"])
+    assert any(e["node"]["project"]["financeCode"] for e in result.data["invoices"]["edges"])
