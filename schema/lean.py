@@ -33,7 +33,7 @@ from graphql import (
     is_leaf_type,
 )
 from graphql.execution.collect_fields import FieldDetailsList
-from graphql.pyutils import Path
+from graphql.pyutils import Path, gather_with_cancel
 from strawberry import Schema
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -54,14 +54,17 @@ class LeafRead:
 
 
 class LeanExecution(StrawberryGraphQLCoreExecutionContext):
-    """Resolves a `LeafRead` field without building its resolve info.
+    """Resolves a `LeafRead` field without building its path or resolve info.
 
-    graphql-core makes every field a resolve info (its field nodes, path, schema…) before
-    calling the resolver, then dispatches on the type to complete the value. A scalar read
-    from an attribute needs neither. What the short way cannot answer plainly (a null where
-    none may be, a value the scalar refuses, an exception) takes graphql-core's own way,
-    which reports it as usual. A field whose resolver was wrapped after `lean_resolvers`
-    (by the access policy, say) is no longer a `LeafRead`, so its wrapper always runs.
+    graphql-core makes every field a path and a resolve info (its field nodes, schema…)
+    before calling the resolver, then dispatches on the type to complete the value. A
+    scalar read from an attribute needs none of it. Which fields of a selection are such
+    reads is worked out once per selection (graphql-core collects a list's rows' fields
+    once, so every row shares it), and each row then reads them in a plain loop. What the
+    short way cannot answer plainly (a null where none may be, a value the scalar refuses,
+    an exception) takes graphql-core's own way, which reports it as usual. A field whose
+    resolver was wrapped after `lean_resolvers` (by the access policy, say) is no longer
+    a `LeafRead`, so its wrapper always runs.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -70,32 +73,91 @@ class LeanExecution(StrawberryGraphQLCoreExecutionContext):
         manager = self.middleware_manager
         self._short_way = not (manager and manager.middlewares)
         self.is_awaitable = awaitable  # type: ignore[assignment]
+        # Per selection: the selection (kept alive, so that its id is not reused) and its
+        # fields with the `LeafRead` of each that is one.
+        self._plans: dict[tuple[GraphQLObjectType, int], tuple[Any, _Plan]] = {}
 
-    def execute_field(
+    def execute_fields(
         self,
         parent_type: GraphQLObjectType,
-        source: Any,
-        field_details_list: FieldDetailsList,
-        path: Path,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: Any,
         position_context: Any,
     ) -> Any:
-        field = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
-        read: LeafRead | None = getattr(field.resolve, "leaf_read", None) if field else None
-        if read is not None and self._short_way:
-            try:
-                value = getattr(source, read.attribute)
-                if value is None:
-                    if read.nullable:
-                        return None
-                else:
-                    coerced = read.leaf.coerce_output_value(value)
-                    if coerced is not None and coerced is not Undefined:
-                        return coerced
-            except Exception:  # graphql-core's way below reports it, located
-                pass
-        return super().execute_field(
-            parent_type, source, field_details_list, path, position_context
-        )
+        """graphql-core's `execute_fields`, with a `LeafRead` answered in the loop."""
+        if not self._short_way:
+            return super().execute_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
+            )
+        results: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        awaitable_fields: list[str] = []
+        try:
+            for response_name, field_details_list, read in self._plan(
+                parent_type, grouped_field_set
+            ):
+                if read is not None:
+                    value = _read(read, source_value)
+                    if value is not _NOT_PLAIN:
+                        results[response_name] = value
+                        continue
+                field_path = Path(path, response_name, parent_type.name)
+                result = self.execute_field(
+                    parent_type, source_value, field_details_list, field_path, position_context
+                )
+                if result is not Undefined:
+                    results[response_name] = result
+                    if is_awaitable(result):
+                        awaitable_fields.append(response_name)
+        except Exception:
+            if awaitable_fields:
+                # Settle what other fields started: they may fail too.
+                self.settle_in_background([results[field] for field in awaitable_fields])
+            raise
+        if not awaitable_fields:
+            return results
+
+        async def get_results() -> dict[str, Any]:
+            if len(awaitable_fields) == 1:
+                field = awaitable_fields[0]
+                results[field] = await results[field]
+            else:
+                awaited = await gather_with_cancel(*(results[f] for f in awaitable_fields))
+                results.update(zip(awaitable_fields, awaited, strict=True))
+            return results
+
+        return get_results()
+
+    def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> _Plan:
+        key = (parent_type, id(grouped_field_set))
+        kept = self._plans.get(key)
+        if kept is not None:
+            return kept[1]
+        plan: _Plan = []
+        for response_name, field_details_list in grouped_field_set.items():
+            field = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
+            read = getattr(field.resolve, "leaf_read", None) if field else None
+            plan.append((response_name, field_details_list, read))
+        self._plans[key] = (grouped_field_set, plan)
+        return plan
+
+
+_Plan = list[tuple[str, FieldDetailsList, LeafRead | None]]
+_NOT_PLAIN = object()
+
+
+def _read(read: LeafRead, source: Any) -> Any:
+    """The field's value read and coerced; `_NOT_PLAIN` where graphql-core's own way must
+    answer (and report) it."""
+    try:
+        value = getattr(source, read.attribute)
+        if value is None:
+            return None if read.nullable else _NOT_PLAIN
+        coerced = read.leaf.coerce_output_value(value)
+    except Exception:  # graphql-core's way reports it, located
+        return _NOT_PLAIN
+    return _NOT_PLAIN if coerced is None or coerced is Undefined else coerced
 
 
 # Types none of whose instances can be awaited, learnt as values of them are seen.

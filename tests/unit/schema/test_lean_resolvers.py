@@ -279,3 +279,35 @@ async def test_lean_execution_asks_awaitable_of_what_fields_resolve_to(
     await lean_execution_schema().execute("{ leaves { name } }")
 
     assert any(isinstance(value, Leaf) for value in asked)
+
+
+async def test_a_rows_leaves_are_answered_without_a_field_execution_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    executed: list[str] = []
+    execute = LeanExecution.execute_field
+
+    def counted(self: LeanExecution, parent: Any, source: Any, fields: Any, *rest: Any) -> Any:
+        executed.append(f"{parent.name}.{fields[0].node.name.value}")
+        return execute(self, parent, source, fields, *rest)
+
+    monkeypatch.setattr(LeanExecution, "execute_field", counted)
+    result = await lean_execution_schema().execute("{ leaves { nickname } }")
+
+    assert result.data is not None
+    assert len(result.data["leaves"]) == 5
+    assert executed == ["LeafQuery.leaves"]
+
+
+async def test_leaves_answer_in_the_order_and_under_the_names_asked() -> None:
+    query = "{ leaves { b: label name a: count name colour } }"
+
+    plain = await strawberry.Schema(query=LeafQuery).execute(query)
+    lean = await lean_execution_schema().execute(query)
+
+    assert lean.data is not None
+    assert plain.data is not None
+    assert [list(row) for row in lean.data["leaves"] if row] == [
+        list(row) for row in plain.data["leaves"] if row
+    ]
+    assert lean.data == plain.data
