@@ -17,9 +17,11 @@ field. It also asks whether a value is awaitable once per type (`awaitable`).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from inspect import CO_ITERABLE_COROUTINE
+from operator import attrgetter
 from types import CoroutineType, GeneratorType
 from typing import Any
 
@@ -46,9 +48,12 @@ Resolve = Callable[..., Any]
 
 @dataclass(frozen=True, slots=True)
 class LeafRead:
-    """A field that is one attribute of its source, of a scalar or enum type."""
+    """A field of a scalar or enum type whose value is a plain function of its source:
+    one of its attributes, or a method needing nothing else (not a coroutine function).
+    Such methods here are pure (a project's health figures, an edge's cursor): when the
+    value is not plain, the long way calls the method again and reports what it does."""
 
-    attribute: str
+    read: Callable[[Any], Any]
     leaf: GraphQLLeafType
     nullable: bool
 
@@ -151,11 +156,16 @@ def _read(read: LeafRead, source: Any) -> Any:
     """The field's value read and coerced; `_NOT_PLAIN` where graphql-core's own way must
     answer (and report) it."""
     try:
-        value = getattr(source, read.attribute)
-        if value is None:
-            return None if read.nullable else _NOT_PLAIN
-        coerced = read.leaf.coerce_output_value(value)
+        value = read.read(source)
     except Exception:  # graphql-core's way reports it, located
+        return _NOT_PLAIN
+    if value is None:
+        return None if read.nullable else _NOT_PLAIN
+    try:
+        coerced = read.leaf.coerce_output_value(value)
+    except Exception:
+        if isinstance(value, CoroutineType):
+            value.close()  # the long way makes and awaits its own
         return _NOT_PLAIN
     return _NOT_PLAIN if coerced is None or coerced is Undefined else coerced
 
@@ -233,7 +243,13 @@ def _lean(graphql_field: GraphQLField, info_class: type) -> Resolve | None:
 
         return source_and_info
     if with_self:
-        return lambda source, info: call(source)
+
+        def source_only(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
+            return call(source)
+
+        if not inspect.iscoroutinefunction(call):
+            _mark_leaf_read(source_only, call, graphql_field)
+        return source_only
     if info_name is not None:
         return lambda source, info: call(**{info_name: info_class(_raw_info=info, _field=field)})
     return lambda source, info: call()
@@ -243,9 +259,16 @@ def _attribute(name: str, graphql_field: GraphQLField) -> Resolve:
     def read(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
         return getattr(source, name)
 
+    _mark_leaf_read(read, attrgetter(name), graphql_field)
+    return read
+
+
+def _mark_leaf_read(
+    resolve: Resolve, read: Callable[[Any], Any], graphql_field: GraphQLField
+) -> None:
+    """Mark `resolve` as the `LeafRead` `read`, if the field is of a scalar or enum type."""
     kind = graphql_field.type
     nullable = not isinstance(kind, GraphQLNonNull)
     leaf = kind.of_type if isinstance(kind, GraphQLNonNull) else kind
     if is_leaf_type(leaf):
-        read.leaf_read = LeafRead(name, leaf, nullable)  # type: ignore[attr-defined]
-    return read
+        resolve.leaf_read = LeafRead(read, leaf, nullable)  # type: ignore[attr-defined]

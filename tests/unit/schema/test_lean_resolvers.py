@@ -143,6 +143,10 @@ class Leaf:
     nickname: str | None
     label: str
 
+    @strawberry.field
+    def shout(self) -> str:
+        return self.name.upper()  # raises where the name is missing
+
 
 @strawberry.type
 class LeafQuery:
@@ -311,3 +315,26 @@ async def test_leaves_answer_in_the_order_and_under_the_names_asked() -> None:
         list(row) for row in plain.data["leaves"] if row
     ]
     assert lean.data == plain.data
+
+
+async def test_a_leaf_method_of_the_source_alone_is_called_without_a_field_execution(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    executed: list[str] = []
+    execute = LeanExecution.execute_field
+
+    def counted(self: LeanExecution, parent: Any, source: Any, fields: Any, *rest: Any) -> Any:
+        executed.append(f"{parent.name}.{fields[0].node.name.value}")
+        return execute(self, parent, source, fields, *rest)
+
+    monkeypatch.setattr(LeanExecution, "execute_field", counted)
+    plain = await strawberry.Schema(query=LeafQuery).execute("{ leaves { shout count } }")
+    lean = await lean_execution_schema().execute("{ leaves { shout count } }")
+
+    assert lean.data == plain.data
+    assert [(e.message, e.path) for e in lean.errors or []] == [
+        (e.message, e.path) for e in plain.errors or []
+    ]
+    # The one row whose method raises takes the long way, which reports it.
+    assert executed.count("Leaf.shout") == 1
+    assert executed.count("Leaf.count") == 1  # the count given as a word: not plain
