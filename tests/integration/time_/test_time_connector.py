@@ -10,7 +10,7 @@ import datetime as dt
 import math
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -22,21 +22,13 @@ from sandboxes.world.model import World
 from sources.errors import SourceRejected
 from sources.records import TimeEntry
 from sources.time.connector import TimeConnector
-from tests.conftest import reset, source_settings
+from tests.conftest import reset
 
 
 @pytest.fixture(scope="module", autouse=True)
 def seeded_world_afterwards(sandboxes: SandboxCluster) -> Iterator[None]:
     yield
     reset(sandboxes, "time")
-
-
-@pytest.fixture
-async def connector(
-    sandboxes: SandboxCluster, demo_settings: Settings
-) -> AsyncIterator[TimeConnector]:
-    async with TimeConnector(source_settings(demo_settings, sandboxes, "time")) as connector:
-        yield connector
 
 
 def admin(sandboxes: SandboxCluster, path: str) -> str:

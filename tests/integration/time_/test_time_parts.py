@@ -4,30 +4,16 @@ parts side by side, and the answer is what following Harvest's cursor gives."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-
-from gateway.settings import Settings
 from resolvers.cache import SourceCache
 from resolvers.upstream import Upstream, UpstreamCall
-from sandboxes.runner import SandboxCluster
 from sandboxes.world.model import World
 from sources.records import Record, SourceSystem
 from sources.time.connector import TimeConnector
 from sources.time.harvest import MAX_PER_PAGE
-from tests.conftest import source_settings
 
 TIME = SourceSystem.TIME
-
-
-@pytest.fixture
-async def connector(
-    sandboxes: SandboxCluster, demo_settings: Settings
-) -> AsyncIterator[TimeConnector]:
-    async with TimeConnector(source_settings(demo_settings, sandboxes, "time")) as connector:
-        yield connector
 
 
 async def by_cursor(connector: TimeConnector, filters: dict[str, Any]) -> list[Record]:

@@ -285,9 +285,8 @@ async def test_lean_execution_asks_awaitable_of_what_fields_resolve_to(
     assert any(isinstance(value, Leaf) for value in asked)
 
 
-async def test_a_rows_leaves_are_answered_without_a_field_execution_each(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def executed_fields(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The fields graphql-core's `execute_field` runs from now on, as `Type.field`."""
     executed: list[str] = []
     execute = LeanExecution.execute_field
 
@@ -296,6 +295,13 @@ async def test_a_rows_leaves_are_answered_without_a_field_execution_each(
         return execute(self, parent, source, fields, *rest)
 
     monkeypatch.setattr(LeanExecution, "execute_field", counted)
+    return executed
+
+
+async def test_a_rows_leaves_are_answered_without_a_field_execution_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    executed = executed_fields(monkeypatch)
     result = await lean_execution_schema().execute("{ leaves { nickname } }")
 
     assert result.data is not None
@@ -320,14 +326,7 @@ async def test_leaves_answer_in_the_order_and_under_the_names_asked() -> None:
 async def test_a_leaf_method_of_the_source_alone_is_called_without_a_field_execution(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    executed: list[str] = []
-    execute = LeanExecution.execute_field
-
-    def counted(self: LeanExecution, parent: Any, source: Any, fields: Any, *rest: Any) -> Any:
-        executed.append(f"{parent.name}.{fields[0].node.name.value}")
-        return execute(self, parent, source, fields, *rest)
-
-    monkeypatch.setattr(LeanExecution, "execute_field", counted)
+    executed = executed_fields(monkeypatch)
     plain = await strawberry.Schema(query=LeafQuery).execute("{ leaves { shout count } }")
     lean = await lean_execution_schema().execute("{ leaves { shout count } }")
 
