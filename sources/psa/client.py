@@ -43,6 +43,12 @@ def vendor_errors(response: httpx.Response) -> list[tuple[str | None, str]]:
     return found
 
 
+# Kantata documents no Retry-After, only "retry after a short delay". The client's own
+# backoff (tens of milliseconds) would retry inside the same rate window and fail again,
+# so a 429 without one is waited out as a window of one second would be.
+UNDATED_RATE_LIMIT_WAIT_S = 1.0
+
+
 def classify(system: SourceSystem, response: httpx.Response) -> SourceError | None:
     status = response.status_code
     if status < 400:
@@ -50,7 +56,8 @@ def classify(system: SourceSystem, response: httpx.Response) -> SourceError | No
     errors = vendor_errors(response)
     message = "; ".join(text for _, text in errors) or response.text[:500] or response.reason_phrase
     if status == 429:
-        return RateLimited(system, message, retry_after_seconds(response))
+        wait = retry_after_seconds(response)
+        return RateLimited(system, message, UNDATED_RATE_LIMIT_WAIT_S if wait is None else wait)
     if 400 <= status < 500 and status != 408:
         vendor_code = errors[0][0] if errors else None
         return SourceRejected(system, message, status=status, vendor_code=vendor_code)

@@ -13,6 +13,7 @@ from sandboxes.runner import SandboxCluster
 from sandboxes.world.model import World
 from sources.config import Credentials, RetryPolicy
 from sources.errors import RateLimited, SourceRejected
+from sources.psa.client import UNDATED_RATE_LIMIT_WAIT_S
 from sources.psa.connector import PsaConnector
 from sources.records import Milestone, PsaUser
 
@@ -148,8 +149,22 @@ async def test_past_the_native_rate_limit_reads_are_rate_limited(
     finally:
         await connector.aclose()
 
-    assert raised.value.retry_after is None  # Kantata documents no Retry-After
+    # Kantata documents no Retry-After: the connector waits out a rate window instead.
+    assert raised.value.retry_after == UNDATED_RATE_LIMIT_WAIT_S
     assert raised.value.code == "RATE_LIMITED"
+
+
+async def test_reads_past_the_native_rate_limit_wait_out_its_window(
+    sandboxes: SandboxCluster, demo_settings: Settings, native_rate_limit
+):
+    connector = make_psa(sandboxes, demo_settings)
+    native_rate_limit(3)
+    try:
+        pages = [await connector.list("user", page_size=1) for _ in range(5)]
+    finally:
+        await connector.aclose()
+
+    assert all(page.items for page in pages)  # the fourth waited a second, then went on
 
 
 async def test_a_rate_limit_with_retry_after_is_waited_out(

@@ -11,7 +11,7 @@ from sources.errors import (
     SourceTimeout,
     SourceUnavailable,
 )
-from sources.psa.client import BearerAuth, classify
+from sources.psa.client import UNDATED_RATE_LIMIT_WAIT_S, BearerAuth, classify
 from sources.records import SourceSystem
 
 
@@ -38,7 +38,7 @@ def _errors(kind: str, message: str) -> dict[str, object]:
             RateLimited,
             "slow down",
             None,
-            None,
+            UNDATED_RATE_LIMIT_WAIT_S,  # Kantata sends none: a rate window is waited out
             id="429-no-retry-after",
         ),
         pytest.param(
