@@ -14,7 +14,6 @@ Each field the tables name gets its resolver wrapped:
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncIterator, Callable
 from inspect import isawaitable
 from typing import Any
@@ -38,12 +37,11 @@ from gateway.auth.policy import (
     ROOTS,
     Rows,
     groups_of,
-    may_read,
     may_read_field,
+    may_read_groups,
     may_run,
     only_for_themselves,
 )
-from gateway.auth.principal import Principal
 from resolvers import ids, scope
 from resolvers.context import RequestContext
 from resolvers.errors import ForbiddenError, InvalidInputError
@@ -142,8 +140,7 @@ def _guard_field(type_name: str, name: str, field: GraphQLField, groups: tuple[s
 
     def guarded(root: Any, info: Any, **arguments: Any) -> Any:
         ctx = _context(info)
-        caller = ctx.principal
-        if not ctx.enforce_policy or (caller is not None and _roles_read(caller.roles, groups)):
+        if not ctx.enforce_policy or may_read_groups(ctx.principal, groups):
             return resolve(root, info, **arguments)
         denied = ForbiddenError(f"the caller's roles may not read {type_name}.{name}")
         if not empty_list:
@@ -159,14 +156,6 @@ def _guard_field(type_name: str, name: str, field: GraphQLField, groups: tuple[s
         return []
 
     field.resolve = guarded
-
-
-@functools.lru_cache(maxsize=1024)
-def _roles_read(roles: frozenset[str], groups: tuple[str, ...]) -> bool:
-    """Whether a caller with `roles` may read every group of a field: asked for every row
-    and guarded field, worked out once per set of roles and field."""
-    caller = Principal("", roles)
-    return all(may_read(caller, group) for group in groups)
 
 
 def _returns_nodes(field: GraphQLField) -> bool:

@@ -198,7 +198,19 @@ def may_read(principal: Principal | None, group: str) -> bool:
 
 def may_read_field(principal: Principal | None, type_name: str, field_name: str) -> bool:
     """Whether the caller may read `Type.field`: it is in every group the field is in."""
-    return all(may_read(principal, group) for group in groups_of(type_name, field_name))
+    return may_read_groups(principal, groups_of(type_name, field_name))
+
+
+def may_read_groups(principal: Principal | None, groups: tuple[str, ...]) -> bool:
+    """Whether the caller may read a field that is in every one of `groups`."""
+    if principal is None:
+        return not groups
+    return _roles_read(principal.roles, groups)
+
+
+@functools.lru_cache(maxsize=1024)  # asked for every row of a guarded field
+def _roles_read(roles: frozenset[str], groups: tuple[str, ...]) -> bool:
+    return all(not roles.isdisjoint(FIELD_GROUPS[group].roles) for group in groups)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -174,7 +174,8 @@ class TimeConnector(Connector):
         into about a page each by what the page's total says is left (`day_ranges`).
         The page's last day may go on past it, so that day is read again whole and the
         page keeps only the days after it."""
-        start = (filters or {}).get("from")
+        given = dict(filters or {})
+        start = given.get("from")
         if not isinstance(start, dt.date) or entity not in NEWEST_FIRST:
             return None
         if not first.items or first.total is None:
@@ -190,7 +191,7 @@ class TimeConnector(Connector):
         cursors = [
             urlencode(
                 {
-                    **list_params(entity, {**(filters or {}), "from": a, "to": b}),
+                    **list_params(entity, {**given, "from": a, "to": b}),
                     "per_page": str(size),
                 }
             )
