@@ -151,14 +151,19 @@ class SourceClient:
         response = await self.request(method, url, **kwargs)
         return self.parse_json(response)
 
-    def parse_json(self, response: httpx.Response) -> Any:
+    def parse_json(
+        self, response: httpx.Response, decode: Callable[[bytes], Any] = orjson.loads
+    ) -> Any:
+        """The body, parsed by `decode` (orjson: the vendors' bodies are the larger half
+        of what a query parses); a ValueError from it is the source's malformed answer."""
         if response.status_code == 204 or not response.content:
             return None
         try:
-            # orjson: the vendors' bodies are the larger half of what a query parses.
-            return orjson.loads(response.content)
+            return decode(response.content)
         except ValueError as error:
-            raise SourceDataError(self.system, f"malformed JSON from {response.url}") from error
+            raise SourceDataError(
+                self.system, f"malformed JSON from {response.url}: {error}"
+            ) from error
 
     def _backoff(self, attempt: int, error: SourceError) -> float:
         policy = self.settings.retry

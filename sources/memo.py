@@ -11,16 +11,18 @@ never stale; what it costs a first read is one `orjson.dumps` and one digest per
 It remembers conversions, not answers: every read still reaches the vendor and parses
 all of its body, and caching answers stays the job of the TTL cache and its policy.
 
-Bodies parsed with exact decimals (the ERP's) are keyed with `exact_dumps`, which writes
-a `Decimal` apart from any string the vendor could send. A body the digest cannot be
-taken of (an integer beyond 64 bits) is made every time, never remembered.
+Bodies parsed with exact decimals (the ERP's) are keyed with `exact_digest`, which
+writes a `Decimal` apart from any string the vendor could send. A body decoded into a
+frozen view of the fields its record is made from (TIME's listings) is its own key: two
+equal views make equal records. A body no key can be taken of (an integer beyond 64
+bits, an unhashable value) is made every time, never remembered.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
@@ -46,6 +48,21 @@ def exact_dumps(body: Any) -> bytes:
     return orjson.dumps(body, default=_exact)
 
 
+def digest(body: Any) -> bytes:
+    """The SHA-256 of the body's JSON: equal for objects equal byte for byte."""
+    return hashlib.sha256(orjson.dumps(body)).digest()
+
+
+def exact_digest(body: Any) -> bytes:
+    """`digest` for bodies parsed with `parse_float=Decimal`."""
+    return hashlib.sha256(exact_dumps(body)).digest()
+
+
+def itself(body: Hashable) -> Hashable:
+    """A frozen view of exactly the fields a record is made from is its own key."""
+    return body
+
+
 class RecordMemo(Generic[R]):
     """`memo(body)` is `make(body)`, made once per distinct body among the last `size`."""
 
@@ -54,23 +71,21 @@ class RecordMemo(Generic[R]):
         make: Callable[[Any], R],
         size: int,
         *,
-        dumps: Callable[[Any], bytes] = orjson.dumps,
+        key: Callable[[Any], Hashable] = digest,
     ) -> None:
         if size < 1:
             raise ValueError("a memo keeps at least one record")
         self._make = make
         self._size = size
-        self._dumps = dumps
-        self._kept: dict[bytes, R] = {}
+        self._key = key
+        self._kept: dict[Hashable, R] = {}
 
     def __call__(self, body: Any) -> R:
-        if not isinstance(body, Mapping):
-            return self._make(body)  # let `make` say what is wrong with it
         try:
-            key = hashlib.sha256(self._dumps(body)).digest()
-        except orjson.JSONEncodeError:
-            return self._make(body)
-        found = self._kept.get(key)
+            key = self._key(body)
+            found = self._kept.get(key)
+        except TypeError:  # not JSON, or unhashable (orjson's JSONEncodeError is one)
+            return self._make(body)  # let `make` say what, if anything, is wrong with it
         if found is None:
             found = self._make(body)
             if len(self._kept) >= self._size:

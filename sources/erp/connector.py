@@ -39,7 +39,7 @@ from sources.erp.mapping import InvoiceLine, Row
 from sources.erp.queries import EntityQuery, NoMatchError, entity_query
 from sources.errors import SourceDataError, SourceRejected
 from sources.http import SourceClient
-from sources.memo import PER_ENTITY, RecordMemo, exact_dumps
+from sources.memo import PER_ENTITY, RecordMemo, exact_digest
 from sources.records import (
     BillingSchedule,
     BillingScheduleLine,
@@ -96,7 +96,7 @@ class ErpConnector(Connector):
         # A row seen before with the same lines gives back the record made then
         # (sources.memo); SuiteQL's amounts are exact decimals, keyed as such.
         self._remembered = {
-            entity: RecordMemo(partial(_read_row, read, self._ui), PER_ENTITY, dumps=exact_dumps)
+            entity: RecordMemo(partial(_read_row, read, self._ui), PER_ENTITY, key=exact_digest)
             for entity, read in mapping.READERS.items()
         }
 

@@ -19,12 +19,13 @@ from sources.config import SourceSettings
 from sources.connector import ChangeSet, Connector, Page, RestInParts, record_type
 from sources.errors import SourceDataError, SourceRejected
 from sources.http import SourceClient
-from sources.memo import RecordMemo
+from sources.memo import RecordMemo, itself
 from sources.records import Expense, Record, SourceSystem, TimeEntry, TimeProject, TimeUser
 from sources.time.auth import HarvestAuth
 from sources.time.change_cursor import ChangeCursor
 from sources.time.errors import classify_harvest
 from sources.time.harvest import API_PREFIX, MAX_PER_PAGE, RESOURCES
+from sources.time.listed import VIEWS, decode_page, record_from_view
 from sources.time.mapping import iso_utc, list_params, to_record
 from sources.time.paging import (
     MAX_PARTS,
@@ -111,9 +112,14 @@ class TimeConnector(Connector):
             entity: SnapshotCache(settings.cache_ttl.get(entity, DEFAULT_REFERENCE_TTL), clock)
             for entity in REFERENCE_ENTITIES
         }
-        # A listed object seen before gives back the record made from it (sources.memo).
+        # A listed object seen before gives back the record made from it (sources.memo);
+        # time entries and expenses are listed as views (sources.time.listed), their own key.
         self._remembered = {
-            entity: RecordMemo(partial(to_record, entity), size)
+            entity: (
+                RecordMemo(partial(record_from_view, entity), size, key=itself)
+                if entity in VIEWS
+                else RecordMemo(partial(to_record, entity), size)
+            )
             for entity, size in REMEMBERED.items()
         }
 
@@ -161,9 +167,9 @@ class TimeConnector(Connector):
         path = self._path(entity)
         if cursor is None:
             params = {**list_params(entity, filters or {}), "per_page": str(page_size)}
-            body = await self._get(path, params)
+            body = await self._get(path, params, entity)
         else:
-            body = await self._get(f"{path}?{check_cursor(cursor)}")
+            body = await self._get(f"{path}?{check_cursor(cursor)}", entity=entity)
         items = list(map(self._remembered[entity], _items(body, RESOURCES[entity])))
         return Page(items, NextLinkPager().advance(body), _total(body))
 
@@ -304,21 +310,30 @@ class TimeConnector(Connector):
     def _path(self, entity: str) -> str:
         return f"{API_PREFIX}/{RESOURCES[entity]}"
 
-    async def _get(self, url: str, params: Mapping[str, str] | None = None) -> Any:
-        body = await self._client.json("GET", url, params=params)
+    async def _get(
+        self, url: str, params: Mapping[str, str] | None = None, entity: str | None = None
+    ) -> Any:
+        """The object at `url`; a page of `entity` if given, of views where it has them."""
+        response = await self._client.request("GET", url, params=params)
+        if entity in VIEWS:
+            body = self._client.parse_json(response, partial(decode_page, entity))
+        else:
+            body = self._client.parse_json(response)
         if not isinstance(body, dict):
             raise SourceDataError(self.system, f"expected an object from {url}")
         return body
 
-    async def _pages(self, path: str, params: Mapping[str, str]) -> AsyncIterator[Any]:
+    async def _pages(
+        self, path: str, params: Mapping[str, str], entity: str | None = None
+    ) -> AsyncIterator[Any]:
         pager = NextLinkPager()
-        body = await self._get(path, params)
+        body = await self._get(path, params, entity)
         while True:
             yield body
             query = pager.advance(body)
             if query is None:
                 return
-            body = await self._get(f"{path}?{query}")
+            body = await self._get(f"{path}?{query}", entity=entity)
 
     async def _collect(self, path: str, key: str, params: Mapping[str, str]) -> builtins.list[Any]:
         rows: builtins.list[Any] = []
@@ -328,7 +343,7 @@ class TimeConnector(Connector):
 
     async def _every(self, entity: str, params: Mapping[str, str]) -> AsyncIterator[Record]:
         full = {**params, "per_page": str(self._per_page)}
-        async for body in self._pages(self._path(entity), full):
+        async for body in self._pages(self._path(entity), full, entity):
             for item in _items(body, RESOURCES[entity]):
                 yield self._remembered[entity](item)
 

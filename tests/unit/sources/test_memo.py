@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sources.memo import RecordMemo, exact_dumps
+from sources.memo import RecordMemo, exact_digest, itself
 
 
 class Maker:
@@ -66,7 +66,7 @@ def test_what_cannot_be_made_is_not_remembered_and_says_why() -> None:
 
 def test_an_exact_decimal_and_a_string_spelling_it_are_different_objects() -> None:
     make = Maker()
-    memo = RecordMemo(make, size=10, dumps=exact_dumps)
+    memo = RecordMemo(make, size=10, key=exact_digest)
 
     number = memo({"amount": Decimal("1.10")})
     text = memo({"amount": "1.10"})
@@ -79,10 +79,24 @@ def test_an_exact_decimal_and_a_string_spelling_it_are_different_objects() -> No
 
 def test_an_object_the_digest_cannot_be_taken_of_is_made_every_time() -> None:
     make = Maker()
-    memo = RecordMemo(make, size=10, dumps=exact_dumps)
+    memo = RecordMemo(make, size=10, key=exact_digest)
 
     memo({"id": 2**70})
     memo({"id": 2**70})
 
     assert len(make.made) == 2
     assert len(memo) == 0
+
+
+def test_a_frozen_view_is_its_own_key_and_an_unhashable_one_is_made_every_time() -> None:
+    make = Maker()
+    memo = RecordMemo(lambda view: make(dict(view)), size=10, key=itself)
+
+    first = memo((("id", 1), ("hours", 2.0)))
+    again = memo((("id", 1), ("hours", 2.0)))
+    memo((("id", 1), ("notes", ["a", "list"])))
+    memo((("id", 1), ("notes", ["a", "list"])))
+
+    assert again is first
+    assert len(make.made) == 3
+    assert len(memo) == 1

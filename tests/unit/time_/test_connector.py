@@ -18,6 +18,8 @@ from sources.connector import Page
 from sources.errors import SourceDataError, SourceRejected
 from sources.records import Record, TimeEntry
 from sources.time.connector import TimeConnector
+from sources.time.harvest import RESOURCES
+from sources.time.mapping import to_record
 from tests.unit.time_.conftest import ACCOUNT, TOKEN, FakeClock, requests_made, settings
 
 
@@ -113,6 +115,20 @@ async def test_listing_by_status_follows_links_next_to_the_end(
 
     assert sorted(seen) == sorted(expected)
     assert totals == {len(expected)}
+
+
+@pytest.mark.parametrize("entity", ["time_entry", "expense"])
+async def test_listed_entries_and_expenses_are_the_records_their_whole_objects_map_to(
+    entity: str, connector: TimeConnector, harvest: httpx.AsyncClient
+) -> None:
+    # They are decoded as views of the fields the mapping reads (sources.time.listed).
+    whole = (await harvest.get(f"/v2/{RESOURCES[entity]}", params={"per_page": "2000"})).json()
+
+    listed = await connector.list(entity, page_size=2000)
+
+    assert whole[RESOURCES[entity]]
+    assert listed.items == [to_record(entity, body) for body in whole[RESOURCES[entity]]]
+    assert listed.total == whole["total_entries"]
 
 
 async def test_a_page_size_above_harvests_cap_is_rejected_by_the_source(
@@ -288,6 +304,35 @@ async def test_every_request_carries_harvests_headers() -> None:
     assert headers["Harvest-Account-Id"] == ACCOUNT
     assert headers["User-Agent"] == settings().user_agent
     assert seen[0].url.path == "/v2/users"
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        pytest.param("<html>proxy error", "malformed JSON", id="not-json"),
+        pytest.param([], "malformed JSON", id="not-an-object"),
+        pytest.param({"time_entries": "none"}, r"\$\.time_entries", id="no-list"),
+        pytest.param({"time_entries": [7]}, r"\$\.time_entries\[0\]", id="entry-not-an-object"),
+        pytest.param(
+            {"time_entries": [{"id": 1, "user": "kim"}]},
+            r"\$\.time_entries\[0\]\.user",
+            id="user-not-an-object",
+        ),
+        pytest.param({"time_entries": [{"id": 1}]}, "malformed time_entry", id="fields-missing"),
+        pytest.param({"links": {"next": None}}, "expected a list", id="list-missing"),
+    ],
+)
+async def test_a_time_entry_page_that_is_not_harvests_is_a_data_error_saying_where(
+    body: Any, says: str
+) -> None:
+    def handle(request: httpx.Request) -> httpx.Response:
+        if isinstance(body, str):
+            return httpx.Response(200, text=body)
+        return httpx.Response(200, json=body)
+
+    async with scripted(handle) as connector:
+        with pytest.raises(SourceDataError, match=says):
+            await connector.list("time_entry")
 
 
 @pytest.mark.parametrize(
