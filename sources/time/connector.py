@@ -19,13 +19,13 @@ from sources.config import SourceSettings
 from sources.connector import ChangeSet, Connector, Page, RestInParts, record_type
 from sources.errors import SourceDataError, SourceRejected
 from sources.http import SourceClient
-from sources.memo import RecordMemo, itself
+from sources.memo import RecordMemo
 from sources.records import Expense, Record, SourceSystem, TimeEntry, TimeProject, TimeUser
 from sources.time.auth import HarvestAuth
 from sources.time.change_cursor import ChangeCursor
 from sources.time.errors import classify_harvest
 from sources.time.harvest import API_PREFIX, MAX_PER_PAGE, RESOURCES
-from sources.time.listed import VIEWS, decode_page, record_from_view
+from sources.time.listed import LISTED_RAW, decode_page, record_from_raw
 from sources.time.mapping import iso_utc, list_params, to_record
 from sources.time.paging import (
     MAX_PARTS,
@@ -42,8 +42,9 @@ T = TypeVar("T")
 
 REFERENCE_ENTITIES = ("user", "project")  # read by id through a snapshot
 DEFAULT_REFERENCE_TTL = 300.0
-# Records remembered per entity (~1.7 KB each): a month of a large firm's time entries
-# (approved and invoiced: two listings), and every user and project.
+# Records remembered per entity (~1.7 KB each, and a time entry's or expense's ~0.8 KB of
+# JSON as its key): a month of a large firm's time entries (approved and invoiced: two
+# listings), and every user and project.
 REMEMBERED = {"time_entry": 20_000, "expense": 5_000, "user": 5_000, "project": 5_000}
 REFERENCE_GROUP = "psgraph"  # external_reference.group_id of entries this connector creates
 
@@ -113,11 +114,11 @@ class TimeConnector(Connector):
             for entity in REFERENCE_ENTITIES
         }
         # A listed object seen before gives back the record made from it (sources.memo);
-        # time entries and expenses are listed as views (sources.time.listed), their own key.
+        # time entries and expenses are listed as their raw bytes (sources.time.listed).
         self._remembered = {
             entity: (
-                RecordMemo(partial(record_from_view, entity), size, key=itself)
-                if entity in VIEWS
+                RecordMemo(partial(record_from_raw, entity), size, key=bytes)
+                if entity in LISTED_RAW
                 else RecordMemo(partial(to_record, entity), size)
             )
             for entity, size in REMEMBERED.items()
@@ -313,9 +314,9 @@ class TimeConnector(Connector):
     async def _get(
         self, url: str, params: Mapping[str, str] | None = None, entity: str | None = None
     ) -> Any:
-        """The object at `url`; a page of `entity` if given, of views where it has them."""
+        """The object at `url`; a page of `entity` if given, its objects raw where listed so."""
         response = await self._client.request("GET", url, params=params)
-        if entity in VIEWS:
+        if entity in LISTED_RAW:
             body = self._client.parse_json(response, partial(decode_page, entity))
         else:
             body = self._client.parse_json(response)

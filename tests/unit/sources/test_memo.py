@@ -5,9 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import pytest
 
-from sources.memo import RecordMemo, exact_digest, itself
+from sources.memo import RecordMemo, exact_digest
 
 
 class Maker:
@@ -88,15 +89,15 @@ def test_an_object_the_digest_cannot_be_taken_of_is_made_every_time() -> None:
     assert len(memo) == 0
 
 
-def test_a_frozen_view_is_its_own_key_and_an_unhashable_one_is_made_every_time() -> None:
+def test_an_object_kept_as_the_vendors_bytes_is_keyed_by_them_byte_for_byte() -> None:
     make = Maker()
-    memo = RecordMemo(lambda view: make(dict(view)), size=10, key=itself)
+    memo = RecordMemo(lambda raw: make(orjson.loads(raw)), size=10, key=bytes)
 
-    first = memo((("id", 1), ("hours", 2.0)))
-    again = memo((("id", 1), ("hours", 2.0)))
-    memo((("id", 1), ("notes", ["a", "list"])))
-    memo((("id", 1), ("notes", ["a", "list"])))
+    first = memo(b'{"id": 1, "hours": 2.0}')
+    again = memo(b'{"id": 1, "hours": 2.0}')
+    spaced = memo(b'{"id": 1,  "hours": 2.0}')
 
     assert again is first
-    assert len(make.made) == 3
-    assert len(memo) == 1
+    assert spaced == first
+    assert spaced is not first
+    assert len(make.made) == 2

@@ -310,13 +310,12 @@ async def test_every_request_carries_harvests_headers() -> None:
     ("body", "says"),
     [
         pytest.param("<html>proxy error", "malformed JSON", id="not-json"),
+        pytest.param('{"time_entries": [{"id": 1}', "malformed JSON", id="cut-short"),
         pytest.param([], "malformed JSON", id="not-an-object"),
         pytest.param({"time_entries": "none"}, r"\$\.time_entries", id="no-list"),
-        pytest.param({"time_entries": [7]}, r"\$\.time_entries\[0\]", id="entry-not-an-object"),
+        pytest.param({"time_entries": [7]}, "malformed time_entry", id="entry-not-an-object"),
         pytest.param(
-            {"time_entries": [{"id": 1, "user": "kim"}]},
-            r"\$\.time_entries\[0\]\.user",
-            id="user-not-an-object",
+            {"time_entries": [{"id": 1, "user": "kim"}]}, "malformed time_entry", id="bad-user"
         ),
         pytest.param({"time_entries": [{"id": 1}]}, "malformed time_entry", id="fields-missing"),
         pytest.param({"links": {"next": None}}, "expected a list", id="list-missing"),
