@@ -25,7 +25,7 @@ from sources.time.auth import HarvestAuth
 from sources.time.change_cursor import ChangeCursor
 from sources.time.errors import classify_harvest
 from sources.time.harvest import API_PREFIX, MAX_PER_PAGE, RESOURCES
-from sources.time.listed import LISTED_RAW, decode_page, record_from_raw
+from sources.time.listed import decode_page, record_from_raw
 from sources.time.mapping import iso_utc, list_params, to_record
 from sources.time.paging import (
     MAX_PARTS,
@@ -42,8 +42,8 @@ T = TypeVar("T")
 
 REFERENCE_ENTITIES = ("user", "project")  # read by id through a snapshot
 DEFAULT_REFERENCE_TTL = 300.0
-# Records remembered per entity (~1.7 KB each, and a time entry's or expense's ~0.8 KB of
-# JSON as its key): a month of a large firm's time entries (approved and invoiced: two
+# Records remembered per entity (~1.7 KB each, and its object's JSON, 0.3 to 0.8 KB, as
+# its key): a month of a large firm's time entries (approved and invoiced: two
 # listings), and every user and project.
 REMEMBERED = {"time_entry": 20_000, "expense": 5_000, "user": 5_000, "project": 5_000}
 REFERENCE_GROUP = "psgraph"  # external_reference.group_id of entries this connector creates
@@ -113,14 +113,10 @@ class TimeConnector(Connector):
             entity: SnapshotCache(settings.cache_ttl.get(entity, DEFAULT_REFERENCE_TTL), clock)
             for entity in REFERENCE_ENTITIES
         }
-        # A listed object seen before gives back the record made from it (sources.memo);
-        # time entries and expenses are listed as their raw bytes (sources.time.listed).
+        # A listed object seen before gives back the record made from it (sources.memo),
+        # known by its raw bytes (sources.time.listed).
         self._remembered = {
-            entity: (
-                RecordMemo(partial(record_from_raw, entity), size, key=bytes)
-                if entity in LISTED_RAW
-                else RecordMemo(partial(to_record, entity), size)
-            )
+            entity: RecordMemo(partial(record_from_raw, entity), size, key=bytes)
             for entity, size in REMEMBERED.items()
         }
 
@@ -314,12 +310,12 @@ class TimeConnector(Connector):
     async def _get(
         self, url: str, params: Mapping[str, str] | None = None, entity: str | None = None
     ) -> Any:
-        """The object at `url`; a page of `entity` if given, its objects raw where listed so."""
+        """The object at `url`; if `entity` is given, a page of its objects kept raw."""
         response = await self._client.request("GET", url, params=params)
-        if entity in LISTED_RAW:
-            body = self._client.parse_json(response, partial(decode_page, entity))
-        else:
+        if entity is None:
             body = self._client.parse_json(response)
+        else:
+            body = self._client.parse_json(response, partial(decode_page, entity))
         if not isinstance(body, dict):
             raise SourceDataError(self.system, f"expected an object from {url}")
         return body

@@ -1,7 +1,8 @@
-"""Pages of time entries and expenses, each object kept as the vendor's own JSON bytes.
+"""Pages of TIME's listings, each object kept as the vendor's own JSON bytes.
 
 A month of a firm's time is thousands of entries of ~750 bytes, each naming its client,
-project, task, invoice and rates, and a dashboard reads the same month again and again.
+project, task, invoice and rates, and a dashboard reads the same month again and again
+(and the firm's projects and users, ~500 KB, on every board that names them).
 Decoding a page with every object left as its raw JSON (msgspec's `Raw`, a slice of the
 body) only finds where each object begins and ends. The connector's `RecordMemo` keys
 each object by those bytes and parses only the objects it has not seen before. A
@@ -21,8 +22,6 @@ from sources.records import Record
 from sources.time.harvest import RESOURCES
 from sources.time.mapping import to_record
 
-LISTED_RAW = frozenset({"time_entry", "expense"})
-
 
 def _page_decoder(entity: str) -> msgspec.json.Decoder[Any]:
     page = msgspec.defstruct(
@@ -36,7 +35,7 @@ def _page_decoder(entity: str) -> msgspec.json.Decoder[Any]:
     return msgspec.json.Decoder(page)
 
 
-_DECODERS = {entity: _page_decoder(entity) for entity in LISTED_RAW}
+_DECODERS = {entity: _page_decoder(entity) for entity in RESOURCES}
 
 
 def decode_page(entity: str, content: bytes) -> dict[str, Any]:

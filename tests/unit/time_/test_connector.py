@@ -117,11 +117,11 @@ async def test_listing_by_status_follows_links_next_to_the_end(
     assert totals == {len(expected)}
 
 
-@pytest.mark.parametrize("entity", ["time_entry", "expense"])
-async def test_listed_entries_and_expenses_are_the_records_their_whole_objects_map_to(
+@pytest.mark.parametrize("entity", sorted(RESOURCES))
+async def test_listed_objects_are_the_records_their_parsed_objects_map_to(
     entity: str, connector: TimeConnector, harvest: httpx.AsyncClient
 ) -> None:
-    # They are decoded as views of the fields the mapping reads (sources.time.listed).
+    # Listed objects are kept as raw bytes and parsed when not seen before (sources.time.listed).
     whole = (await harvest.get(f"/v2/{RESOURCES[entity]}", params={"per_page": "2000"})).json()
 
     listed = await connector.list(entity, page_size=2000)
