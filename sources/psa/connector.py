@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any, ClassVar, TypeVar
 
 import httpx
+import msgspec
 
 from sources.config import SourceSettings
 from sources.connector import ChangeSet, Connector, Page
@@ -96,9 +97,10 @@ class PsaConnector(Connector):
         self._batch = min(settings.batch_size or self.batch_limit, self.batch_limit)
         self._web = web_base(settings.base_url)
         self._overlap = feed_overlap
-        # A row seen before gives back the record made from it (see sources.memo).
+        # A row seen before, byte for byte, gives back the record made from it (see
+        # sources.memo); rows come as the vendor's bytes (sources.psa.envelope).
         self._remembered = {
-            entity: RecordMemo(partial(read, self._web), PER_ENTITY)
+            entity: RecordMemo(partial(_parsed, read, self._web), PER_ENTITY, key=bytes)
             for entity, read in ROW_READERS.items()
         }
 
@@ -336,33 +338,38 @@ class PsaConnector(Connector):
     async def _send(
         self, method: str, path: str, *, params: Mapping[str, str], json: Any = None
     ) -> Envelope:
-        body = await self._client.json(method, path, params=params, json=json)
+        response = await self._client.request(method, path, params=params, json=json)
         try:
-            return parse_envelope(body)
+            return parse_envelope(response.content)
         except MalformedEnvelopeError as error:
             raise SourceDataError(self.system, f"{method} {path}: {error}") from error
 
     def _read(self, entity: str, target: Endpoint, env: Envelope) -> builtins.list[Record]:
         remembered = self._remembered.get(entity)
-        read: Callable[[Row], Record | None] = (
+        read: Callable[[msgspec.Raw], Record | None] = (
             remembered if remembered is not None else partial(_milestone, env=env, web=self._web)
         )
         records = []
-        for raw in env.rows(target.key):
+        for record_id, raw in env.answer(target.key):
             try:
                 record = read(raw)
             except (KeyError, TypeError, ValueError) as error:
                 raise SourceDataError(
-                    self.system, f"unreadable {target.singular} {raw.get('id')!r}: {error}"
+                    self.system, f"unreadable {target.singular} {record_id!r}: {error}"
                 ) from error
             if record is not None:
                 records.append(record)
         return records
 
 
-def _milestone(raw: Row, env: Envelope, web: str) -> Record | None:
-    workspace = env.lookup("workspaces", raw.get("workspace_id"))
-    return mapping.milestone_from(raw, workspace=workspace, web_base=web)
+def _parsed(read: RowReader, web: str, raw: msgspec.Raw) -> Record | None:
+    return read(web, msgspec.json.decode(raw))
+
+
+def _milestone(raw: msgspec.Raw, env: Envelope, web: str) -> Record | None:
+    row = msgspec.json.decode(raw)
+    workspace = env.lookup("workspaces", row.get("workspace_id"))
+    return mapping.milestone_from(row, workspace=workspace, web_base=web)
 
 
 def _last_event_per_subject(events: Sequence[Row]) -> dict[str, str]:

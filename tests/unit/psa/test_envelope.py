@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import orjson
 import pytest
 
-from sources.psa.envelope import MalformedEnvelopeError, parse_envelope
+from sources.psa.envelope import MalformedEnvelopeError
+from sources.psa.envelope import parse_envelope as parse_bytes
+
+
+def parse_envelope(body: Any) -> Any:
+    return parse_bytes(orjson.dumps(body))
+
 
 DOCUMENTED = {
     "count": 2,
@@ -77,3 +86,27 @@ def test_an_envelope_without_meta_is_one_page_counted_by_count():
 def test_a_garbled_envelope_is_refused(body):
     with pytest.raises(MalformedEnvelopeError):
         parse_envelope(body)
+
+
+def test_the_answers_records_are_kept_as_the_vendors_own_bytes():
+    env = parse_bytes(
+        b'{"results": [{"key": "workspaces", "id": "10"}],'
+        b' "workspaces": {"10": {"id": "10",  "title": "ten"}}}'
+    )
+    assert [(i, bytes(raw)) for i, raw in env.answer("workspaces")] == [
+        ("10", b'{"id": "10",  "title": "ten"}')
+    ]
+
+
+def test_a_top_level_value_that_is_not_a_map_is_no_map_of_records():
+    env = parse_envelope({**DOCUMENTED, "warnings": ["slow"], "users": None})
+    assert env.lookup("users", 2) is None
+    assert [row["title"] for row in env.rows("workspaces")] == ["eleven", "ten"]
+
+
+@pytest.mark.parametrize(
+    "content", [b"<html>maintenance</html>", b"", b'{"results": [', b"[]"], ids=str
+)
+def test_a_body_that_is_not_a_json_object_is_refused(content: bytes):
+    with pytest.raises(MalformedEnvelopeError, match=r"not JSON|not an object"):
+        parse_bytes(content)
