@@ -10,6 +10,7 @@ from typing import Any, ClassVar, TypeVar, cast
 from urllib.parse import quote
 
 import httpx
+import msgspec
 
 from sources.config import SourceSettings
 from sources.connector import ChangeSet, Connector, NumberedCursors, Page, record_type
@@ -30,6 +31,23 @@ T = TypeVar("T")
 MAX_PAGE = SYSTEM.page_max  # Workday's cap on `limit`
 DEFAULT_WORKER_TTL = 900.0
 FILTERS = frozenset({"practice", "skill", "search"})
+
+
+class _WorkersPage(msgspec.Struct):
+    """A page of workers, each kept as Workday's own JSON bytes: finding where each
+    begins and ends is all a page costs until the memo meets bytes it has not seen."""
+
+    data: list[msgspec.Raw] | dict[str, Any] | str | int | float | bool | None = None
+    total: Any = None
+
+
+# A body that is not an object decodes as nothing, and fails the page's checks.
+_PAGE = msgspec.json.Decoder(_WorkersPage | list[Any] | str | int | float | bool | None)
+_RAW = msgspec.json.Decoder(msgspec.Raw)
+
+
+def _worker_from_raw(raw: msgspec.Raw, *, link: Callable[[str], str]) -> Worker:
+    return worker_from_workday(msgspec.json.decode(raw), link=link)
 
 
 class HcmConnector(Connector):
@@ -100,8 +118,9 @@ class HcmConnector(Connector):
         self.page_size = min(settings.batch_size or MAX_PAGE, MAX_PAGE)
         self._snapshots = SnapshotCache(settings.cache_ttl.get("worker", DEFAULT_WORKER_TTL), clock)
         self._population: int | None = None  # the tenant's worker count, once seen
-        # A worker object seen before gives back the record made from it (sources.memo).
-        self._worker = RecordMemo(partial(worker_from_workday, link=self._link), PER_ENTITY)
+        # A worker object seen before, byte for byte, gives back the record made from it
+        # (sources.memo); pages keep each worker as Workday's own bytes (`_WorkersPage`).
+        self._worker = RecordMemo(partial(_worker_from_raw, link=self._link), PER_ENTITY, key=bytes)
 
     def request_bound(self, n_ids: int, total: int) -> int:
         """Most data requests a get_many of `n_ids` distinct ids costs in a tenant of
@@ -149,7 +168,7 @@ class HcmConnector(Connector):
 
     async def _fetch_one(self, worker_id: str) -> Worker | None:
         try:
-            body = await self._client.json(
+            response = await self._client.request(
                 "GET", f"{self._api}/workers/{quote(worker_id, safe='')}"
             )
         except SourceRejected as error:
@@ -157,7 +176,7 @@ class HcmConnector(Connector):
             if error.status == 404 and not isinstance(error, TokenRejectedError):
                 return None
             raise
-        return self._worker(body)
+        return self._worker(self._client.parse_json(response, _RAW.decode))
 
     # --- the snapshot ----------------------------------------------------------------
 
@@ -199,9 +218,10 @@ class HcmConnector(Connector):
         }
         if search is not None:
             params["search"] = search
-        body = await self._client.json("GET", f"{self._api}/workers", params=params)
-        data = body.get("data") if isinstance(body, dict) else None
-        total = body.get("total") if isinstance(body, dict) else None
+        response = await self._client.request("GET", f"{self._api}/workers", params=params)
+        body = self._client.parse_json(response, _PAGE.decode)
+        data = body.data if isinstance(body, _WorkersPage) else None
+        total = body.total if isinstance(body, _WorkersPage) else None
         if not isinstance(data, list) or not isinstance(total, int) or isinstance(total, bool):
             raise SourceDataError(self.system, "workers page without a data list and a total")
         if search is None:

@@ -226,6 +226,39 @@ async def test_a_garbled_answer_is_a_data_error(
         await connector.get_many("worker", wids(range(3)))
 
 
+class WorkersPageAnswers(httpx.AsyncBaseTransport):
+    """The sandbox, except that the workers listing answers `content`."""
+
+    def __init__(self, sandbox: HcmSandbox, content: bytes) -> None:
+        self._sandbox = httpx.ASGITransport(app=sandbox.app())
+        self._content = content
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/workers"):
+            return httpx.Response(200, content=self._content)
+        return await self._sandbox.handle_async_request(request)
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        pytest.param(b"[]", "without a data list", id="a-list"),
+        pytest.param(b'{"data": {}, "total": 1}', "without a data list", id="data-not-a-list"),
+        pytest.param(b'{"data": [], "total": "1"}', "without a data list", id="total-text"),
+        pytest.param(b'{"data": [5], "total": 1}', "not a worker", id="worker-not-an-object"),
+        pytest.param(b'{"data": [{"id": 1}], "total": 1}', "not a worker", id="id-not-text"),
+        pytest.param(b'{"data": [', "malformed JSON", id="cut-short"),
+    ],
+)
+async def test_a_workers_page_that_is_not_workdays_is_a_data_error_saying_what(
+    sandbox: HcmSandbox, clock: FakeClock, content: bytes, says: str
+) -> None:
+    transport = WorkersPageAnswers(sandbox, content)
+    async with HcmConnector(settings(), transport=transport, clock=clock) as connector:
+        with pytest.raises(SourceDataError, match=says):
+            await connector.get_many("worker", wids(range(8)))
+
+
 async def test_an_unknown_entity_is_a_caller_error(connector: HcmConnector) -> None:
     with pytest.raises(ValueError, match="no entity 'job'"):
         await connector.get_many("job", ["1"])
