@@ -22,6 +22,7 @@ from typing import Any, Self
 from urllib.parse import quote as quote_path
 
 import httpx
+import msgspec
 
 from sources.config import SourceSettings
 from sources.connector import ChangeSet, Connector, Page
@@ -40,6 +41,7 @@ MAX_IDS_PER_CALL = SYSTEM.batch_max
 QUERY_BATCH = (200, 2000)  # Sforce-Query-Options batchSize bounds
 _FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 Rows = list[dict[str, Any]]  # JSON records; named here because `list` is a method below
+RawRows = list[msgspec.Raw]  # records as Salesforce's own bytes
 _FILTERS = {
     "account": {"search"},
     "opportunity": {"account_id", "stage"},
@@ -78,9 +80,10 @@ class CrmConnector(Connector):
             classify=classify,
             transport=transport,
         )
-        # A row seen before gives back the record made from it (see sources.memo).
+        # A row seen before, byte for byte, gives back the record made from it (see
+        # sources.memo); answers keep each row as Salesforce's own bytes (`_ANSWER`).
         self._remembered = {
-            entity: RecordMemo(partial(mapping.record, deep_link_root=self.root), PER_ENTITY)
+            entity: RecordMemo(partial(_record_from_raw, mapping, self.root), PER_ENTITY, key=bytes)
             for entity, mapping in MAPPINGS.items()
         }
 
@@ -104,17 +107,18 @@ class CrmConnector(Connector):
 
     async def _retrieve(self, entity: str, chunk: list[str]) -> dict[str, Record]:
         mapping, make = MAPPINGS[entity], self._remembered[entity]
-        rows = await self._http.json(
+        response = await self._http.request(
             "POST",
             f"/composite/sobjects/{mapping.sobject}",
             json={"ids": chunk, "fields": list(mapping.fields)},
             idempotent=True,  # a read, sent as POST only to fit 2,000 ids
         )
+        rows = self._http.parse_json(response, _ALIGNED.decode)
         if not isinstance(rows, list) or len(rows) != len(chunk):
             raise SourceDataError(self.system, "sObject collection not aligned with the ids")
         found = {}
         for record_id, row in zip(chunk, rows, strict=True):
-            if row is not None:
+            if row != _NULL:
                 record = make(row)
                 if record.id != record_id:
                     raise SourceDataError(self.system, f"asked for {record_id}, got {record.id}")
@@ -153,23 +157,29 @@ class CrmConnector(Connector):
     async def query(self, soql: str, *, max_rows: int = QUERY_BATCH[1]) -> Rows:
         """Up to `max_rows` JSON records of any SOQL query, for reads beyond the entities."""
         rows, _ = await self._query(soql, wanted=max_rows)
-        return [{k: v for k, v in row.items() if k != "attributes"} for row in rows]
+        found = [msgspec.json.decode(row) for row in rows]
+        if not all(isinstance(row, dict) for row in found):
+            raise SourceDataError(self.system, "query answer with a record that is not an object")
+        return [{k: v for k, v in row.items() if k != "attributes"} for row in found]
 
-    async def _query(self, soql: str, *, wanted: int) -> tuple[Rows, int]:
-        """The first `wanted` rows of a query and its totalSize, following nextRecordsUrl."""
+    async def _query(self, soql: str, *, wanted: int) -> tuple[RawRows, int]:
+        """The first `wanted` rows of a query (as Salesforce's bytes) and its totalSize,
+        following nextRecordsUrl."""
         batch = max(QUERY_BATCH[0], min(wanted, QUERY_BATCH[1]))
-        body = await self._http.json(
+        response = await self._http.request(
             "GET",
             "/query",
             params={"q": soql},
             headers={"Sforce-Query-Options": f"batchSize={batch}"},
         )
+        body = self._http.parse_json(response, _ANSWER.decode)
         rows, total = _query_rows(body), _total(body)
-        while len(rows) < wanted and not body.get("done", True):
-            next_url = body.get("nextRecordsUrl")
+        while len(rows) < wanted and body.done is False:
+            next_url = body.nextRecordsUrl
             if not isinstance(next_url, str) or not next_url.startswith("/services/"):
                 raise SourceDataError(self.system, "query not done but no nextRecordsUrl")
-            body = await self._http.json("GET", f"{self.root}{next_url}")
+            response = await self._http.request("GET", f"{self.root}{next_url}")
+            body = self._http.parse_json(response, _ANSWER.decode)
             rows.extend(_query_rows(body))
         return rows[:wanted], total
 
@@ -305,15 +315,37 @@ def _stage_condition(stage: str) -> str:
     return f"StageName IN ({', '.join(quote(label) for label in stage_labels(stage))})"
 
 
-def _query_rows(body: Any) -> Rows:
-    if not isinstance(body, dict) or not isinstance(body.get("records"), list):
+class _QueryAnswer(msgspec.Struct):
+    """A query's answer, each record kept as Salesforce's own JSON bytes: finding where
+    each begins and ends is all a page costs until the memo meets bytes it has not seen."""
+
+    records: list[msgspec.Raw] | dict[str, Any] | str | int | float | bool | None = None
+    totalSize: Any = None
+    done: Any = True
+    nextRecordsUrl: Any = None
+
+
+# What is not an object decodes as itself, and fails the answer's checks.
+_ANSWER = msgspec.json.Decoder(_QueryAnswer | list[Any] | str | int | float | bool | None)
+_ALIGNED = msgspec.json.Decoder(
+    list[msgspec.Raw] | dict[str, Any] | str | int | float | bool | None
+)
+_NULL = msgspec.Raw(b"null")  # an id the collection has no record for
+
+
+def _record_from_raw(mapping: SObjectMapping, root: str, raw: msgspec.Raw) -> Record:
+    return mapping.record(msgspec.json.decode(raw), deep_link_root=root)
+
+
+def _query_rows(body: Any) -> RawRows:
+    if not isinstance(body, _QueryAnswer) or not isinstance(body.records, list):
         raise SourceDataError(SourceSystem.CRM, "query answer without records")
-    return list(body["records"])
+    return list(body.records)
 
 
-def _total(body: dict[str, Any]) -> int:
-    total = body.get("totalSize")
-    if not isinstance(total, int):
+def _total(body: _QueryAnswer) -> int:
+    total = body.totalSize
+    if not isinstance(total, int) or isinstance(total, bool):
         raise SourceDataError(SourceSystem.CRM, "query answer without totalSize")
     return total
 

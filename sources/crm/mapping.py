@@ -40,6 +40,10 @@ class SObjectMapping:
 
     def record(self, row: Fields, deep_link_root: str) -> Record:
         """The canonical record for one JSON record; SourceDataError when it will not fit."""
+        if not isinstance(row, Mapping):
+            raise SourceDataError(
+                SourceSystem.CRM, f"a {self.sobject} record that is not an object: {row!r:.100}"
+            )
         try:
             record_id = ids.to_18(str(row["Id"]))
             modified = row.get("SystemModstamp")

@@ -436,6 +436,58 @@ async def test_an_answer_that_is_not_json_is_a_data_error() -> None:
             await connector.list("account")
 
 
+def answering(content: bytes) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/token"):
+            return httpx.Response(200, json={"access_token": "t"})
+        return httpx.Response(200, content=content, headers={"Content-Type": "application/json"})
+
+    return httpx.MockTransport(handler)
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        pytest.param(b"[]", "without records", id="a-list"),
+        pytest.param(b'{"totalSize": 1, "done": true}', "without records", id="no-records"),
+        pytest.param(
+            b'{"records": {}, "totalSize": 0}', "without records", id="records-not-a-list"
+        ),
+        pytest.param(b'{"records": [], "done": true}', "without totalSize", id="no-total"),
+        pytest.param(b'{"records": [], "totalSize": true}', "without totalSize", id="total-bool"),
+        pytest.param(
+            b'{"records": [], "totalSize": 9, "done": false}', "nextRecordsUrl", id="no-next"
+        ),
+        pytest.param(
+            b'{"records": [7], "totalSize": 1}', "not an object", id="record-not-an-object"
+        ),
+        pytest.param(b'{"records": [', "malformed JSON", id="cut-short"),
+    ],
+)
+async def test_a_query_answer_that_is_not_salesforces_is_a_data_error_saying_what(
+    content: bytes, says: str
+) -> None:
+    async with CrmConnector(settings(), transport=answering(content)) as connector:
+        with pytest.raises(SourceDataError, match=says):
+            await connector.list("account")
+        with pytest.raises(SourceDataError, match=says):
+            await connector.query("SELECT Id FROM Account")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b'{"ids": []}', b"[null]", b'[{"Id": 1}, null]'],
+    ids=["not-a-list", "fewer-rows", "not-aligned"],
+)
+async def test_a_collection_that_is_not_aligned_with_the_ids_is_a_data_error(
+    content: bytes,
+) -> None:
+    ids = ["001000000000001AAA", "001000000000002AAA", "001000000000003AAA"]
+    async with CrmConnector(settings(), transport=answering(content)) as connector:
+        with pytest.raises(SourceDataError):
+            await connector.get_many("account", ids)
+
+
 def test_the_connector_needs_client_credentials() -> None:
     with pytest.raises(ValueError, match="client_secret"):
         CrmConnector(settings(credentials=Credentials(client_id="x")))
