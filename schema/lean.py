@@ -12,7 +12,9 @@ or a schema's exception handlers keep strawberry's own resolver.
 
 `LeanExecution` goes one step further for an attribute of a scalar or enum type (most of
 any page): it reads and coerces it without the resolve info graphql-core builds for every
-field. It also asks whether a value is awaitable once per type (`awaitable`).
+field. A field of an object type without arguments (a row's `node`, `client`, `health`…)
+is resolved and its selection executed without graphql-core's dispatch on the type per
+row (`ObjectRead`). It also asks whether a value is awaitable once per type (`awaitable`).
 """
 
 from __future__ import annotations
@@ -26,22 +28,25 @@ from types import CoroutineType, GeneratorType
 from typing import Any
 
 from graphql import (
+    FieldNode,
     GraphQLField,
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLResolveInfo,
     Undefined,
     is_leaf_type,
 )
 from graphql.execution.collect_fields import FieldDetailsList
+from graphql.execution.executor import invalid_return_type_error
 from graphql.pyutils import Path, gather_with_cancel
 from strawberry import Schema
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
-__all__ = ["LeanExecution", "awaitable", "lean_resolvers"]
+__all__ = ["LeafRead", "LeanExecution", "ObjectRead", "awaitable", "lean_resolvers"]
 
 Resolve = Callable[..., Any]
 
@@ -56,6 +61,17 @@ class LeafRead:
     read: Callable[[Any], Any]
     leaf: GraphQLLeafType
     nullable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRead:
+    """A field of an object type (not a list, not abstract) without arguments: what
+    graphql-core looks up and works out again for it on every row, once per selection."""
+
+    field: GraphQLField
+    nodes: list[FieldNode]
+    resolve: Resolve
+    object_type: GraphQLObjectType
 
 
 class LeanExecution(StrawberryGraphQLCoreExecutionContext):
@@ -102,15 +118,22 @@ class LeanExecution(StrawberryGraphQLCoreExecutionContext):
             for response_name, field_details_list, read in self._plan(
                 parent_type, grouped_field_set
             ):
-                if read is not None:
+                if type(read) is LeafRead:
                     value = _read(read, source_value)
                     if value is not _NOT_PLAIN:
                         results[response_name] = value
                         continue
                 field_path = Path(path, response_name, parent_type.name)
-                result = self.execute_field(
-                    parent_type, source_value, field_details_list, field_path, position_context
-                )
+                if type(read) is ObjectRead:
+                    result = self._execute_object(
+                        read, parent_type, source_value, field_details_list, field_path,
+                        position_context,
+                    )  # fmt: skip
+                else:
+                    result = self.execute_field(
+                        parent_type, source_value, field_details_list, field_path,
+                        position_context,
+                    )  # fmt: skip
                 if result is not Undefined:
                     results[response_name] = result
                     if is_awaitable(result):
@@ -142,13 +165,139 @@ class LeanExecution(StrawberryGraphQLCoreExecutionContext):
         plan: _Plan = []
         for response_name, field_details_list in grouped_field_set.items():
             field = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
-            read = getattr(field.resolve, "leaf_read", None) if field else None
+            read: LeafRead | ObjectRead | None = None
+            if field is not None:
+                read = getattr(field.resolve, "leaf_read", None) or self._object_read(
+                    field, field_details_list
+                )
             plan.append((response_name, field_details_list, read))
         self._plans[key] = (grouped_field_set, plan)
         return plan
 
+    def _object_read(
+        self, field: GraphQLField, field_details_list: FieldDetailsList
+    ) -> ObjectRead | None:
+        kind = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+        if not isinstance(kind, GraphQLObjectType):
+            return None
+        if field.args or any(details.node.arguments for details in field_details_list):
+            return None
+        nodes = [details.node for details in field_details_list]
+        return ObjectRead(field, nodes, field.resolve or self.field_resolver, kind)
 
-_Plan = list[tuple[str, FieldDetailsList, LeafRead | None]]
+    def _execute_object(
+        self,
+        read: ObjectRead,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's `execute_field` then `complete_value` for an `ObjectRead`, from
+        what the read already knows. What is not a plain object (None, an exception, an
+        awaitable) takes graphql-core's own completion, which reports it as usual."""
+        return_type: GraphQLOutputType = read.field.type
+        info = self.build_resolve_info(read.field, read.nodes, parent_type, path)
+        try:
+            result = read.resolve(source, info)
+            if self.is_awaitable(result):
+                return self.complete_awaitable_value(
+                    return_type, field_details_list, info, path, result, position_context
+                )
+            if result is None or result is Undefined or isinstance(result, Exception):
+                completed = self.complete_value(
+                    return_type, field_details_list, info, path, result, position_context
+                )
+            else:
+                completed = self._complete_object(
+                    read.object_type, field_details_list, info, path, result, position_context
+                )
+            if self.is_awaitable(completed):
+                return self._await_completed(completed, return_type, field_details_list, path)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+        return completed
+
+    def complete_list_item_value(
+        self,
+        item: Any,
+        complete_results: list[Any],
+        item_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        item_path: Path,
+        position_context: Any,
+    ) -> bool:
+        """graphql-core's, with a row of an object type (a page's edges) completed
+        without its dispatch on the type; anything else takes graphql-core's way."""
+        kind = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+        if (
+            not self._short_way
+            or not isinstance(kind, GraphQLObjectType)
+            or item is None
+            or isinstance(item, Exception)
+        ):
+            return super().complete_list_item_value(
+                item, complete_results, item_type, field_details_list, info, item_path,
+                position_context,
+            )  # fmt: skip
+        try:
+            completed = self._complete_object(
+                kind, field_details_list, info, item_path, item, position_context
+            )
+            if self.is_awaitable(completed):
+                complete_results.append(
+                    self._await_completed(completed, item_type, field_details_list, item_path)
+                )
+                return True
+            complete_results.append(completed)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+            complete_results.append(None)
+        return False
+
+    def _complete_object(
+        self,
+        object_type: GraphQLObjectType,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's `complete_object_value` for a value known to be there."""
+        is_type_of = object_type.is_type_of
+        if is_type_of is not None:
+            fits = is_type_of(result, info)
+            if self.is_awaitable(fits):  # graphql-core's own way awaits it
+                if isinstance(fits, CoroutineType):
+                    fits.close()
+                return self.complete_object_value(
+                    object_type, field_details_list, info, path, result, position_context
+                )
+            if not fits:
+                raise invalid_return_type_error(object_type, result, field_details_list)
+        return self.collect_and_execute_subfields(
+            object_type, field_details_list, path, result, position_context
+        )
+
+    async def _await_completed(
+        self,
+        completed: Any,
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        path: Path,
+    ) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+
+
+_Plan = list[tuple[str, FieldDetailsList, LeafRead | ObjectRead | None]]
 _NOT_PLAIN = object()
 
 

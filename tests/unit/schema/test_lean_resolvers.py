@@ -337,3 +337,141 @@ async def test_a_leaf_method_of_the_source_alone_is_called_without_a_field_execu
     # The one row whose method raises takes the long way, which reports it.
     assert executed.count("Leaf.shout") == 1
     assert executed.count("Leaf.count") == 1  # the count given as a word: not plain
+
+
+@strawberry.interface
+class Named:
+    name: str
+
+
+@strawberry.type
+class Part(Named):
+    size: int
+
+
+@strawberry.type
+class Whole:
+    label: str
+
+    @strawberry.field
+    def part(self) -> Part:
+        return Part(name=self.label, size=len(self.label))
+
+    @strawberry.field
+    def maybe(self) -> Part | None:
+        return None if self.label == "b" else Part(name="m", size=1)
+
+    @strawberry.field
+    def must(self) -> Part:
+        return None if self.label == "c" else Part(name="m", size=1)  # type: ignore[return-value]
+
+    @strawberry.field
+    def broken(self) -> Part | None:
+        if self.label == "b":
+            raise RuntimeError("the part could not be read")
+        return Part(name="x", size=1)
+
+    @strawberry.field
+    async def later(self, info: strawberry.Info) -> Part:
+        return Part(name=f"{self.label}:{info.field_name}", size=2)
+
+    @strawberry.field
+    def wrong(self) -> Part | None:
+        return Whole(label="w") if self.label == "b" else Part(name="r", size=1)  # type: ignore[return-value]
+
+    @strawberry.field
+    def sized(self, size: int = 2) -> Part:
+        return Part(name=self.label, size=size)
+
+
+@strawberry.type
+class WholeQuery:
+    @strawberry.field
+    def wholes(self) -> list[Whole | None]:
+        return [Whole(label="a"), Whole(label="b"), Whole(label="c")]
+
+    @strawberry.field
+    def parts(self) -> list[Part | None]:
+        return [Part(name="p", size=1), Whole(label="w"), None]  # type: ignore[list-item]
+
+    @strawberry.field
+    def must_parts(self) -> list[Part] | None:
+        return [Part(name="p", size=1), None]  # type: ignore[list-item]
+
+
+WHOLES = """{ wholes { label part { name size } maybe { name } must { name }
+  broken { name } later { name } wrong { name } sized(size: 3) { size } }
+  parts { name } mustParts { size } }"""
+
+
+def lean_object_schema() -> strawberry.Schema:
+    schema = strawberry.Schema(query=WholeQuery, execution_context_class=LeanExecution)
+    lean_resolvers(schema)
+    return schema
+
+
+async def test_object_fields_answer_and_fail_as_graphql_core_does() -> None:
+    plain = await strawberry.Schema(query=WholeQuery).execute(WHOLES)
+    lean = await lean_object_schema().execute(WHOLES)
+
+    assert lean.data == plain.data
+    assert plain.data is not None
+    assert plain.data["wholes"][0]["part"] == {"name": "a", "size": 1}
+    assert plain.data["wholes"][0]["later"] == {"name": "a:later"}
+    assert plain.data["wholes"][1]["maybe"] is None
+    assert plain.data["wholes"][2] is None  # `must` was null: the row is
+    assert plain.data["parts"] == [{"name": "p"}, None, None]
+    assert plain.data["mustParts"] is None
+    assert sorted((e.message, e.path) for e in lean.errors or []) == sorted(
+        (e.message, e.path) for e in plain.errors or []
+    )
+    messages = " | ".join(sorted(e.message for e in plain.errors or []))
+    assert "Cannot return null for non-nullable field Whole.must." in messages
+    assert "the part could not be read" in messages
+    assert "Expected value of type 'Part'" in messages
+    assert "Cannot return null for non-nullable field WholeQuery.mustParts." in messages
+
+
+async def test_the_type_check_of_an_object_field_runs_on_the_short_way_too() -> None:
+    schema = lean_object_schema()
+    assert schema._schema.type_map["Part"].is_type_of is not None  # type: ignore[attr-defined]
+    result = await schema.execute("{ wholes { wrong { name } } }")
+
+    assert result.data == {
+        "wholes": [{"wrong": {"name": "r"}}, {"wrong": None}, {"wrong": {"name": "r"}}]
+    }
+    assert [(e.message[:31], e.path) for e in result.errors or []] == [
+        ("Expected value of type 'Part' b", ["wholes", 1, "wrong"])
+    ]
+
+
+async def test_object_fields_without_arguments_are_resolved_without_a_field_execution(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    executed = executed_fields(monkeypatch)
+    result = await lean_object_schema().execute(
+        "{ wholes { part { name } maybe { size } later { name } sized { size } } }"
+    )
+
+    assert result.data is not None
+    assert result.errors is None
+    assert sorted(set(executed)) == ["Whole.sized", "WholeQuery.wholes"]
+    assert executed.count("Whole.sized") == 3  # it takes arguments: graphql-core's way, each row
+
+
+async def test_rows_and_their_object_fields_are_completed_without_dispatch_on_the_type(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    completed: list[str] = []
+    complete = LeanExecution.complete_value
+
+    def counted(self: LeanExecution, return_type: Any, *rest: Any) -> Any:
+        completed.append(str(return_type))
+        return complete(self, return_type, *rest)
+
+    monkeypatch.setattr(LeanExecution, "complete_value", counted)
+    result = await lean_object_schema().execute("{ wholes { label part { name } } }")
+
+    assert result.data is not None
+    assert len(result.data["wholes"]) == 3
+    assert completed == ["[Whole]!", "[Whole]"]  # the list itself; not a row, not a part
