@@ -8,15 +8,16 @@ byte for byte, gives back the record made then (records are frozen, so sharing o
 safe). Any change to any field the vendor sent is a new key, so a remembered record is
 never stale; what it costs a first read is one `orjson.dumps` and one digest per object.
 
-It remembers conversions, not answers: every read still reaches the vendor and parses
-all of its body, and caching answers stays the job of the TTL cache and its policy.
+It remembers conversions, not answers: every read still reaches the vendor, and caching
+answers stays the job of the TTL cache and its policy.
 
 Bodies parsed with exact decimals (the ERP's) are keyed with `exact_digest`, which
 writes a `Decimal` apart from any string the vendor could send. An object kept as the
-vendor's own bytes (TIME's listings, `sources.time.listed`) is keyed by those bytes
-(`key=bytes`): nothing is dumped again, and hashing ~750 bytes costs half a SHA-256 of
-them, for ~0.8 KB more kept per record. A body no key can be taken of (an integer beyond 64 bits) is
-made every time, never remembered.
+vendor's own bytes (TIME's listings, the PSA's envelopes, the HCM's and CRM's records)
+is keyed by those bytes (`key=bytes`): nothing is dumped again or parsed before it is
+new, and hashing ~750 bytes costs half a SHA-256 of them, for ~0.8 KB more kept per
+record. A body no key can be taken of (an integer beyond 64 bits) is made every time,
+never remembered.
 """
 
 from __future__ import annotations
