@@ -14,6 +14,7 @@ from typing import Any, ClassVar, TypeVar, cast
 from urllib.parse import quote, urlencode
 
 import httpx
+import orjson
 
 from sources.config import SourceSettings
 from sources.connector import ChangeSet, Connector, Page, RestInParts, record_type
@@ -36,7 +37,7 @@ from sources.time.paging import (
     day_ranges,
 )
 from sources.time.snapshot import SnapshotCache, pages_for
-from sources.time.summary import ProjectSummaries, ProjectTimeSummary
+from sources.time.summary import ProjectSummaries, ProjectTimeSummary, decode_report_page
 
 T = TypeVar("T")
 
@@ -164,9 +165,9 @@ class TimeConnector(Connector):
         path = self._path(entity)
         if cursor is None:
             params = {**list_params(entity, filters or {}), "per_page": str(page_size)}
-            body = await self._get(path, params, entity)
+            body = await self._get(path, params, _raw_page(entity))
         else:
-            body = await self._get(f"{path}?{check_cursor(cursor)}", entity=entity)
+            body = await self._get(f"{path}?{check_cursor(cursor)}", decode=_raw_page(entity))
         items = list(map(self._remembered[entity], _items(body, RESOURCES[entity])))
         return Page(items, NextLinkPager().advance(body), _total(body))
 
@@ -226,13 +227,10 @@ class TimeConnector(Connector):
         report row is malformed raises SourceDataError when it is looked up."""
         params = {"from": date_from.strftime("%Y%m%d"), "to": date_to.strftime("%Y%m%d")}
         time_rows, open_rows = await _gather(
-            self._collect(f"{API_PREFIX}/reports/time/projects", "results", params),
-            self._collect(f"{API_PREFIX}/reports/uninvoiced", "results", params),
+            self._report(f"{API_PREFIX}/reports/time/projects", params),
+            self._report(f"{API_PREFIX}/reports/uninvoiced", params),
         )
-        try:
-            return ProjectSummaries(time_rows, open_rows)
-        except (KeyError, TypeError) as error:
-            raise SourceDataError(self.system, f"malformed project report: {error!r}") from error
+        return ProjectSummaries(time_rows, open_rows)
 
     # --- writes -----------------------------------------------------------------------
 
@@ -308,39 +306,43 @@ class TimeConnector(Connector):
         return f"{API_PREFIX}/{RESOURCES[entity]}"
 
     async def _get(
-        self, url: str, params: Mapping[str, str] | None = None, entity: str | None = None
+        self,
+        url: str,
+        params: Mapping[str, str] | None = None,
+        decode: Callable[[bytes], Any] = orjson.loads,
     ) -> Any:
-        """The object at `url`; if `entity` is given, a page of its objects kept raw."""
+        """The object at `url`, parsed by `decode`."""
         response = await self._client.request("GET", url, params=params)
-        if entity is None:
-            body = self._client.parse_json(response)
-        else:
-            body = self._client.parse_json(response, partial(decode_page, entity))
+        body = self._client.parse_json(response, decode)
         if not isinstance(body, dict):
             raise SourceDataError(self.system, f"expected an object from {url}")
         return body
 
     async def _pages(
-        self, path: str, params: Mapping[str, str], entity: str | None = None
+        self,
+        path: str,
+        params: Mapping[str, str],
+        decode: Callable[[bytes], Any] = orjson.loads,
     ) -> AsyncIterator[Any]:
         pager = NextLinkPager()
-        body = await self._get(path, params, entity)
+        body = await self._get(path, params, decode)
         while True:
             yield body
             query = pager.advance(body)
             if query is None:
                 return
-            body = await self._get(f"{path}?{query}", entity=entity)
+            body = await self._get(f"{path}?{query}", decode=decode)
 
-    async def _collect(self, path: str, key: str, params: Mapping[str, str]) -> builtins.list[Any]:
+    async def _report(self, path: str, params: Mapping[str, str]) -> builtins.list[Any]:
         rows: builtins.list[Any] = []
-        async for body in self._pages(path, {**params, "per_page": str(MAX_PER_PAGE)}):
-            rows.extend(_items(body, key))
+        full = {**params, "per_page": str(MAX_PER_PAGE)}
+        async for body in self._pages(path, full, decode_report_page):
+            rows.extend(_items(body, "results"))
         return rows
 
     async def _every(self, entity: str, params: Mapping[str, str]) -> AsyncIterator[Record]:
         full = {**params, "per_page": str(self._per_page)}
-        async for body in self._pages(self._path(entity), full, entity):
+        async for body in self._pages(self._path(entity), full, _raw_page(entity)):
             for item in _items(body, RESOURCES[entity]):
                 yield self._remembered[entity](item)
 
@@ -403,6 +405,11 @@ async def _gather(*calls: Coroutine[Any, Any, T]) -> list[T]:
     except BaseExceptionGroup as failures:
         raise failures.exceptions[0] from None
     return [task.result() for task in tasks]
+
+
+def _raw_page(entity: str) -> Callable[[bytes], Any]:
+    """The decoder of a page of `entity`, its objects kept raw (`sources.time.listed`)."""
+    return partial(decode_page, entity)
 
 
 def _items(body: Mapping[str, Any], key: str) -> list[Any]:

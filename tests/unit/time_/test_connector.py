@@ -363,7 +363,7 @@ async def test_a_report_row_naming_no_project_fails_the_summaries(row: Any) -> N
         return httpx.Response(200, json={"results": [row], "links": {"next": None}})
 
     async with scripted(handle) as connector:
-        with pytest.raises(SourceDataError, match="malformed project report"):
+        with pytest.raises(SourceDataError, match=r"malformed JSON .*results\[0\]"):
             await connector.project_summaries(dt.date(2026, 1, 1), dt.date(2026, 1, 31))
 
 

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
+import msgspec
 import pytest
 
 from sources.errors import SourceDataError
-from sources.time.summary import ProjectSummaries, ProjectTimeSummary
+from sources.time.summary import ProjectSummaries, ProjectTimeSummary, ReportRow
+
+
+def rows(*found: dict[str, Any]) -> list[ReportRow]:
+    """Report rows as the connector decodes them."""
+    return msgspec.convert(found, list[ReportRow])
 
 
 def test_each_project_gets_figures_from_both_reports() -> None:
@@ -48,7 +55,7 @@ def test_each_project_gets_figures_from_both_reports() -> None:
         },
     ]
 
-    summaries = ProjectSummaries(time_rows, uninvoiced_rows)
+    summaries = ProjectSummaries(rows(*time_rows), rows(*uninvoiced_rows))
 
     assert summaries == {
         "14000001": ProjectTimeSummary(
@@ -87,7 +94,7 @@ def test_each_project_gets_figures_from_both_reports() -> None:
 def test_approved_hours_are_unknown_when_the_time_report_does_not_carry_them() -> None:
     harvest_row = {"project_id": 1, "total_hours": 1.0, "billable_hours": 1.0, "currency": "USD"}
 
-    summaries = ProjectSummaries([harvest_row], [])
+    summaries = ProjectSummaries(rows(harvest_row), [])
 
     assert summaries["1"].approved_hours is None
 
@@ -96,7 +103,7 @@ def test_a_malformed_row_fails_only_its_own_project_when_it_is_asked_for() -> No
     good = {"project_id": 1, "total_hours": 2.0, "billable_hours": 1.0, "currency": "USD"}
     bad = {"project_id": 2, "total_hours": "lots", "currency": "USD"}
 
-    summaries = ProjectSummaries([good, bad], [{"project_id": 2, "uninvoiced_amount": "?"}])
+    summaries = ProjectSummaries(rows(good, bad), rows({"project_id": 2, "uninvoiced_amount": "?"}))
 
     assert summaries["1"].total_hours == 2.0
     with pytest.raises(SourceDataError, match="malformed project report row 2"):
