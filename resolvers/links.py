@@ -351,6 +351,18 @@ async def resource(ctx: RequestContext, worker_id: str | None) -> ResourceView |
     return ResourceView(worker.id, worker) if worker is not None else None
 
 
+def resource_if_read(
+    ctx: RequestContext, worker_id: str | None
+) -> tuple[bool, ResourceView | None]:
+    """`resource(ctx, worker_id)` without waiting, when this request has read the worker."""
+    if not worker_id:
+        return True, None
+    read, worker = ctx.loaders.peek(HCM, "worker", worker_id)
+    if not read:
+        return False, None
+    return True, ResourceView(worker.id, worker) if worker is not None else None
+
+
 async def resource_of_psa_user(ctx: RequestContext, user_id: str | None) -> ResourceView | None:
     user = await by_id(ctx, PSA, "user", user_id, PsaUser)
     return await _resource_of(ctx, user)
@@ -413,13 +425,30 @@ async def psa_user(ctx: RequestContext, view: ResourceView) -> PsaUser | None:
 
 
 async def time_user(ctx: RequestContext, view: ResourceView) -> TimeUser | None:
+    if not _email(view):
+        return None
+    return time_user_in(await shared(time_users_by_email(ctx)), view)
+
+
+def time_user_if_read(ctx: RequestContext, view: ResourceView) -> tuple[bool, TimeUser | None]:
+    """`time_user(ctx, view)` without waiting, when this request has read TIME's users."""
+    if not _email(view):
+        return True, None
+    read, index = settled(time_users_by_email(ctx))
+    return (True, time_user_in(index, view)) if read else (False, None)
+
+
+def time_user_in(index: Mapping[str, Record], view: ResourceView) -> TimeUser | None:
+    """The person's TIME user in TIME's users by work email."""
+    email = _email(view)
+    return cast(TimeUser | None, index.get(normal_key(email))) if email else None
+
+
+def _email(view: ResourceView) -> str | None:
     email = view.worker.email if view.worker is not None else None
     if not email and view.psa_user is not None:
         email = view.psa_user.email
-    if not email:
-        return None
-    index = await shared(time_users_by_email(ctx))
-    return cast(TimeUser | None, index.get(normal_key(email)))
+    return email
 
 
 def time_users_by_email(ctx: RequestContext) -> asyncio.Future[Mapping[str, Record]]:

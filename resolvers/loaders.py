@@ -188,6 +188,10 @@ class Loaders:
         """`peek` for `aggregate_by_id(system, name)`."""
         return self._peek(("aggregate", system, name), record_id)
 
+    def peek_loaded(self, identity: Hashable, key: Any) -> tuple[bool, Any]:
+        """`peek` for the request's `loader(identity, ...)`."""
+        return self._peek(identity, key)
+
     def _peek(self, identity: Hashable, key: Any) -> tuple[bool, Any]:
         future = self._caches.get(identity, {}).get(key)
         return (False, None) if future is None else settled(future)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 from typing import Any, cast
 
@@ -12,7 +13,7 @@ from resolvers.connections import Window, vendor_window
 from resolvers.context import Report, RequestContext
 from resolvers.errors import InvalidInputError
 from resolvers.links import HCM, PSA, TIME, ResourceView
-from resolvers.loaders import settle, settle_each
+from resolvers.loaders import settle, settle_each, settled
 from resolvers.values import SystemRef, ref
 from sources.errors import SourceError
 from sources.records import Assignment, Record, TimeEntry, Worker
@@ -42,8 +43,22 @@ async def list_resources(
 
 
 async def manager(ctx: RequestContext, view: ResourceView) -> ResourceView | None:
-    manager_id = view.worker.manager_id if view.worker is not None else None
-    return await links.resource(ctx, manager_id)
+    return await links.resource(ctx, _manager_id(view))
+
+
+def manager_if_read(ctx: RequestContext, view: ResourceView) -> tuple[bool, ResourceView | None]:
+    """`manager(ctx, view)` without waiting, when this request has read the manager."""
+    return links.resource_if_read(ctx, _manager_id(view))
+
+
+async def read_managers(ctx: RequestContext, views: Iterable[ResourceView]) -> None:
+    """The managers of a page of people, in one read for all of them, before the rows
+    ask (`manager_if_read`)."""
+    await links.read_by_id(ctx, HCM, "worker", map(_manager_id, views), Worker)
+
+
+def _manager_id(view: ResourceView) -> str | None:
+    return view.worker.manager_id if view.worker is not None else None
 
 
 async def assignments(ctx: RequestContext, view: ResourceView) -> list[Assignment]:
@@ -58,8 +73,7 @@ async def utilization(
     ctx: RequestContext, view: ResourceView, start: date, end: date
 ) -> float | None:
     """Billable approved hours in [start, end] over the worker's capacity."""
-    if end < start:
-        raise InvalidInputError(f"utilization: to ({end}) is before from ({start})")
+    _check_range(start, end)
     if view.worker is None:
         return None
     user = await links.time_user(ctx, view)
@@ -67,6 +81,50 @@ async def utilization(
         return 0.0
     hours = await billable_hours(ctx, start, end).load(user.id)
     return derived.utilization(hours, view.worker.weekly_capacity_hours, start, end)
+
+
+def utilization_if_read(
+    ctx: RequestContext, view: ResourceView, start: date, end: date
+) -> tuple[bool, float | None]:
+    """`utilization(...)` without waiting, when this request has read what it needs
+    (`read_utilization`); (False, None) otherwise, or when a read failed."""
+    _check_range(start, end)
+    if view.worker is None:
+        return True, None
+    read, user = links.time_user_if_read(ctx, view)
+    if not read:
+        return False, None
+    if user is None:
+        return True, 0.0
+    read, hours = ctx.loaders.peek_loaded(_billable_hours_identity(start, end), user.id)
+    if not read:
+        return False, None
+    return True, derived.utilization(hours, view.worker.weekly_capacity_hours, start, end)
+
+
+async def read_utilization(
+    ctx: RequestContext, views: Iterable[ResourceView], start: date, end: date
+) -> None:
+    """What the utilization over [start, end] of a page of people needs, read for all
+    of them (TIME's users, then everyone's hours in one batch), before the rows ask
+    (`utilization_if_read`). A read that fails stays in its loader for the rows to see."""
+    if end < start:
+        return  # each row refuses the range itself
+    users = links.time_users_by_email(ctx)
+    await links.settle_all([users])
+    read, index = settled(users)
+    if not read:
+        return
+    found = (links.time_user_in(index, view) for view in views if view.worker is not None)
+    loader = billable_hours(ctx, start, end)
+    await links.settle_all(
+        [loader.load(user.id) for user in {u.id: u for u in found if u}.values()]
+    )
+
+
+def _check_range(start: date, end: date) -> None:
+    if end < start:
+        raise InvalidInputError(f"utilization: to ({end}) is before from ({start})")
 
 
 def start_utilization_reads(ctx: RequestContext, start: date, end: date, rows: int) -> None:
@@ -115,7 +173,11 @@ def billable_hours(ctx: RequestContext, start: date, end: date) -> Any:
             by_user[cast(TimeEntry, entry).user_id].append(entry)
         return [_billable(by_user.get(user_id, [])) for user_id in user_ids]
 
-    return ctx.loaders.loader(("billable_hours", start, end), batch)
+    return ctx.loaders.loader(_billable_hours_identity(start, end), batch)
+
+
+def _billable_hours_identity(start: date, end: date) -> tuple[str, date, date]:
+    return ("billable_hours", start, end)
 
 
 def _billable(entries: list[Record]) -> float:

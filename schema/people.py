@@ -10,6 +10,7 @@ import strawberry
 from gateway.staffing_conflicts import BookingConflict as BookingConflictRecord
 from resolvers import ids, staffing
 from resolvers import people as resolve
+from resolvers.context import RequestContext
 from resolvers.links import ResourceView
 from schema.common import (
     FieldConflict,
@@ -17,6 +18,7 @@ from schema.common import (
     Money,
     Node,
     SystemRef,
+    at_once,
     conflicts,
     context,
     described,
@@ -90,8 +92,13 @@ class Resource(Node):
         )
 
     @strawberry.field
-    async def manager(self, info: GatewayInfo) -> Resource | None:
-        view = await resolve.manager(context(info), self.view)
+    def manager(self, info: GatewayInfo) -> Resource | None:
+        # Not `async` (see `at_once`), nor is `utilization`: a page read ahead answers both.
+        ctx = context(info)
+        return at_once(resolve.manager_if_read(ctx, self.view), Resource.of, self._manager, ctx)
+
+    async def _manager(self, ctx: RequestContext) -> Resource | None:
+        view = await resolve.manager(ctx, self.view)
         return Resource.of(view) if view is not None else None
 
     @described("Null when PSA cannot be reached.")
@@ -99,13 +106,15 @@ class Resource(Node):
         return [Assignment.of(a) for a in await resolve.assignments(context(info), self.view)]
 
     @described("Billable approved hours over capacity in [from, to].")
-    async def utilization(
+    def utilization(
         self,
         info: GatewayInfo,
         from_: Annotated[date, strawberry.argument(name="from")],
         to: date,
     ) -> float | None:
-        return await resolve.utilization(context(info), self.view, from_, to)
+        ctx = context(info)
+        found = resolve.utilization_if_read(ctx, self.view, from_, to)
+        return at_once(found, float, resolve.utilization, ctx, self.view, from_, to)
 
     @described(
         "The person's id in each system; a system that cannot be reached is "

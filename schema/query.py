@@ -99,6 +99,7 @@ class Query:
         window = await scoped_lists.resources(
             context(info), first, after, practice=practice, skill=skill
         )
+        await read_ahead.read_resources_ahead(info, [view for _, view in window.edges])
         return connection(window, Resource.of)
 
     @described("Staffing requests (PSA resource requests), by status and the project's practice.")

@@ -4,11 +4,12 @@ themselves.
 - Reads that depend on no row start before the list's own page is read:
   `start_health_reads` (TIME's project summaries and code index, for health figures) and
   `start_utilization_reads` (TIME's users and the range's scans, for utilization).
-- Once the page is read, `read_projects_ahead` and `read_invoices_ahead` read, a level at
-  a time for the whole page and independent reads side by side, everything the rows
-  select, when all of it can be read that way (`READ_AHEAD`...); the rows' fields then
-  answer without a coroutine each (`schema.common.at_once`). When the rows select
-  anything else, each reads for itself, as before.
+- Once the page is read, `read_projects_ahead`, `read_invoices_ahead` and
+  `read_resources_ahead` read, a level at a time for the whole page and independent
+  reads side by side, everything the rows select, when all of it can be read that way
+  (`READ_AHEAD`...); the rows' fields then answer without a coroutine each
+  (`schema.common.at_once`). When the rows select anything else, each reads for itself,
+  as before.
 
 See docs/architecture.md, "Experience API".
 """
@@ -23,10 +24,11 @@ from resolvers import billing, health, links, people, scope
 from resolvers import clients as client_links
 from resolvers import projects as project_links
 from resolvers.connections import page_size
-from resolvers.links import ERP, PSA
+from resolvers.links import ERP, PSA, ResourceView
 from schema.billing import Invoice
 from schema.clients import Client
 from schema.common import GatewayInfo, answered_by_the_row, arguments_at, context, selected_below
+from schema.people import Resource
 from schema.policy import readable
 from schema.projects import ANSWERED_BY_THE_ROW
 from sources.records import Customer, Job
@@ -59,6 +61,8 @@ READ_AHEAD = ANSWERED_BY_THE_ROW | {"client", "manager", "financeCode", "health"
 TERMS = frozenset({"creditStatus", "paymentTerms", "receivables"})
 CLIENT_READ_AHEAD = answered_by_the_row(Client) | TERMS
 INVOICE_READ_AHEAD = answered_by_the_row(Invoice) | {"client", "project"}
+# ...and a page of people, for their managers and utilization.
+RESOURCE_READ_AHEAD = answered_by_the_row(Resource) | {"manager", "utilization"}
 
 
 async def _read_projects(
@@ -188,3 +192,21 @@ async def read_invoices_ahead(info: GatewayInfo, rows: list[InvoiceRecord]) -> N
     fields = _invoice_fields(info)
     if fields is not None:
         await _read_invoices(info, rows, fields)
+
+
+async def read_resources_ahead(info: GatewayInfo, views: list[ResourceView]) -> None:
+    """For `Query.resources`, once its page is read (see the module's docstring): the
+    rows' managers beside the hours of each range their utilization is asked over."""
+    fields = selected_below(info, "edges", "node")
+    if not fields <= RESOURCE_READ_AHEAD:
+        return
+    ctx = context(info)
+    reads = []
+    if "manager" in fields and readable(ctx, "Resource", "manager"):
+        reads.append(people.read_managers(ctx, views))
+    if "utilization" in fields and readable(ctx, "Resource", "utilization"):
+        for arguments in arguments_at(info, "edges", "node", "utilization"):
+            start, end = _day(arguments.get("from")), _day(arguments.get("to"))
+            if start is not None and end is not None:
+                reads.append(people.read_utilization(ctx, views, start, end))
+    await asyncio.gather(*reads)

@@ -13,6 +13,7 @@ import pytest
 from gateway.auth.principal import Principal
 from resolvers import clients as clients_resolvers
 from resolvers import health
+from resolvers import people as people_resolvers
 from sources.connector import Page
 from sources.errors import SourceUnavailable
 from sources.records import Record, SourceSystem
@@ -359,3 +360,77 @@ async def test_invoices_read_their_clients_and_projects_erp_figures_beside_accou
     assert result.errors is None
     assert any(e["node"]["client"]["receivables"] for e in result.data["invoices"]["edges"])
     assert any(e["node"]["project"]["financeCode"] for e in result.data["invoices"]["edges"])
+
+
+PEOPLE_ROW = 'name title manager { name } utilization(from: "2025-06-01", to: "2025-06-30")'
+PEOPLE_READ_AHEAD = "{ resources(first: 4) { edges { node { " + PEOPLE_ROW + " } } } }"
+# `assignments` is not read for the page: every row then reads for itself, as before.
+PEOPLE_ROW_BY_ROW = (
+    "{ resources(first: 4) { edges { node { " + PEOPLE_ROW + " assignments { id } } } } }"
+)
+
+
+def people_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {k: v for k, v in edge["node"].items() if k != "assignments"}
+        for edge in data["resources"]["edges"]
+    ]
+
+
+@pytest.mark.parametrize("per_person_reads", [8, 1], ids=["per-person", "scans"])
+async def test_a_page_of_people_read_ahead_answers_as_row_by_row(
+    sources, make_run, monkeypatch, per_person_reads
+):
+    monkeypatch.setattr("resolvers.people.PER_PERSON_READS", per_person_reads)
+    awaited: list[str] = []
+    manager, utilization = people_resolvers.manager, people_resolvers.utilization
+
+    async def counted_manager(ctx: Any, view: Any) -> Any:
+        awaited.append("manager")
+        return await manager(ctx, view)
+
+    async def counted_utilization(ctx: Any, view: Any, start: Any, end: Any) -> Any:
+        awaited.append("utilization")
+        return await utilization(ctx, view, start, end)
+
+    monkeypatch.setattr(people_resolvers, "manager", counted_manager)
+    monkeypatch.setattr(people_resolvers, "utilization", counted_utilization)
+    row_by_row = await make_run(sources)(PEOPLE_ROW_BY_ROW)
+    assert "utilization" in awaited  # each row read for itself
+    awaited.clear()
+
+    read_ahead = await make_run(sources)(PEOPLE_READ_AHEAD)
+
+    assert read_ahead.errors is None
+    assert row_by_row.errors is None
+    rows = people_rows(read_ahead.data)
+    assert rows[0]["utilization"] == pytest.approx(32 / 168)  # as test_queries derives it
+    assert any(row["manager"] for row in rows)
+    assert rows == people_rows(row_by_row.data)
+    assert awaited == []  # no row waited: the page's reads answered them
+
+
+async def test_a_source_failing_under_a_page_of_people_read_ahead_fails_the_same_fields(
+    sources, make_run
+):
+    sources.connectors[TIME].failure = SourceUnavailable(SourceSystem.TIME, "down")
+
+    read_ahead = await make_run(sources)(PEOPLE_READ_AHEAD)
+    row_by_row = await make_run(sources)(PEOPLE_ROW_BY_ROW)
+
+    assert failed(read_ahead)
+    assert all(path[-1] == "utilization" for path in failed(read_ahead))
+    assert failed(read_ahead) == {p for p in failed(row_by_row) if p[-1] != "assignments"}
+    assert people_rows(read_ahead.data) == people_rows(row_by_row.data)
+
+
+async def test_a_range_the_page_cannot_read_is_refused_by_each_row(sources, run):
+    result = await run(
+        "{ resources(first: 2) { edges { node { name"
+        ' utilization(from: "2025-06-30", to: "2025-06-01") } } } }'
+    )
+
+    assert [e.message for e in result.errors or []] == [
+        "utilization: to (2025-06-01) is before from (2025-06-30)"
+    ] * 2
+    assert [e["node"]["utilization"] for e in result.data["resources"]["edges"]] == [None, None]
