@@ -165,8 +165,8 @@ class LeafQuery:
 LEAVES = "{ leaves { name count colour nickname label } }"
 
 
-def lean_execution_schema() -> strawberry.Schema:
-    schema = strawberry.Schema(query=LeafQuery, execution_context_class=LeanExecution)
+def lean_execution_schema(query: type = LeafQuery) -> strawberry.Schema:
+    schema = strawberry.Schema(query=query, execution_context_class=LeanExecution)
     lean_resolvers(schema)
     return schema
 
@@ -404,15 +404,9 @@ WHOLES = """{ wholes { label part { name size } maybe { name } must { name }
   parts { name } mustParts { size } }"""
 
 
-def lean_object_schema() -> strawberry.Schema:
-    schema = strawberry.Schema(query=WholeQuery, execution_context_class=LeanExecution)
-    lean_resolvers(schema)
-    return schema
-
-
 async def test_object_fields_answer_and_fail_as_graphql_core_does() -> None:
     plain = await strawberry.Schema(query=WholeQuery).execute(WHOLES)
-    lean = await lean_object_schema().execute(WHOLES)
+    lean = await lean_execution_schema(WholeQuery).execute(WHOLES)
 
     assert lean.data == plain.data
     assert plain.data is not None
@@ -433,7 +427,7 @@ async def test_object_fields_answer_and_fail_as_graphql_core_does() -> None:
 
 
 async def test_the_type_check_of_an_object_field_runs_on_the_short_way_too() -> None:
-    schema = lean_object_schema()
+    schema = lean_execution_schema(WholeQuery)
     assert schema._schema.type_map["Part"].is_type_of is not None  # type: ignore[attr-defined]
     result = await schema.execute("{ wholes { wrong { name } } }")
 
@@ -449,7 +443,7 @@ async def test_object_fields_without_arguments_are_resolved_without_a_field_exec
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     executed = executed_fields(monkeypatch)
-    result = await lean_object_schema().execute(
+    result = await lean_execution_schema(WholeQuery).execute(
         "{ wholes { part { name } maybe { size } later { name } sized { size } } }"
     )
 
@@ -470,7 +464,7 @@ async def test_rows_and_their_object_fields_are_completed_without_dispatch_on_th
         return complete(self, return_type, *rest)
 
     monkeypatch.setattr(LeanExecution, "complete_value", counted)
-    result = await lean_object_schema().execute("{ wholes { label part { name } } }")
+    result = await lean_execution_schema(WholeQuery).execute("{ wholes { label part { name } } }")
 
     assert result.data is not None
     assert len(result.data["wholes"]) == 3
