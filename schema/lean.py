@@ -86,6 +86,10 @@ class LeanExecution(StrawberryGraphQLCoreExecutionContext):
     an exception) takes graphql-core's own way, which reports it as usual. A field whose
     resolver was wrapped after `lean_resolvers` (by the access policy, say) is no longer
     a `LeafRead`, so its wrapper always runs.
+
+    An `ObjectRead` field still gets its path and resolve info (its resolver may read
+    them), and its wrappers run; what it skips is graphql-core's lookups of the field and
+    its nodes on every row and the dispatch on the return type, as a page's rows do.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
