@@ -115,11 +115,10 @@ async def read_utilization(
     read, index = settled(users)
     if not read:
         return
-    found = (links.time_user_in(index, view) for view in views if view.worker is not None)
+    people = (links.time_user_in(index, view) for view in views if view.worker is not None)
+    user_ids = {user.id for user in people if user is not None}
     loader = billable_hours(ctx, start, end)
-    await links.settle_all(
-        [loader.load(user.id) for user in {u.id: u for u in found if u}.values()]
-    )
+    await links.settle_all([loader.load(user_id) for user_id in user_ids])
 
 
 def _check_range(start: date, end: date) -> None:
