@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
@@ -73,6 +74,7 @@ def project_risks(
     return risks
 
 
+@functools.lru_cache(maxsize=256)  # every row of a board asks for the same range
 def working_days(start: date, end: date) -> int:
     """Monday-to-Friday days in [start, end]."""
     if end < start:
