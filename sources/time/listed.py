@@ -16,38 +16,19 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from msgspec import UNSET, UnsetType
 
 from sources.records import Record
 from sources.time.harvest import RESOURCES
 from sources.time.mapping import to_record
+from sources.time.paging import page_decoder
 
-
-def _page_decoder(entity: str) -> msgspec.json.Decoder[Any]:
-    page = msgspec.defstruct(
-        f"{entity}_page",
-        [
-            (RESOURCES[entity], list[msgspec.Raw] | UnsetType, UNSET),
-            ("links", Any, UNSET),
-            ("total_entries", Any, UNSET),
-        ],
-    )
-    return msgspec.json.Decoder(page)
-
-
-_DECODERS = {entity: _page_decoder(entity) for entity in RESOURCES}
+_DECODERS = {entity: page_decoder(key, msgspec.Raw) for entity, key in RESOURCES.items()}
 
 
 def decode_page(entity: str, content: bytes) -> dict[str, Any]:
-    """A page's body as the connector reads one: the list of raw objects under the
-    entity's key, `links` and `total_entries`, each only if the vendor sent it. Raises
-    msgspec's DecodeError (a ValueError) for what is not JSON or not a page's shape."""
-    page = _DECODERS[entity].decode(content)
-    return {
-        name: value
-        for name in page.__struct_fields__
-        if (value := getattr(page, name)) is not UNSET
-    }
+    """A page of `entity` as the connector reads one (`paging.page_decoder`), each object
+    kept as its raw JSON."""
+    return _DECODERS[entity](content)
 
 
 def record_from_raw(entity: str, raw: msgspec.Raw) -> Record:

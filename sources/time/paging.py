@@ -12,9 +12,12 @@ them side by side (`day_ranges`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
+
+import msgspec
+from msgspec import UNSET, UnsetType
 
 from sources.errors import SourceDataError
 from sources.records import SourceSystem
@@ -70,3 +73,29 @@ def day_ranges(first: dt.date, last: dt.date, parts: int) -> list[tuple[dt.date,
     starts = [first + dt.timedelta(days=days * i // count) for i in range(count + 1)]
     ranges = [(starts[i], starts[i + 1] - dt.timedelta(days=1)) for i in range(count)]
     return ranges[::-1]
+
+
+def page_decoder(key: str, item: Any) -> Callable[[bytes], dict[str, Any]]:
+    """A decoder of Harvest's paged bodies into what the connector reads of one: the
+    list of `item`s under `key`, `links` and `total_entries`, each only if the vendor
+    sent it. It raises msgspec's DecodeError (a ValueError) for what is not JSON or not
+    a page's shape."""
+    page = msgspec.defstruct(
+        f"{key}_page",
+        [
+            (key, list[item] | UnsetType, UNSET),
+            ("links", Any, UNSET),
+            ("total_entries", Any, UNSET),
+        ],
+    )
+    decoder = msgspec.json.Decoder(page)
+
+    def decode(content: bytes) -> dict[str, Any]:
+        found = decoder.decode(content)
+        return {
+            name: value
+            for name in found.__struct_fields__
+            if (value := getattr(found, name)) is not UNSET
+        }
+
+    return decode

@@ -19,10 +19,11 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
-from msgspec import UNSET, UnsetType
+from msgspec import UNSET
 
 from sources.errors import SourceDataError
 from sources.records import SourceSystem
+from sources.time.paging import page_decoder
 
 ZERO = Decimal("0")
 
@@ -60,26 +61,10 @@ class ReportRow(msgspec.Struct, frozen=True):
     currency: Any = UNSET
 
 
-class _ReportPage(msgspec.Struct):
-    results: list[ReportRow] | UnsetType = UNSET
-    links: Any = UNSET
-    total_entries: Any = UNSET
-
-
-_PAGE = msgspec.json.Decoder(_ReportPage)
 _NOTHING = ReportRow(project_id=None)  # a project the report has no row for
-
-
-def decode_report_page(content: bytes) -> dict[str, Any]:
-    """A report page's body: its `results` (rows), `links` and `total_entries`, each only
-    if the vendor sent it. Raises msgspec's DecodeError (a ValueError) for what is not
-    JSON, or not a page of rows each naming its project."""
-    page = _PAGE.decode(content)
-    return {
-        name: value
-        for name in page.__struct_fields__
-        if (value := getattr(page, name)) is not UNSET
-    }
+# A report page's rows, `links` and `total_entries`: what is not JSON, or has a row not
+# naming its project, fails the page as it is decoded.
+decode_report_page = page_decoder("results", ReportRow)
 
 
 def _given(value: Any, default: Any) -> Any:
