@@ -258,6 +258,12 @@ class _Subscriber:
             await self._connection.close()
 
 
+def _opportunity_id(series: str, n: int) -> str:
+    """A Salesforce-shaped id (15 characters, the Opportunity prefix 006), one series per
+    phase; the gateway checks ids, and shows no event about a malformed one."""
+    return f"006{series}{n:011d}"
+
+
 def _global_id(native: str) -> str:
     return base64.urlsafe_b64encode(f"Opportunity:{native}".encode()).decode().rstrip("=")
 
@@ -271,27 +277,30 @@ async def _until(condition: Any, timeout: float, what: str) -> None:
 
 
 async def _fan_out(gateway: _Gateway, pusher: _Pusher, subscribers: int, events: int) -> None:
-    await pusher.push("warm-0")  # the first push pays for imports and connections
+    await pusher.push(_opportunity_id("W", 0))  # pays for imports and connections
     before = gateway.rss_bytes()
     crowd = [_Subscriber(gateway.url, gateway.headers) for _ in range(subscribers)]
     for start in range(0, subscribers, 100):
         await asyncio.gather(*(s.open() for s in crowd[start : start + 100]))
     # Subscriptions start a moment after they are sent: push until every one has one.
-    for n in range(1, 100):
-        subject = _global_id(f"warm-{n}")
-        await pusher.push(f"warm-{n}")
+    for n in range(1, 13):
+        native = _opportunity_id("W", n)
+        subject = _global_id(native)
+        await pusher.push(native)
         try:
             await _until(lambda s=subject: all(s in c.arrivals for c in crowd), 5, "warm-up")
             break
         except TimeoutError:
             continue
+    else:
+        raise TimeoutError("warm-up: a subscriber received none of 12 events in a minute")
     await asyncio.sleep(0.5)
     during = gateway.rss_bytes()
 
     latencies: list[float] = []
     started = time.perf_counter()
     for n in range(events):
-        native = f"fan-{n}"
+        native = _opportunity_id("F", n)
         subject = _global_id(native)
         await pusher.push(native)
         await _until(lambda s=subject: all(s in c.arrivals for c in crowd), 30, "fan-out")
@@ -324,7 +333,7 @@ async def _logged_subjects(store_url: str) -> list[str]:
 
 
 async def _ingest(pusher: _Pusher, webhooks: int, store_url: str) -> None:
-    natives = [f"ingest-{n}" for n in range(webhooks)]
+    natives = [_opportunity_id("I", n) for n in range(webhooks)]
     ids = [f"msg_ingest_{n}" for n in range(webhooks)]
     gate = asyncio.Semaphore(CONCURRENT_PUSHES)
 
