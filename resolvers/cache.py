@@ -151,9 +151,17 @@ class SourceCache:
         if missing:
             wanted = [items[i] for i in missing]
             generation = self._generation(namespace)  # now, before any await
-            task = asyncio.ensure_future(
-                self._load(namespace, wanted, load_missing, ttl, generation)
-            )
+            load = self._load(namespace, wanted, load_missing, ttl, generation)
+            if not self.policy.share_in_flight:
+                # Nobody else will wait for this read: no task to share it, no shield.
+                try:
+                    values: Sequence[Cached[T] | SourceError] = await load
+                except SourceError as error:
+                    values = [error] * len(wanted)
+                for index, loaded in zip(missing, values, strict=True):
+                    results[index] = self._served(namespace, items[index], loaded)
+                return [r for r in results if r is not None]
+            task = asyncio.ensure_future(load)
             task.add_done_callback(mark_retrieved)
             for position, item in enumerate(wanted):
                 self._inflight[(namespace, item)] = (task, position)
@@ -163,12 +171,17 @@ class SourceCache:
                 loaded = (await asyncio.shield(task))[position]
             except SourceError as error:
                 loaded = error
-            results[index] = (
-                self._stale_or(namespace, items[index], loaded)
-                if isinstance(loaded, SourceError)
-                else loaded
-            )
+            results[index] = self._served(namespace, items[index], loaded)
         return [r for r in results if r is not None]
+
+    def _served(
+        self, namespace: Namespace, item: Hashable, loaded: Cached[T] | SourceError
+    ) -> Cached[T] | SourceError:
+        """What a read gives its caller: its value, or for a failure a stale entry where
+        one may stand in."""
+        return (
+            self._stale_or(namespace, item, loaded) if isinstance(loaded, SourceError) else loaded
+        )
 
     async def _load(
         self,

@@ -165,6 +165,21 @@ async def test_when_the_source_is_down_an_expired_item_is_served_marked_stale():
     assert fresh(result).fetched_at == 1000.0
 
 
+async def test_with_sharing_off_reads_are_still_cached_and_a_failure_still_served_stale():
+    clock = Clock()
+    cache = make_cache(clock, stale_if_error=300, share_in_flight=False)
+    loads = Loads()
+    await values(cache, ["a"], loads)
+
+    assert await values(cache, ["a"], loads) == ["value-a"]
+    assert loads.asked == [["a"]]
+    clock.now += 120
+    down = SourceUnavailable(CRM, "x")
+    stale, failed = await cache.fetch_many(ACCOUNTS, ["a", "b"], Loads(fail=down))
+    assert fresh(stale).stale and fresh(stale).value == "value-a"
+    assert failed is down
+
+
 async def test_past_the_stale_window_the_error_stands():
     clock = Clock()
     cache = make_cache(clock, stale_if_error=300)
