@@ -42,8 +42,11 @@ from graphql.execution.collect_fields import FieldDetailsList
 from graphql.execution.executor import invalid_return_type_error
 from graphql.pyutils import Path, gather_with_cancel
 from strawberry import Schema
+from strawberry.relay.types import GlobalID
+from strawberry.scalars import is_scalar
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.base import StrawberryMaybe, StrawberryOptional
 from strawberry.types.field import StrawberryField
 
 __all__ = ["LeafRead", "LeanExecution", "ObjectRead", "awaitable", "lean_resolvers"]
@@ -353,7 +356,6 @@ def lean_resolvers(schema: Schema) -> int:
     """Give every eligible field of `schema` a direct resolver; how many were replaced."""
     if schema.exception_handlers or schema.config.default_resolver is not getattr:
         return 0
-    info_class = schema.config.info_class
     subscription = schema._schema.subscription_type
     replaced = 0
     for type_name, kind in schema._schema.type_map.items():
@@ -362,25 +364,24 @@ def lean_resolvers(schema: Schema) -> int:
         if kind is subscription:
             continue  # its fields resolve through `subscribe`
         for graphql_field in kind.fields.values():
-            lean = _lean(graphql_field, info_class)
+            lean = _lean(graphql_field, schema)
             if lean is not None:
                 graphql_field.resolve = lean
                 replaced += 1
     return replaced
 
 
-def _lean(graphql_field: GraphQLField, info_class: type) -> Resolve | None:
+def _lean(graphql_field: GraphQLField, schema: Schema) -> Resolve | None:
+    info_class = schema.config.info_class
     extensions = graphql_field.extensions or {}
     field = extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    if not isinstance(field, StrawberryField) or graphql_field.args:
-        return None
-    if field.extensions or field.arguments:
+    if not isinstance(field, StrawberryField) or field.extensions:
         return None
     if type(field).get_result is not StrawberryField.get_result:
         return None
     resolver = field.base_resolver
     if resolver is None:
-        return _attribute(field.python_name, graphql_field)
+        return None if graphql_field.args else _attribute(field.python_name, graphql_field)
     if resolver.parent_parameter is not None or resolver.root_parameter is not None:
         return None  # rare here; strawberry's own resolver passes those
     call = resolver.wrapped_func
@@ -389,6 +390,17 @@ def _lean(graphql_field: GraphQLField, info_class: type) -> Resolve | None:
     info_parameter = resolver.info_parameter
     info_name = info_parameter.name if info_parameter is not None else None
     with_self = resolver.self_parameter is not None
+    if graphql_field.args:
+        names = _plain_arguments(field, graphql_field, schema)
+        if names is None or not with_self or info_name is None:
+            return None
+
+        def with_arguments(source: Any, info: GraphQLResolveInfo[Any], **given: Any) -> Any:
+            kwargs = {python: given[name] for name, python in names if name in given}
+            kwargs[info_name] = info_class(_raw_info=info, _field=field)
+            return call(source, **kwargs)
+
+        return with_arguments
     if with_self and info_name is not None:
 
         def source_and_info(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
@@ -406,6 +418,28 @@ def _lean(graphql_field: GraphQLField, info_class: type) -> Resolve | None:
     if info_name is not None:
         return lambda source, info: call(**{info_name: info_class(_raw_info=info, _field=field)})
     return lambda source, info: call()
+
+
+def _plain_arguments(
+    field: StrawberryField, graphql_field: GraphQLField, schema: Schema
+) -> list[tuple[str, str]] | None:
+    """(GraphQL name, Python name) of each argument, when every one is a scalar that
+    strawberry passes on as graphql-core coerced it (not a global id, an enum, a list, an
+    input object or a `Maybe`): then converting the arguments is renaming them."""
+    registry = schema.schema_converter.scalar_registry
+    names: list[tuple[str, str]] = []
+    for argument in field.arguments:
+        kind: Any = argument.type
+        if isinstance(kind, StrawberryMaybe):
+            return None
+        if isinstance(kind, StrawberryOptional):
+            kind = kind.of_type
+        if kind is GlobalID or not is_scalar(kind, registry):
+            return None
+        names.append((schema.config.name_converter.from_argument(argument), argument.python_name))
+    if {name for name, _ in names} != set(graphql_field.args):
+        return None
+    return names
 
 
 def _attribute(name: str, graphql_field: GraphQLField) -> Resolve:
