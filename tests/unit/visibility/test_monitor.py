@@ -211,7 +211,9 @@ async def test_a_change_re_checks_only_the_detectors_that_read_it(store: Store):
 
 
 async def test_of_the_gateways_sharing_a_store_one_monitors_and_another_takes_over(store: Store):
-    config = VisibilityConfig(monitor=True, scan_interval_s=3600, lease_s=1.5)
+    # A lease renewed every second: a store write slowed by a busy machine (an overrun
+    # renewal hands the lease over) has a second, not half of one.
+    config = VisibilityConfig(monitor=True, scan_interval_s=3600, lease_s=3.0)
     replicas = []
     for name in ("a", "b"):
         detector = Scripted(BLOCKED, {(SourceSystem.ERP, "invoice")})
@@ -225,7 +227,7 @@ async def test_of_the_gateways_sharing_a_store_one_monitors_and_another_takes_ov
         async with asyncio.timeout(10):
             while not any(detector.runs for detector, _ in replicas):
                 await asyncio.sleep(0.01)
-            await asyncio.sleep(1.0)  # two rounds of contending: the other stays out
+            await asyncio.sleep(2.0)  # two rounds of contending: the other stays out
             [(leader, leading)] = [r for r in replicas if r[1].role == "leader"]
             [(standby, _)] = [r for r in replicas if r[1].role == "standby"]
             assert (leader.runs, standby.runs) == (1, 0)
