@@ -95,10 +95,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             ) as response:
                 body = await response.read()
         reason = (response.reason or "").encode()
+        # As content, not as a stream: httpx decodes it (by its Content-Encoding) once,
+        # here, rather than through the async iterators `aread` would walk it with.
         return httpx.Response(
             response.status,
             headers=response.raw_headers,
-            stream=httpx.ByteStream(body),
+            content=body,
             request=request,
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason},
         )

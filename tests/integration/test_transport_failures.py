@@ -5,6 +5,8 @@ answer after a bad one is read as usual (the pool drops the broken connection)."
 from __future__ import annotations
 
 import asyncio
+import gzip
+import json
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -136,3 +138,62 @@ async def test_a_connection_the_server_closed_after_answering_is_not_reused() ->
 async def ok(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     writer.write(OK)
     await writer.drain()
+
+
+def answering(head: bytes, body: bytes) -> Answer:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(head + body)
+        await writer.drain()
+
+    return answer
+
+
+def chunked(body: bytes, size: int) -> bytes:
+    parts = [body[i : i + size] for i in range(0, len(body), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
+
+
+ITEMS = b'{"items": [' + b",".join(b'{"n": %d}' % n for n in range(500)) + b"]}"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(
+            answering(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(ITEMS), ITEMS),
+            id="plain",
+        ),
+        pytest.param(
+            answering(
+                b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n"
+                % len(gzip.compress(ITEMS)),
+                gzip.compress(ITEMS),
+            ),
+            id="gzip",
+        ),
+        pytest.param(
+            answering(
+                b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n",
+                chunked(gzip.compress(ITEMS), 100),
+            ),
+            id="gzip-chunked",
+        ),
+    ],
+)
+async def test_a_body_is_read_as_its_content_encoding_says(answer: Answer) -> None:
+    async with server(answer) as url:
+        http = client(url)
+        try:
+            body = await http.json("GET", "/things")
+        finally:
+            await http.aclose()
+
+    assert body == json.loads(ITEMS)
+
+
+async def test_a_body_that_is_not_the_gzip_it_claims_is_a_data_error_not_a_crash() -> None:
+    garbled = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 9\r\n\r\n"
+    error = await failure_of(answering(garbled, b"not gzip!"))
+
+    assert error.system is SourceSystem.PSA
+    assert "decod" in str(error).lower() or "gzip" in str(error).lower(), repr(error)
