@@ -35,6 +35,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
+    GraphQLStreamDirective,
     Undefined,
     is_leaf_type,
 )
@@ -104,6 +105,14 @@ class LeanExecution(StrawberryGraphQLCoreExecutionContext):
         # Per selection: the selection (kept alive, so that its id is not reused) and its
         # fields with the `LeafRead` of each that is one.
         self._plans: dict[tuple[GraphQLObjectType, int], tuple[Any, _Plan]] = {}
+        # Without the `@stream` directive in the schema, validation refuses it: no list
+        # is streamed, and graphql-core need not look for it on every list of every row.
+        self._may_stream = GraphQLStreamDirective in self.schema.directives
+
+    def get_stream_usage(self, field_details_list: FieldDetailsList, path: Path) -> Any:
+        if not self._may_stream:
+            return None
+        return super().get_stream_usage(field_details_list, path)
 
     def execute_fields(
         self,

@@ -500,3 +500,22 @@ async def test_rows_and_their_object_fields_are_completed_without_dispatch_on_th
     assert result.data is not None
     assert len(result.data["wholes"]) == 3
     assert completed == ["[Whole]!", "[Whole]"]  # the list itself; not a row, not a part
+
+
+async def test_without_stream_in_the_schema_no_list_looks_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def looked(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("looked for @stream")
+
+    monkeypatch.setattr(
+        "strawberry.schema.schema.StrawberryGraphQLCoreExecutionContext.get_stream_usage", looked
+    )
+    schema = lean_execution_schema()
+
+    result = await schema.execute("{ leaves { name } }")
+    assert result.data is not None and len(result.data["leaves"]) == 5
+
+    refused = await schema.execute("{ leaves @stream(initialCount: 1) { name } }")
+    assert refused.data is None
+    assert refused.errors and "Unknown directive" in refused.errors[0].message
