@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cachetools import LRUCache
@@ -71,10 +71,29 @@ def rejection(code: str, message: str, **details: int) -> GraphQLError:
 
 @dataclass(frozen=True)
 class Verdict:
-    """A document's admission: parsed and validated, or why not."""
+    """A document's admission: parsed and validated, or why not; and the costs worked
+    out for it lately, by operation name and variables (a dashboard asks the same
+    document with the same variables over and over)."""
 
     document: DocumentNode | None
     errors: list[GraphQLError]
+    costs: dict[tuple[str | None, tuple[tuple[str, str, Any], ...]], int] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+
+COSTS_KEPT = 64  # per document: past this, its costs are worked out afresh
+
+
+def _scalars(variables: Mapping[str, Any] | None) -> tuple[tuple[str, str, Any], ...] | None:
+    """The variables as a key, when they are all scalars (a list or an object is left
+    uncached rather than frozen at the price of walking it)."""
+    if not variables:
+        return ()
+    if all(isinstance(v, str | int | float | bool) or v is None for v in variables.values()):
+        # The type too: 1, 1.0 and true are equal keys, and need not cost the same.
+        return tuple(sorted((name, type(v).__name__, v) for name, v in variables.items()))
+    return None
 
 
 @dataclass
@@ -318,19 +337,26 @@ class AdmissionGuard(SchemaExtension):
             if not errors and longest_string(context.variables, limit):
                 errors = [too_long(limit)]
             if not errors:
-                errors = await self._over_budget(verdict.document)
+                errors = await self._over_budget(verdict, verdict.document)
             context.pre_execution_errors = errors
         yield
 
-    async def _over_budget(self, document: DocumentNode) -> list[GraphQLError]:
+    async def _over_budget(self, verdict: Verdict, document: DocumentNode) -> list[GraphQLError]:
         context = self.execution_context
-        cost = estimate(
-            context.schema._schema,
-            document,
-            context.variables,
-            context.operation_name,
-            self._cost,
-        )
+        key = _scalars(context.variables)
+        cost = verdict.costs.get((context.operation_name, key)) if key is not None else None
+        if cost is None:
+            cost = estimate(
+                context.schema._schema,
+                document,
+                context.variables,
+                context.operation_name,
+                self._cost,
+            )
+            if key is not None:
+                if len(verdict.costs) >= COSTS_KEPT:
+                    verdict.costs.clear()
+                verdict.costs[(context.operation_name, key)] = cost
         principal = getattr(context.context, "principal", None)
         limit = self._cost.limit_for(principal.roles if principal is not None else None)
         if cost > limit:

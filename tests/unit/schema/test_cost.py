@@ -57,3 +57,31 @@ def test_a_caller_gets_the_largest_limit_of_its_roles_or_the_default():
     assert policy.limit_for(frozenset({"client", "finance"})) == 1000
     assert policy.limit_for(frozenset({"consultant"})) == 100
     assert policy.limit_for(None) == 100
+
+
+PAGE = "query($n: Int) { projects(first: $n) { edges { node { name } } } }"
+
+
+async def test_a_document_asked_again_with_the_same_variables_is_costed_once(monkeypatch, run):
+    from schema import build_schema, guard
+
+    worked_out: list[object] = []
+    real = guard.estimate
+
+    def counted(*args, **kwargs):
+        worked_out.append(args[2])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(guard, "estimate", counted)
+    schema = build_schema(cost=CostPolicy(max_cost=50))
+
+    async def refused(**variables: object) -> bool:
+        context = await run.gateway.context(principal=run.principal)
+        result = await schema.execute(PAGE, variable_values=variables, context_value=context)
+        codes = [(e.extensions or {}).get("code") for e in result.errors or []]
+        return "COST_LIMIT" in codes
+
+    assert [await refused(n=10), await refused(n=10), await refused(n=10)] == [False] * 3
+    assert [await refused(n=100), await refused(n=100)] == [True, True]  # still refused
+    await refused(n=10.0)  # equal to 10, of another type: costed afresh
+    assert worked_out == [{"n": 10}, {"n": 100}, {"n": 10.0}]
