@@ -176,7 +176,8 @@ async def test_with_sharing_off_reads_are_still_cached_and_a_failure_still_serve
     clock.now += 120
     down = SourceUnavailable(CRM, "x")
     stale, failed = await cache.fetch_many(ACCOUNTS, ["a", "b"], Loads(fail=down))
-    assert fresh(stale).stale and fresh(stale).value == "value-a"
+    assert fresh(stale).stale
+    assert fresh(stale).value == "value-a"
     assert failed is down
 
 

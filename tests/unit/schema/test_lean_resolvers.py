@@ -514,8 +514,10 @@ async def test_without_stream_in_the_schema_no_list_looks_for_it(
     schema = lean_execution_schema()
 
     result = await schema.execute("{ leaves { name } }")
-    assert result.data is not None and len(result.data["leaves"]) == 5
+    assert result.data is not None
+    assert len(result.data["leaves"]) == 5
 
     refused = await schema.execute("{ leaves @stream(initialCount: 1) { name } }")
     assert refused.data is None
-    assert refused.errors and "Unknown directive" in refused.errors[0].message
+    assert refused.errors
+    assert "Unknown directive" in refused.errors[0].message

@@ -45,7 +45,8 @@ def test_what_is_built_is_what_the_record_says():
     shown = Project.of(a_project(name="Renamed", budget=Decimal("5.00")))
 
     assert shown.name == "Renamed"
-    assert shown.budget is not None and shown.budget.amount == Decimal("5.00")
+    assert shown.budget is not None
+    assert shown.budget.amount == Decimal("5.00")
 
 
 def test_a_view_made_afresh_of_the_same_records_shows_as_the_same_object():
