@@ -16,7 +16,7 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from sandboxes.harness.identity import Identity
 from sandboxes.world.model import World
-from sources.config import BreakerPolicy
+from sources.config import BreakerPolicy, Timeouts
 from tests.conftest import reset
 from tests.integration.gateway.conftest import QUICK, Gateway, gateway_settings
 
@@ -90,7 +90,11 @@ async def test_metrics_move_when_a_query_runs(gateway: Any) -> None:
 
 
 async def test_metrics_move_when_a_source_fails(open_gateway: Any, faults: Any) -> None:
-    async with open_gateway(overrides={"erp": QUICK}) as gateway:
+    # Both 503s are counted: a first attempt that a busy machine slowed past a short read
+    # timeout or deadline would count as a timeout, or leave no time to retry (seen once
+    # in a parallel run).
+    patient = {**QUICK, "timeouts": Timeouts(connect=2.0, read=2.0, total=10.0)}
+    async with open_gateway(overrides={"erp": patient}) as gateway:
         before = await scrape(gateway)
         with faults("erp", outage=True):
             body = await gateway.query(PROJECTS)
