@@ -160,12 +160,12 @@ class SourceCache:
                     values = [error] * len(wanted)
                 for index, loaded in zip(missing, values, strict=True):
                     results[index] = self._served(namespace, items[index], loaded)
-                return [r for r in results if r is not None]
-            task = asyncio.ensure_future(load)
-            task.add_done_callback(mark_retrieved)
-            for position, item in enumerate(wanted):
-                self._inflight[(namespace, item)] = (task, position)
-            waiting.extend((index, task, position) for position, index in enumerate(missing))
+            else:
+                task = asyncio.ensure_future(load)
+                task.add_done_callback(mark_retrieved)
+                for position, item in enumerate(wanted):
+                    self._inflight[(namespace, item)] = (task, position)
+                waiting.extend((index, task, position) for position, index in enumerate(missing))
         for index, task, position in waiting:
             try:
                 loaded = (await asyncio.shield(task))[position]

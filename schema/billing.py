@@ -23,7 +23,7 @@ from schema.common import (
     described,
     enum_value,
 )
-from schema.shared_views import SharedViews
+from schema.shared_views import shared
 from sources.records import Invoice as InvoiceRecord
 
 ClientRef = Annotated["Client", strawberry.lazy("schema.clients")]
@@ -43,11 +43,8 @@ class Invoice(Node):
     record: strawberry.Private[InvoiceRecord]
 
     @classmethod
+    @shared()
     def of(cls, invoice: InvoiceRecord) -> Invoice:
-        return _SHARED_INVOICES(invoice)
-
-    @classmethod
-    def _build(cls, invoice: InvoiceRecord) -> Invoice:
         return cls(
             id=strawberry.ID(ids.encode("Invoice", invoice.id)),
             number=invoice.number,
@@ -80,8 +77,6 @@ class Invoice(Node):
         found = await resolve.project(ctx, self.record)
         return Project.of(found) if found is not None else None
 
-
-_SHARED_INVOICES: SharedViews[InvoiceRecord, Invoice] = SharedViews(Invoice._build)
 
 # Below the classes: these modules and this one refer to one another's types, and a row's
 # field imported them on every call (~1 µs each, a few per row on a 1,000-row board).

@@ -34,7 +34,7 @@ from schema.common import (
     money,
     refs,
 )
-from schema.shared_views import SharedViews
+from schema.shared_views import shared
 from sources.records import Customer
 from sources.records import Opportunity as OpportunityRecord
 
@@ -51,11 +51,8 @@ class Client(Node):
     view: strawberry.Private[ClientView]
 
     @classmethod
+    @shared(lambda view: (view.account, view.customer))
     def of(cls, view: ClientView) -> Client:
-        return _SHARED_CLIENTS(view)
-
-    @classmethod
-    def _build(cls, view: ClientView) -> Client:
         account, customer = view.account, view.customer
         if account is not None:
             return cls(
@@ -146,11 +143,6 @@ class Client(Node):
 
     async def _receivables(self, ctx: RequestContext) -> Money | None:
         return Money.of(await resolve.receivables(ctx, self.view))
-
-
-_SHARED_CLIENTS: SharedViews[ClientView, Client] = SharedViews(
-    Client._build, lambda view: (view.account, view.customer)
-)
 
 
 @strawberry.type

@@ -337,12 +337,16 @@ class AdmissionGuard(SchemaExtension):
             if not errors and longest_string(context.variables, limit):
                 errors = [too_long(limit)]
             if not errors:
-                errors = await self._over_budget(verdict, verdict.document)
+                errors = await self._over_budget(verdict)
             context.pre_execution_errors = errors
         yield
 
-    async def _over_budget(self, verdict: Verdict, document: DocumentNode) -> list[GraphQLError]:
+    async def _over_budget(self, verdict: Verdict) -> list[GraphQLError]:
+        """The refusal, if the operation costs more than the caller may spend (an
+        admitted verdict: its document is parsed)."""
         context = self.execution_context
+        document = verdict.document
+        assert document is not None
         key = _scalars(context.variables)
         cost = verdict.costs.get((context.operation_name, key)) if key is not None else None
         if cost is None:

@@ -25,7 +25,7 @@ from schema.common import (
     money,
     refs,
 )
-from schema.shared_views import SharedViews
+from schema.shared_views import shared
 
 AssignmentRef = Annotated["Assignment", strawberry.lazy("schema.projects")]
 
@@ -62,11 +62,8 @@ class Resource(Node):
     view: strawberry.Private[ResourceView]
 
     @classmethod
+    @shared(lambda view: (view.worker, view.psa_user))
     def of(cls, view: ResourceView) -> Resource:
-        return _SHARED_RESOURCES(view)
-
-    @classmethod
-    def _build(cls, view: ResourceView) -> Resource:
         worker, user = view.worker, view.psa_user
         global_id = strawberry.ID(ids.encode("Resource", view.key))
         if worker is not None:
@@ -142,10 +139,6 @@ class Resource(Node):
     async def conflicts(self, info: GatewayInfo) -> list[FieldConflict] | None:
         return conflicts(await resolve.conflicts(context(info), self.view))
 
-
-_SHARED_RESOURCES: SharedViews[ResourceView, Resource] = SharedViews(
-    Resource._build, lambda view: (view.worker, view.psa_user)
-)
 
 # Below the classes: these modules and this one refer to one another's types, and a row's
 # field imported them on every call (~1 µs each, a few per row on a 1,000-row board).

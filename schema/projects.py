@@ -36,7 +36,7 @@ from schema.common import (
     refs,
     selected,
 )
-from schema.shared_views import SharedViews
+from schema.shared_views import shared
 from sources.records import Assignment as AssignmentRecord
 from sources.records import Milestone as MilestoneRecord
 from sources.records import Project as ProjectRecord
@@ -62,11 +62,8 @@ class Project(Node):
     record: strawberry.Private[ProjectRecord]
 
     @classmethod
+    @shared()
     def of(cls, project: ProjectRecord) -> Project:
-        return _SHARED_PROJECTS(project)
-
-    @classmethod
-    def _build(cls, project: ProjectRecord) -> Project:
         return cls(
             id=strawberry.ID(ids.encode("Project", project.id)),
             code=project.code,
@@ -186,8 +183,6 @@ class Project(Node):
     async def conflicts(self, info: GatewayInfo) -> list[FieldConflict] | None:
         return conflicts(await resolve.conflicts(context(info), self.record))
 
-
-_SHARED_PROJECTS: SharedViews[ProjectRecord, Project] = SharedViews(Project._build)
 
 # The fields a project row answers from its own record, reading nothing more.
 ANSWERED_BY_THE_ROW = answered_by_the_row(Project)

@@ -16,6 +16,7 @@ starts again, and the records it held are free to go.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 S = TypeVar("S")  # what `of` reads: a record, or a view of one or two records
@@ -52,3 +53,23 @@ class SharedViews(Generic[S, T]):
             self._kept.clear()
         self._kept[key] = (made_of, built)
         return built
+
+
+def shared(
+    parts: Callable[[Any], tuple[Any, ...]] | None = None,
+) -> Callable[[Callable[[Any, S], T]], Callable[[Any, S], T]]:
+    """For a node type's `of` (under `@classmethod`): what it builds, `SharedViews` of
+    it, one map per class it is called on."""
+
+    def decorate(build: Callable[[Any, S], T]) -> Callable[[Any, S], T]:
+        by_class: dict[type, SharedViews[S, T]] = {}
+
+        def of(cls: Any, source: S) -> T:
+            views = by_class.get(cls)
+            if views is None:
+                views = by_class[cls] = SharedViews(partial(build, cls), parts)
+            return views(source)
+
+        return of
+
+    return decorate
