@@ -224,7 +224,9 @@ async def test_of_the_gateways_sharing_a_store_one_monitors_and_another_takes_ov
     for _, leadership in replicas:
         leadership.start()
     try:
-        async with asyncio.timeout(10):
+        # Roomy: when a busy machine's store write outlasts the release's second, the
+        # standby takes over only once the lease runs out, which is a takeover all the same.
+        async with asyncio.timeout(30):
             while not any(detector.runs for detector, _ in replicas):
                 await asyncio.sleep(0.01)
             await asyncio.sleep(2.0)  # two rounds of contending: the other stays out
