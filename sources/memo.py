@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
@@ -75,7 +76,10 @@ class RecordMemo(Generic[R]):
         self._make = make
         self._size = size
         self._key = key
-        self._kept: dict[Hashable, R] = {}
+        # Not a dict: deleting a dict's first key again and again leaves a growing run of
+        # dead slots at its front that every `next(iter(...))` walks past (~15 µs an
+        # eviction at 20,000 keys, most of a monitor scan of 28,000 time entries).
+        self._kept: OrderedDict[Hashable, R] = OrderedDict()
 
     def __call__(self, body: Any) -> R:
         try:
@@ -86,8 +90,7 @@ class RecordMemo(Generic[R]):
         if found is None:
             found = self._make(body)
             if len(self._kept) >= self._size:
-                # Oldest first out: dicts keep insertion order.
-                del self._kept[next(iter(self._kept))]
+                self._kept.popitem(last=False)  # oldest first out
             self._kept[key] = found
         return found
 

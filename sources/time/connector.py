@@ -44,9 +44,11 @@ T = TypeVar("T")
 REFERENCE_ENTITIES = ("user", "project")  # read by id through a snapshot
 DEFAULT_REFERENCE_TTL = 300.0
 # Records remembered per entity (~1.7 KB each, and its object's JSON, 0.3 to 0.8 KB, as
-# its key): a month of a large firm's time entries (approved and invoiced: two
-# listings), and every user and project.
-REMEMBERED = {"time_entry": 20_000, "expense": 5_000, "user": 5_000, "project": 5_000}
+# its key; ~2.5 KB in all): a month of a large firm's time entries (approved and
+# invoiced: two listings) and what the exceptions monitor reads on every scan, all the
+# approved ones (28,000 in the test world; a memo smaller than a listing read in turn
+# keeps none of it), and every user and project.
+REMEMBERED = {"time_entry": 50_000, "expense": 5_000, "user": 5_000, "project": 5_000}
 REFERENCE_GROUP = "psgraph"  # external_reference.group_id of entries this connector creates
 
 
