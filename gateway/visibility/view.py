@@ -63,6 +63,16 @@ class SourceView:
         found = await self._connectors[system].get_many(entity, list(ids))
         return [record for record in found if record is not None]
 
+    async def aggregate(
+        self, system: SourceSystem, name: str, ids: Sequence[str]
+    ) -> Mapping[str, Any]:
+        """The connector's aggregate `name` by id (`scheduled_jobs`, ...): `{id: value}`,
+        without reading the records it is worked out from."""
+        if not ids:
+            return {}
+        answer: Mapping[str, Any] = await getattr(self._connectors[system], name)(list(ids))
+        return answer
+
     async def _read_all(
         self, system: SourceSystem, entity: str, filters: Mapping[str, Any] | None
     ) -> list[Record]:
