@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import weakref
+from contextlib import suppress
 from typing import Any
 
 
@@ -29,5 +30,6 @@ class CursorClosingConnection(sqlite3.Connection):
 
     def close(self) -> None:
         for cursor in list(self._cursors):
-            cursor.close()
+            with suppress(sqlite3.ProgrammingError):  # closed already: a second close
+                cursor.close()
         super().close()

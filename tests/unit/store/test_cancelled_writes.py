@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
+from pathlib import Path
 
 from gateway.store import Store
+from gateway.store.sqlite_connection import CursorClosingConnection
 
 
 def sqlite_path(store: Store) -> str:
@@ -51,3 +53,25 @@ async def test_writes_cancelled_at_random_moments_never_leave_the_write_lock_hel
     assert cancelled >= 50  # the test would prove nothing if the writes all got done
     assert wedged == 0
     assert await store.leases.acquire("job", "b", 3.0) is False  # a's: still the store's word
+
+
+def test_a_connection_closed_mid_statement_lets_the_write_lock_go(tmp_path: Path):
+    path = str(tmp_path / "plain.db")
+    setup = sqlite3.connect(path, isolation_level=None)
+    setup.execute("CREATE TABLE t (n INTEGER)")
+    setup.close()
+    connection = sqlite3.connect(path, isolation_level=None, factory=CursorClosingConnection)
+    connection.execute("BEGIN IMMEDIATE")
+    cursor = connection.cursor()
+    cursor.execute("INSERT INTO t VALUES (1), (2) RETURNING n")  # one row read, one not
+    connection.close()  # the cursor lives on, as in a cancellation's traceback
+
+    assert writable_from_outside(path)
+    assert cursor is not None
+
+
+def test_closing_a_connection_twice_is_harmless(tmp_path: Path):
+    connection = sqlite3.connect(str(tmp_path / "twice.db"), factory=CursorClosingConnection)
+    connection.cursor().execute("SELECT 1")
+    connection.close()
+    connection.close()
