@@ -6,9 +6,9 @@ locked", whatever the busy timeout. So every write transaction starts with
 `BEGIN IMMEDIATE` (it queues for the write lock up front, honouring the busy timeout,
 which covers other processes), and the `Store` serializes its own writers with a lock
 so tasks in one process never contend inside SQLite at all. Readers use
-`BEGIN DEFERRED` and, thanks to WAL, never wait for the writer. A connection closes its
-cursors before itself (`sqlite_connection`), so one given up on mid-write, say when its
-task is cancelled, cannot keep the write lock.
+`BEGIN DEFERRED` and, thanks to WAL, never wait for the writer. Connections come from
+`sqlite_connection`, mended so that a write cancelled midway neither keeps the write
+lock nor leaves a close that never ends.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
-from gateway.store.sqlite_connection import CursorClosingConnection
+from gateway.store.sqlite_connection import open_connection
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 READ_ONLY = "psgraph_read_only"  # execution option: this transaction only reads
@@ -37,7 +37,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
 
 def _sqlite_engine(url: str, *, in_memory: bool, echo: bool) -> AsyncEngine:
-    options: dict[str, Any] = {"echo": echo, "connect_args": {"factory": CursorClosingConnection}}
+    options: dict[str, Any] = {"echo": echo, "connect_args": {"async_creator_fn": open_connection}}
     if in_memory:
         # Every new connection to :memory: is a new, empty database: share one.
         options["poolclass"] = StaticPool

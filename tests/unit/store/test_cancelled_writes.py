@@ -5,6 +5,7 @@ statement that had written cannot keep the write lock."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import sqlite3
 from pathlib import Path
@@ -75,3 +76,32 @@ def test_closing_a_connection_twice_is_harmless(tmp_path: Path):
     connection.cursor().execute("SELECT 1")
     connection.close()
     connection.close()
+
+
+async def test_a_write_cancelled_twice_while_another_process_writes_leaves_nothing_waiting(
+    store_url: str,
+):
+    # Before, the connection's close waited for ever for a thread that had stopped, and
+    # the event loop, which waits for every task when it shuts down, never did.
+    store = await Store.open(store_url, migrate=False)
+    path = sqlite_path(store)
+    other = sqlite3.connect(path, isolation_level=None, timeout=5.0)
+    other.execute("BEGIN IMMEDIATE")
+    write = asyncio.create_task(store.leases.acquire("job", "a", 3.0))
+    await asyncio.sleep(0.05)  # queued behind the other process, inside SQLite
+    write.cancel()  # say, a timeout
+    await asyncio.sleep(0)
+    write.cancel()  # and the lease stopping
+    await asyncio.sleep(0.1)
+    other.execute("ROLLBACK")
+    other.close()
+    with contextlib.suppress(asyncio.CancelledError):
+        await write
+    async with asyncio.timeout(10):
+        await store.close()
+
+    left = asyncio.all_tasks() - {asyncio.current_task()}
+    if left:
+        _, waiting = await asyncio.wait(left, timeout=5)
+        assert not waiting
+    assert writable_from_outside(path)
