@@ -1,6 +1,7 @@
 """A write cancelled at any moment (a timeout, a lease stepping down, a client gone) leaves
-SQLite writable: the connection SQLAlchemy gives up on closes its cursors first, so a
-statement that had written cannot keep the write lock."""
+SQLite writable, and leaves nothing waiting: the connection SQLAlchemy gives up on closes
+its cursors first, so a statement that had written cannot keep the write lock, and its
+thread is stopped once, so its close ends."""
 
 from __future__ import annotations
 
