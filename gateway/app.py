@@ -556,4 +556,5 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.gateway = gateway
+    app.state.event_streams = streams  # ended by the server as it stops (gateway.cli)
     return app

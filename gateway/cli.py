@@ -368,9 +368,18 @@ def _serve_gateway(
     on_exit: Callable[[], None] = lambda: None,
 ) -> None:
     from gateway.app import create_app, tune_gc
+    from gateway.graphql_sse import GraphQLOverSSE
 
     app = create_app(settings)
     tune_gc()
+    streams: GraphQLOverSSE = app.state.event_streams
+
+    def exiting() -> None:
+        # uvicorn waits for open responses before it shuts down; an event stream never
+        # finishes by itself, and would be cut off (a traceback) once the grace ran out.
+        streams.end_all()
+        on_exit()
+
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -381,7 +390,7 @@ def _serve_gateway(
         access_log=False,
         timeout_graceful_shutdown=graceful_shutdown_s,
     )
-    _Server(config, on_exit).run()
+    _Server(config, exiting).run()
 
 
 def _wait_for_ports(

@@ -5,8 +5,11 @@ stream: POST with the usual JSON body, or GET with `query`, `variables`, `operat
 and `extensions` in the query string (queries and subscriptions only). Each result is an
 `event: next` whose data is the GraphQL result; the end is `event: complete`. A request
 that does not parse or validate is answered 400 with the errors as JSON, before any
-stream. Closing the connection ends the operation. Every other request goes to the
-wrapped app (the ordinary GraphQL view).
+stream. Closing the connection ends the operation. When the server stops, every open
+stream ends at once with `complete` (`end_all`), as an operation that finished: a
+graphql-sse client then asks again, elsewhere or later, rather than seeing its stream cut
+off mid-body when the grace period runs out. Every other request goes to the wrapped app
+(the ordinary GraphQL view).
 """
 
 from __future__ import annotations
@@ -52,11 +55,27 @@ class GraphQLOverSSE:
         self._make_context = make_context
         self._fallback = fallback
         self._keepalive_s = keepalive_s
+        self._open: set[asyncio.Queue[tuple[str, Any]]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ended = False
+
+    def end_all(self) -> None:
+        """End every open stream, and any opened from now on, with `complete`. Safe to
+        call from a signal handler: the work is handed to the event loop."""
+        if self._loop is not None:
+            with suppress(RuntimeError):  # a loop already closed has no stream left open
+                self._loop.call_soon_threadsafe(self._end_all)
+
+    def _end_all(self) -> None:
+        self._ended = True
+        for queue in self._open:
+            queue.put_nowait(("end", None))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not wants_event_stream(Headers(scope=scope)):
             await self._fallback(scope, receive, send)
             return
+        self._loop = asyncio.get_running_loop()
         request = Request(scope, receive)
         response = await self._respond(request)
         await response(scope, receive, send)
@@ -101,6 +120,9 @@ class GraphQLOverSSE:
         """`next` frames with a keep-alive comment when idle, then `complete`. The
         operation runs in its own task so idling never cancels it mid-step."""
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        if self._ended:
+            queue.put_nowait(("end", None))
+        self._open.add(queue)
 
         async def pump() -> None:
             try:
@@ -121,8 +143,12 @@ class GraphQLOverSSE:
                     pumping.result()  # surface what ended the stream, if it failed
                     yield "event: complete\ndata:\n\n"
                     return
+                if kind == "end":  # the server is stopping
+                    yield "event: complete\ndata:\n\n"
+                    return
                 yield f"event: next\ndata: {json.dumps(_formatted(result), default=str)}\n\n"
         finally:
+            self._open.discard(queue)
             pumping.cancel()
             with suppress(asyncio.CancelledError):
                 await pumping

@@ -248,3 +248,25 @@ def test_sigterm_stops_the_demo_within_3_s_leaving_no_port_open(tmp_path: Path) 
         assert demo.process.returncode == 0
     refused = {port: refuses(port) for port in demo.ports}
     assert all(refused.values()), f"still listening: {refused}"
+
+
+def test_an_open_event_stream_ends_with_complete_when_the_demo_stops(tmp_path: Path) -> None:
+    # A dashboard left open over SSE: stopping must end its stream as an operation that
+    # completed, not leave it to be cut off (and logged as a failure) after the grace.
+    with demo_running(demo_config(tmp_path)) as demo:
+        frames: list[str] = []
+        with httpx.stream(
+            "POST",
+            f"{demo.gateway}/graphql",
+            json={"query": "subscription { events { cursor type } }"},
+            headers={**demo.headers(), "accept": "text/event-stream"},
+            timeout=30,
+        ) as stream:
+            assert stream.status_code == 200
+            lines = stream.iter_lines()
+            demo.process.send_signal(signal.SIGINT)
+            frames.extend(line for line in lines if line.startswith("event:"))
+        output, _ = demo.process.communicate(timeout=3)
+    assert frames[-1:] == ["event: complete"], frames
+    assert demo.process.returncode == 0
+    assert "Traceback" not in output.decode(), output.decode()[-3000:]
