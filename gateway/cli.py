@@ -344,9 +344,14 @@ def _print_tokens(settings: Settings) -> None:
     from sandboxes.world.generate import generate
 
     world = generate(seed=settings.sandbox.seed, scale=settings.sandbox.scale)
+    try:
+        tokens = demo_tokens(settings, world)
+    except httpx.HTTPError as error:  # stopped meanwhile (Ctrl-C as the demo came up)
+        typer.echo(f"tokens:   the identity provider did not answer ({error})")
+        return
     typer.echo("tokens:   paste one into GraphiQL's headers as")
     typer.echo('          {"Authorization": "Bearer <token>"}')
-    for role, signed in demo_tokens(settings, world).items():
+    for role, signed in tokens.items():
         typer.echo(f"  {role}: Bearer {signed}")
 
 
