@@ -260,7 +260,7 @@ class _States:
         for sighting in seen:
             ids = wanted.setdefault((sighting.system.value, sighting.entity), set())
             ids.update(r.id for r in sighting.records)
-        repository = RecordStateRepository(tx)
+        repository = RecordStateRepository(tx.scope)
         return cls(
             {
                 key: await repository.get_many(key[0], key[1], sorted(ids))
@@ -282,7 +282,7 @@ class _States:
         self._forgotten.setdefault(key, set()).add(record_id)
 
     async def write(self, tx: Transaction) -> None:
-        repository = RecordStateRepository(tx)
+        repository = RecordStateRepository(tx.scope)
         for (system, entity), states in self._changed.items():
             if states:
                 await repository.put_many(system, entity, states)

@@ -59,13 +59,12 @@ class Repositories:
         self.exceptions = ExceptionRepository(scope)
 
 
-class Transaction(Repositories):
-    """Repositories sharing one open transaction; see `Store.transaction`."""
+class Joined:
+    """The scope of one open transaction: every read and write joins its connection."""
 
     def __init__(self, connection: AsyncConnection, dialect: str) -> None:
         self.connection = connection
         self._dialect = dialect
-        super().__init__(self)
 
     @property
     def dialect(self) -> str:
@@ -80,6 +79,17 @@ class Transaction(Repositories):
     @asynccontextmanager
     async def _joined(self) -> AsyncIterator[AsyncConnection]:
         yield self.connection
+
+
+class Transaction(Repositories):
+    """Repositories sharing one open transaction; see `Store.transaction`. They are bound
+    to its `Joined` scope, not to the transaction: a cycle between them would leave every
+    transaction, and its connection, to the cycle collector."""
+
+    def __init__(self, connection: AsyncConnection, dialect: str) -> None:
+        self.connection = connection
+        self.scope = Joined(connection, dialect)  # for repositories of other packages
+        super().__init__(self.scope)
 
 
 class Store(Repositories):
