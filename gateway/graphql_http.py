@@ -44,6 +44,7 @@ from schema.trusted import DOCUMENT_ID
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+CONTEXT = "graphql_context"  # the request's RequestContext, in its ASGI state
 
 MakeContext = Callable[[Request | WebSocket], Awaitable[RequestContext]]
 
@@ -139,6 +140,11 @@ class GraphQLView(GraphQL[RequestContext, None]):
             response = PlainTextResponse(error.reason, status_code=error.status_code)
             if error.status_code == 405:
                 response.headers["Allow"] = "POST" if request.method == "GET" else "GET, POST"
+        finally:
+            # Answered: release what it read, and take it off the request it refers to.
+            context: RequestContext | None = scope.get("state", {}).pop(CONTEXT, None)
+            if context is not None:
+                context.release()
         await response(scope, receive, send)
 
     def encode_json(self, data: object) -> bytes:
@@ -152,7 +158,9 @@ class GraphQLView(GraphQL[RequestContext, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
-        return await self._make_context(request)
+        context = await self._make_context(request)
+        setattr(request.state, CONTEXT, context)  # released once answered (`__call__`)
+        return context
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = await super().get_sub_response(request)

@@ -97,7 +97,7 @@ class GraphQLOverSSE:
             operation_extensions=params.get("extensions"),
         )
         return StreamingResponse(
-            self._frames(results),
+            self._frames(results, context),
             media_type=EVENT_STREAM,
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -116,7 +116,7 @@ class GraphQLOverSSE:
             raise BadRequestError("mutations cannot be sent with GET")
         return []
 
-    async def _frames(self, results: AsyncIterator[Any]) -> AsyncIterator[str]:
+    async def _frames(self, results: AsyncIterator[Any], context: Any) -> AsyncIterator[str]:
         """`next` frames with a keep-alive comment when idle, then `complete`. The
         operation runs in its own task so idling never cancels it mid-step."""
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
@@ -155,6 +155,9 @@ class GraphQLOverSSE:
             aclose = getattr(results, "aclose", None)
             if aclose is not None:
                 await aclose()
+            release = getattr(context, "release", None)
+            if release is not None:
+                release()
 
 
 async def _params(request: Request) -> dict[str, Any]:

@@ -54,6 +54,10 @@ class RequestContext:
     # place in the query (response path without list indices) -> names selected there
     selections: dict[tuple[str, ...], frozenset[str]] = field(default_factory=dict)
 
+    def release(self) -> None:
+        """The request has been answered: let go of what it read (`Loaders.release`)."""
+        self.loaders.release()
+
     def reporter(self, path: list[str | int]) -> Report:
         """For fields that return what they could and name the source that failed
         (a list of references with one system missing): the error is added to the
