@@ -159,7 +159,8 @@ class GraphQLView(GraphQL[RequestContext, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
         context = await self._make_context(request)
-        setattr(request.state, CONTEXT, context)  # released once answered (`__call__`)
+        if isinstance(request, Request):  # an HTTP request: released once answered
+            setattr(request.state, CONTEXT, context)
         return context
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:

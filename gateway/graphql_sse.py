@@ -28,10 +28,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.schema.base import BaseSchema
 from strawberry.types import ExecutionResult
 
+from resolvers.context import RequestContext
+
 EVENT_STREAM = "text/event-stream"
 KEEPALIVE_S = 12.0
 
-MakeContext = Callable[[Request], Awaitable[Any]]
+MakeContext = Callable[[Request], Awaitable[RequestContext]]
 
 
 class BadRequestError(ValueError):
@@ -116,7 +118,9 @@ class GraphQLOverSSE:
             raise BadRequestError("mutations cannot be sent with GET")
         return []
 
-    async def _frames(self, results: AsyncIterator[Any], context: Any) -> AsyncIterator[str]:
+    async def _frames(
+        self, results: AsyncIterator[Any], context: RequestContext
+    ) -> AsyncIterator[str]:
         """`next` frames with a keep-alive comment when idle, then `complete`. The
         operation runs in its own task so idling never cancels it mid-step."""
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
@@ -155,9 +159,7 @@ class GraphQLOverSSE:
             aclose = getattr(results, "aclose", None)
             if aclose is not None:
                 await aclose()
-            release = getattr(context, "release", None)
-            if release is not None:
-                release()
+            context.release()
 
 
 async def _params(request: Request) -> dict[str, Any]:
