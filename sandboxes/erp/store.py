@@ -304,6 +304,8 @@ class RecordStore:
             row = cache.get(record["id"])
             if row is None or not row.shows(record):
                 row = cache[record["id"]] = _RecordRow(self, record, columns)
+            else:
+                row.forget()  # the record may have been edited in place (`changed`)
             rows.append(row)
         table = Table(type_name, tuple(columns), rows, ("id",))
         yield type_name, self._with_key_lookups(type_name, _indexed(table, columns))
@@ -346,6 +348,7 @@ class RecordStore:
 
 
 _ID = FieldSpec("id")
+_UNREAD = object()
 Columns = Mapping[str, tuple[str, FieldSpec]]
 
 
@@ -382,19 +385,34 @@ def _index_key(value: Any) -> int | None:
 
 
 class _RecordRow:
-    """A record seen as a SuiteQL row, converted as columns are read."""
+    """A record seen as a SuiteQL row, converted as columns are read.
 
-    __slots__ = ("_columns", "_record", "_store")
+    A column's value is kept once converted: an aggregate over a thousand jobs reads
+    three columns of ~9,000 invoices. The store's tables are rebuilt after any change,
+    and the rebuild makes each row it keeps `forget` them.
+    """
+
+    __slots__ = ("_columns", "_record", "_store", "_values")
 
     def __init__(self, store: RecordStore, record: Record, columns: Columns) -> None:
         self._store = store
         self._record = record
         self._columns = columns
+        self._values: dict[str, Any] = {}
 
     def shows(self, record: Record) -> bool:
         return self._record is record
 
+    def forget(self) -> None:
+        self._values = {}
+
     def get(self, column: str) -> Any:
+        value = self._values.get(column, _UNREAD)
+        if value is _UNREAD:
+            value = self._values[column] = self._convert(column)
+        return value
+
+    def _convert(self, column: str) -> Any:
         name, spec = self._columns[column]
         value = self._record.get(name)
         if value is None:

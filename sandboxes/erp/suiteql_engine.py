@@ -139,8 +139,8 @@ def evaluate(query: Query, tables: Tables) -> Answer:
     table = _table(tables, query.table)
     _check_columns(query, table)
     where = _answer_subqueries(query.where, tables) if query.where else None
-    predicate = _compile(where) if where else None
-    candidates = _candidates(where, table)
+    candidates, rest = _candidates(where, table)
+    predicate = _compile(rest) if rest else None
     rows = [row for row in candidates if predicate is None or predicate(row) is True]
     if query.aggregated:
         results = _grouped(query, rows)
@@ -193,13 +193,14 @@ def _table(tables: Tables, name: str) -> Table:
         raise SuiteQLError(f"Record '{name}' was not found.") from None
 
 
-def _candidates(where: Condition | None, table: Table) -> Sequence[Row]:
-    """The rows that may match: from an index when a conjunct is `col IN (...)` or
-    `col = value`, else all of them."""
+def _candidates(where: Condition | None, table: Table) -> tuple[Sequence[Row], Condition | None]:
+    """The rows that may match, and what of `where` they must still pass: from an index
+    when a conjunct is `col IN (...)` or `col = value` (every row the index gives passes
+    that conjunct, so it is not tested again), else all of them and all of `where`."""
     if where is None or table.lookup is None:
-        return table.rows
+        return table.rows, where
     parts = where.parts if isinstance(where, Logical) and where.op == "AND" else (where,)
-    for part in parts:
+    for i, part in enumerate(parts):
         column, values = None, None
         if isinstance(part, InList) and not part.negated and isinstance(part.operand, Column):
             column, values = part.operand.name, part.values
@@ -212,8 +213,11 @@ def _candidates(where: Condition | None, table: Table) -> Sequence[Row]:
         if column is not None and values is not None:
             found = table.lookup(column, values)
             if found is not None:
-                return found
-    return table.rows
+                rest = parts[:i] + parts[i + 1 :]
+                return found, (
+                    None if not rest else rest[0] if len(rest) == 1 else Logical("AND", rest)
+                )
+    return table.rows, where
 
 
 def _check_columns(query: Query, table: Table) -> None:
@@ -277,10 +281,15 @@ def _project(query: Query, table: Table, row: Row) -> dict[str, Any]:
 
 
 def _grouped(query: Query, rows: list[Row]) -> list[dict[str, Any]]:
-    groups: dict[tuple[Any, ...], list[Row]] = {}
-    for row in rows:
-        key = tuple(_hashable(row.get(name)) for name in query.group_by)
-        groups.setdefault(key, []).append(row)
+    groups: dict[Any, list[Row]] = {}
+    if len(query.group_by) == 1:  # the usual shape: one key per row, no tuple of it
+        (name,) = query.group_by
+        for row in rows:
+            groups.setdefault(_hashable(row.get(name)), []).append(row)
+    else:
+        for row in rows:
+            key = tuple(_hashable(row.get(name)) for name in query.group_by)
+            groups.setdefault(key, []).append(row)
     if not query.group_by and not groups:
         groups[()] = []  # an aggregate over no rows still answers one row
     results = []
@@ -611,11 +620,15 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _hashable(value: Any) -> Any:
+    if type(value) is int:  # equal ints and Decimals hash and compare alike
+        return value
     normal = _normal(value)
     return _as_datetime(normal)
 
 
 def _number(value: Any) -> Decimal:
+    if type(value) is Decimal:
+        return value
     try:
         return Decimal(str(value))
     except InvalidOperation:
