@@ -75,7 +75,8 @@ Lookup = Callable[[str, Sequence[Any]], Sequence[Row] | None]
 class Table:
     """A table's rows; `ordered_by` names the columns they are already sorted on
     (ascending, none of them NULL), and `lookup(column, values)` may answer
-    `column IN values` from an index, in row order (None: no index, scan)."""
+    `column IN values` from an index, in row order (None: no index, scan). What it
+    answers must be exact: the rows it gives are not tested against that conjunct again."""
 
     name: str
     columns: tuple[str, ...]
