@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo win-deal test test-unit fuzz bench bench-peers chaos lint ci services chromium clean
+.PHONY: demo win-deal test test-unit fuzz bench bench-peers bench-instructions chaos lint ci services chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ chaos: $(STAMP) services
 # Side by side with Hive Gateway (installed with npm into var/bench-peers on first use).
 bench-peers: $(STAMP)
 	$(BIN)/python -m bench.peers
+
+# The gateway's instructions per request under valgrind's callgrind: counted, not timed,
+# so two builds compare on a busy machine (needs valgrind).
+bench-instructions: $(STAMP)
+	$(BIN)/python -m bench.instructions
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -89,10 +89,13 @@ class GatewayProcess:
         env: dict[str, str] | None = None,
         *,
         command: tuple[str, ...] = ("gateway.cli", "serve", "--config"),
+        prefix: tuple[str, ...] = (),
     ) -> None:
-        """Runs `python -m *command config`: the gateway, or a benchmark's gateway."""
+        """Runs `*prefix python -m *command config`: the gateway, or a benchmark's gateway
+        (under a profiler, say, with a `prefix`)."""
         self.config = config
         self._command = command
+        self._prefix = prefix
         self.url = f"http://127.0.0.1:{yaml.safe_load(config.read_text())['port']}"
         self._log = log
         self._env = env or {}
@@ -109,7 +112,7 @@ class GatewayProcess:
     def start(self) -> GatewayProcess:
         with self._log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", *self._command, str(self.config)],
+                [*self._prefix, sys.executable, "-m", *self._command, str(self.config)],
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
