@@ -169,7 +169,8 @@ def _filter_nodes(field: GraphQLField) -> None:
     resolve = field.resolve or default_field_resolver
     named = get_named_type(field.type)
     # A concrete node type lets the caller's rules be known before resolving: a caller who
-    # reads every row of it gets the value as resolved, without a coroutine per row.
+    # reads every row of it gets the value as resolved, without a coroutine per row; its
+    # rules are looked up once per request and type (every row's node and link asks).
     concrete = named.name if isinstance(named, GraphQLObjectType) else None
 
     async def checked(value: Any, ctx: RequestContext) -> Any:
@@ -182,11 +183,15 @@ def _filter_nodes(field: GraphQLField) -> None:
         return value if await scope.admits(ctx, value) else None
 
     def admitted(root: Any, info: Any, **arguments: Any) -> Any:
-        ctx = _context(info)
+        ctx: RequestContext = info.context
         value = resolve(root, info, **arguments)
-        if not ctx.enforce_policy or (
-            concrete is not None and Rows.EVERY in scope.narrowed(ctx, concrete)
-        ):
+        if concrete is not None:
+            every = ctx.reads_every.get(concrete)
+            if every is None:
+                every = ctx.reads_every[concrete] = Rows.EVERY in scope.narrowed(ctx, concrete)
+            if every:
+                return value
+        if not ctx.enforce_policy:
             return value
         return checked(value, ctx)
 
