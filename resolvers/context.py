@@ -49,8 +49,7 @@ class RequestContext:
     health: SourceHealthTracker | None = None  # each source's health, as calls report it
     enforce_policy: bool = True  # off only in a benchmark measuring what the policy costs
     row_facts: dict[str, frozenset[str]] = field(default_factory=dict)  # resolvers.scope's
-    # node type -> whether the caller reads every row of it (schema.policy asks per row)
-    reads_every: dict[str, bool] = field(default_factory=dict)
+    reads_every: dict[str, bool] = field(default_factory=dict)  # resolvers.scope's
     visibility: ExceptionMonitor | None = None  # business exceptions, when the monitor runs
     partial_errors: list[GraphQLError] = field(default_factory=list)
     # place in the query (response path without list indices) -> names selected there

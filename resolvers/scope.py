@@ -18,7 +18,14 @@ from resolvers.context import RequestContext
 from resolvers.links import PSA
 from sources.records import Milestone, Project
 
-__all__ = ["admits", "assigned_project_ids", "client_key", "narrowed", "resource_key"]
+__all__ = [
+    "admits",
+    "assigned_project_ids",
+    "client_key",
+    "narrowed",
+    "reads_every",
+    "resource_key",
+]
 
 
 def narrowed(ctx: RequestContext, node_type: str) -> frozenset[Rows]:
@@ -26,6 +33,16 @@ def narrowed(ctx: RequestContext, node_type: str) -> frozenset[Rows]:
     if not ctx.enforce_policy:
         return frozenset({Rows.EVERY})
     return rows(ctx.principal, node_type)
+
+
+def reads_every(ctx: RequestContext, node_type: str) -> bool:
+    """Whether the caller reads every row of `node_type`, kept for the request
+    (`ctx.reads_every`): the policy asks for every row's node and link, and the rules'
+    own `Rows.EVERY in ...` costs an enum hash in Python each time."""
+    every = ctx.reads_every.get(node_type)
+    if every is None:
+        every = ctx.reads_every[node_type] = Rows.EVERY in narrowed(ctx, node_type)
+    return every
 
 
 def client_key(ctx: RequestContext) -> str | None:

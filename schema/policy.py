@@ -169,8 +169,8 @@ def _filter_nodes(field: GraphQLField) -> None:
     resolve = field.resolve or default_field_resolver
     named = get_named_type(field.type)
     # A concrete node type lets the caller's rules be known before resolving: a caller who
-    # reads every row of it gets the value as resolved, without a coroutine per row; its
-    # rules are looked up once per request and type (every row's node and link asks).
+    # reads every row of it gets the value as resolved, without a coroutine per row (the
+    # request's kept answer looked up inline: the wrapper runs for every row).
     concrete = named.name if isinstance(named, GraphQLObjectType) else None
 
     async def checked(value: Any, ctx: RequestContext) -> Any:
@@ -185,13 +185,10 @@ def _filter_nodes(field: GraphQLField) -> None:
     def admitted(root: Any, info: Any, **arguments: Any) -> Any:
         ctx: RequestContext = info.context
         value = resolve(root, info, **arguments)
-        if concrete is not None:
-            every = ctx.reads_every.get(concrete)
-            if every is None:
-                every = ctx.reads_every[concrete] = Rows.EVERY in scope.narrowed(ctx, concrete)
-            if every:
-                return value
-        if not ctx.enforce_policy:
+        if not ctx.enforce_policy or (
+            concrete is not None
+            and (ctx.reads_every.get(concrete) or scope.reads_every(ctx, concrete))
+        ):
             return value
         return checked(value, ctx)
 
@@ -237,7 +234,7 @@ async def _readable(ctx: RequestContext, item: Any) -> bool:
         return await scope.admits(ctx, item)
     subject = getattr(item, "subject_id", None)
     if not subject:
-        return Rows.EVERY in scope.narrowed(ctx, "Workflow")
+        return scope.reads_every(ctx, "Workflow")
     try:
         rules = scope.narrowed(ctx, ids.decode(str(subject)).type)
         if Rows.EVERY in rules or not rules:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 
-from gateway.auth.policy import Rows
 from resolvers import billing, health, links, people, scope
 from resolvers import clients as client_links
 from resolvers import projects as project_links
@@ -156,7 +155,7 @@ def start_utilization_reads(info: GatewayInfo, first: int | None) -> None:
     ctx = context(info)
     if not readable(ctx, "Resource", "utilization"):
         return
-    every = Rows.EVERY in scope.narrowed(ctx, "Resource")
+    every = scope.reads_every(ctx, "Resource")
     for arguments in arguments_at(info, "edges", "node", "utilization"):
         start, end = _day(arguments.get("from")), _day(arguments.get("to"))
         if start is not None and end is not None and start <= end:
