@@ -26,7 +26,6 @@ means the same on any machine with the same Python and libraries. Needs `valgrin
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import re
 import shutil
 import subprocess
@@ -37,12 +36,11 @@ from pathlib import Path
 
 import httpx
 
-from bench.peers import PSGRAPH_QUERY, psgraph_config, serve_two
-from bench.read_queries import Firm
+from bench.peers import PSGRAPH_QUERY, psgraph_config
+from bench.read_queries import DEMO_CONFIG, Firm, sandboxes_apart
 from gateway.settings import load_settings
 from sandboxes.harness.processes import GatewayProcess
 
-DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo.yaml"
 WARM_UP = 20
 VARIANTS = (
     ("like for like", 10, True),
@@ -99,24 +97,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         raise SystemExit("bench.instructions needs valgrind (Debian's package: valgrind)")
     demo = load_settings(DEMO_CONFIG)
-    spawn = multiprocessing.get_context("spawn")
-    ours, theirs = spawn.Pipe()
-    sandboxes = spawn.Process(
-        target=serve_two, args=(theirs, demo.sandbox.seed, dict(demo.sandbox.tokens)), daemon=True
-    )
-    sandboxes.start()
-    firm: Firm = ours.recv()
-    try:
+    tokens = dict(demo.sandbox.tokens)
+    with (
+        sandboxes_apart(demo.sandbox.seed, 1.0, tokens, ("crm", "psa", "idp")) as firm,
+        tempfile.TemporaryDirectory() as folder,
+    ):
         httpx.post(f"{firm.urls['psa']}/_sandbox/rate_limit", json={"per_s": None})
         print(f"{firm.summary}; {args.requests} requests counted per variant, after {WARM_UP}")
         print(f"{'psgraph':16} {'n':>4} {'instructions per request':>26}")
-        with tempfile.TemporaryDirectory() as folder:
-            for label, n, cold in VARIANTS:
-                count = per_request(firm, Path(folder), label, n, cold=cold, requests=args.requests)
-                print(f"{label:16} {n:>4} {count / 1e6:>24.2f} M", flush=True)
-    finally:
-        ours.send("stop")
-        sandboxes.join(timeout=30)
+        for label, n, cold in VARIANTS:
+            count = per_request(firm, Path(folder), label, n, cold=cold, requests=args.requests)
+            print(f"{label:16} {n:>4} {count / 1e6:>24.2f} M", flush=True)
 
 
 if __name__ == "__main__":
