@@ -30,6 +30,7 @@ from typing import Any
 
 from graphql import (
     FieldNode,
+    GraphQLDeferDirective,
     GraphQLField,
     GraphQLLeafType,
     GraphQLNonNull,
@@ -118,6 +119,11 @@ class LeanExecution(StrawberryGraphQLCoreExecutionContext):
         # Without the `@stream` directive in the schema, validation refuses it: no list
         # is streamed, and graphql-core need not look for it on every list of every row.
         self._may_stream = GraphQLStreamDirective in self.schema.directives
+        # Nor is any selection deferred without `@defer`: an object's fields are then
+        # collected once per selection and executed straight from its plan, without
+        # graphql-core's incremental bookkeeping on every row.
+        self._may_defer = GraphQLDeferDirective in self.schema.directives
+        self._subplans: dict[tuple[GraphQLObjectType, int], tuple[FieldDetailsList, _Plan]] = {}
 
     def get_stream_usage(self, field_details_list: FieldDetailsList, path: Path) -> Any:
         if not self._may_stream:
@@ -137,13 +143,24 @@ class LeanExecution(StrawberryGraphQLCoreExecutionContext):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
+        return self._execute_plan(
+            parent_type, source_value, path, self._plan(parent_type, grouped_field_set),
+            position_context,
+        )  # fmt: skip
+
+    def _execute_plan(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        plan: _Plan,
+        position_context: Any,
+    ) -> Any:
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         try:
-            for response_name, field_details_list, read in self._plan(
-                parent_type, grouped_field_set
-            ):
+            for response_name, field_details_list, read in plan:
                 if type(read) is LeafRead:
                     value = _read(read, source_value)
                     if value is not _NOT_PLAIN:
@@ -305,9 +322,28 @@ class LeanExecution(StrawberryGraphQLCoreExecutionContext):
                 )
             if not fits:
                 raise invalid_return_type_error(object_type, result, field_details_list)
-        return self.collect_and_execute_subfields(
-            object_type, field_details_list, path, result, position_context
-        )
+        if self._may_defer:
+            return self.collect_and_execute_subfields(
+                object_type, field_details_list, path, result, position_context
+            )
+        return self._execute_plan(
+            object_type, result, path, self._subplan(object_type, field_details_list),
+            position_context,
+        )  # fmt: skip
+
+    def _subplan(
+        self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> _Plan:
+        """The plan of an object's selection, as `collect_and_execute_subfields` would
+        collect it (no selection is deferred), kept per selection like graphql-core's own."""
+        key = (object_type, id(field_details_list))
+        kept = self._subplans.get(key)
+        if kept is not None:
+            return kept[1]
+        grouped_field_set = self.collect_subfields(object_type, field_details_list)[0]
+        plan = self._plan(object_type, grouped_field_set)
+        self._subplans[key] = (field_details_list, plan)
+        return plan
 
     async def _await_completed(
         self,
