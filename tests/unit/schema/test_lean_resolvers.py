@@ -521,3 +521,77 @@ async def test_without_stream_in_the_schema_no_list_looks_for_it(
     assert refused.data is None
     assert refused.errors
     assert "Unknown directive" in refused.errors[0].message
+
+
+async def test_without_defer_in_the_schema_a_rows_fields_are_collected_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    collected: list[str] = []
+    collect = LeanExecution.collect_subfields
+
+    def counted(self: LeanExecution, return_type: Any, *rest: Any) -> Any:
+        collected.append(return_type.name)
+        return collect(self, return_type, *rest)
+
+    monkeypatch.setattr(LeanExecution, "collect_subfields", counted)
+    schema = lean_execution_schema(WholeQuery)
+
+    result = await schema.execute("{ wholes { label part { name } } }")
+    assert result.data is not None
+    assert [row["part"] for row in result.data["wholes"]] == [{"name": n} for n in "abc"]
+    assert sorted(collected) == ["Part", "Whole"]  # once per selection, not per row
+
+    refused = await schema.execute("{ wholes { ... @defer { label } } }")
+    assert refused.data is None
+    assert refused.errors
+    assert "Unknown directive" in refused.errors[0].message
+
+
+seen_infos: list[Any] = []
+
+
+@strawberry.type
+class Watched:
+    label: str
+
+    @strawberry.field
+    def part(self, info: strawberry.Info) -> Part:
+        seen_infos.append(info._raw_info)
+        return Part(name=self.label, size=1)
+
+
+@strawberry.type
+class WatchedQuery:
+    @strawberry.field
+    def watched(self) -> list[Watched]:
+        return [Watched(label="a"), Watched(label="b")]
+
+
+async def test_an_object_fields_resolver_gets_the_resolve_info_strawberry_builds() -> None:
+    query = "query Look($v: Boolean!) { watched { part @include(if: $v) { name } } }"
+    infos: dict[str, list[Any]] = {}
+    for name, schema in (
+        ("plain", strawberry.Schema(query=WatchedQuery)),
+        ("lean", lean_execution_schema(WatchedQuery)),
+    ):
+        seen_infos.clear()
+        result = await schema.execute(
+            query, variable_values={"v": True}, context_value={"who": name}
+        )
+        assert result.errors is None
+        infos[name] = list(seen_infos)
+
+    def shown(info: Any) -> dict[str, Any]:
+        return {
+            field: str(value) if field in {"return_type", "parent_type", "schema"} else value
+            for field, value in info._asdict().items()
+            if field not in {"schema", "is_awaitable", "async_helpers", "operation"}
+        } | {"path": info.path.as_list(), "operation": info.operation.name.value}
+
+    assert [type(info) for info in infos["lean"]] == [type(info) for info in infos["plain"]]
+    lean, plain = ([shown(i) for i in infos[name]] for name in ("lean", "plain"))
+    assert [i["path"] for i in lean] == [["watched", 0, "part"], ["watched", 1, "part"]]
+    assert [i["context"] for i in lean] == [{"who": "lean"}] * 2
+    for i in (*lean, *plain):
+        i.pop("context")
+    assert lean == plain
