@@ -21,7 +21,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from cachetools import TLRUCache
 
@@ -42,11 +42,14 @@ class CachePolicy:
     share_in_flight: bool = True
 
 
-@dataclass(frozen=True)
-class Namespace:
+class Namespace(NamedTuple):
     """What a cached item is: `kind` "id" items are records by id; any other kind
     (children by a foreign key, a page, a whole listing, an aggregate) is dropped
-    whenever its entity, or an entity in `depends_on`, changes."""
+    whenever its entity, or an entity in `depends_on`, changes.
+
+    A named tuple rather than a frozen dataclass: every look-up hashes and compares it
+    (inside the key `(namespace, item)`), and a tuple does both in C, where a
+    dataclass runs its generated `__hash__` and `__eq__` in Python each time."""
 
     system: SourceSystem
     entity: str  # the entity whose TTL applies
@@ -135,9 +138,11 @@ class SourceCache:
         missing: list[int] = []
         now = self.clock()
         ttl = self.ttl(namespace)
+        # An entity without a TTL is never stored: nothing to look up.
+        entries = self._entries if ttl > 0 else {}
         for index, item in enumerate(items):
             key = (namespace, item)
-            entry = self._entries.get(key)
+            entry = entries.get(key)
             if entry is not None and now - entry.fetched_at <= entry.ttl:
                 results[index] = Cached(entry.value, entry.fetched_at)
             elif self.policy.share_in_flight and key in self._inflight:
