@@ -27,8 +27,7 @@ async def list_clients(
     fetch = ctx.loaders.pages(CRM, "account", filters)
     ahead = ctx.loaders.pages_ahead(CRM, "account", filters)
     window = await vendor_window(fetch, first, after, ctx.limits, ahead=ahead)
-    for _, account in window.edges:
-        ctx.loaders.by_id(CRM, "account").prime(account.id, account)
+    ctx.loaders.listed(CRM, "account", [account for _, account in window.edges])
     return window.map(lambda account: ClientView(account.id, cast(Account, account)))
 
 

@@ -1,5 +1,5 @@
 """One shape for every top-level list: a filtered vendor listing, paged by the vendor's
-own cursor, its records primed into the by-id loader so a `node` of one costs nothing."""
+own cursor, its records handed to the by-id loader so a `node` of one costs nothing."""
 
 from __future__ import annotations
 
@@ -32,11 +32,10 @@ async def list_records(
     fetch = ctx.loaders.pages(system, entity, filters)
     ahead = ctx.loaders.pages_ahead(system, entity, filters)
     window = await vendor_window(fetch, first, after, ctx.limits, ahead=ahead)
-    loader = ctx.loaders.by_id(system, entity)
     edges: list[tuple[str | Cursor, R]] = []
     for cursor, record in window.edges:
         if not isinstance(record, kind):  # a connector bug: say so rather than mistype
             raise SourceDataError(system, f"{entity} listing returned a {type(record).__name__}")
-        loader.prime(record.id, record)
         edges.append((cursor, record))
+    ctx.loaders.listed(system, entity, [record for _, record in edges])
     return Window(edges, window.has_next_page, window.has_previous_page, window.total_count)

@@ -38,17 +38,29 @@ class Loaders:
         self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
         self._caches: dict[Hashable, dict[Any, asyncio.Future[Any]]] = {}
         self._once: dict[Hashable, asyncio.Future[Any]] = {}
+        # Records listings returned, not yet primed into their by-id loader (`listed`).
+        self._listed: dict[tuple[SourceSystem, str], list[Record]] = {}
 
     def release(self) -> None:
         """Forget every loader and read of this request (it has been answered)."""
         self._loaders.clear()
         self._caches.clear()
         self._once.clear()
+        self._listed.clear()
+
+    def listed(self, system: SourceSystem, entity: str, records: Sequence[Record]) -> None:
+        """Records a listing of this request returned: `by_id(system, entity)` and `peek`
+        answer them without a read. They are primed when the by-id loader is first asked
+        for, not here: a page's rows seldom ask for themselves by id, and priming made a
+        future per row."""
+        self._listed.setdefault((system, entity), []).extend(records)
 
     def by_id(self, system: SourceSystem, entity: str) -> DataLoader[str, Record | None]:
         """Records by their id in `system`; None where the source has no such record."""
         existing = self._loaders.get(("id", system, entity))
         if existing is not None:
+            if self._listed:
+                self._prime_listed(system, entity, existing)
             return existing
 
         upstream, observe = self.upstream, self.freshness.observe  # not `self`: see the class
@@ -57,7 +69,16 @@ class Loaders:
             results = await upstream.get_many(system, entity, ids, observe=observe)
             return _aligned(ids, results, f"{system.value} {entity} by id")
 
-        return self.loader(("id", system, entity), batch)
+        loader = self.loader(("id", system, entity), batch)
+        if self._listed:
+            self._prime_listed(system, entity, loader)
+        return loader
+
+    def _prime_listed(
+        self, system: SourceSystem, entity: str, loader: DataLoader[str, Record | None]
+    ) -> None:
+        for record in self._listed.pop((system, entity), ()):
+            loader.prime(record.id, record)
 
     def by_key(
         self,
@@ -186,6 +207,8 @@ class Loaders:
         """(True, record or None) when `by_id(system, entity)` has already read `record_id`
         in this request, without waiting; (False, None) when it has not, or the read
         failed (the caller then loads it the usual way, and sees the failure there)."""
+        if self._listed and (system, entity) in self._listed:
+            self.by_id(system, entity)  # primes what was listed
         return self._peek(("id", system, entity), record_id)
 
     def peek_children(

@@ -36,9 +36,7 @@ async def list_resources(
     fetch = ctx.loaders.pages(HCM, "worker", filters)
     ahead = ctx.loaders.pages_ahead(HCM, "worker", filters)
     window = await vendor_window(fetch, first, after, ctx.limits, ahead=ahead)
-    loader = ctx.loaders.by_id(HCM, "worker")
-    for _, worker in window.edges:
-        loader.prime(worker.id, worker)
+    ctx.loaders.listed(HCM, "worker", [worker for _, worker in window.edges])
     return window.map(lambda worker: ResourceView(worker.id, cast(Worker, worker)))
 
 

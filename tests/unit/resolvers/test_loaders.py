@@ -132,3 +132,33 @@ async def test_the_request_learns_the_age_of_what_it_read():
     assert list(report) == ["CRM"]
     assert report["CRM"]["stale"] is False
     assert report["CRM"]["ageSeconds"] >= 0
+
+
+async def test_records_a_listing_returned_are_answered_by_id_without_a_read():
+    f = firm(5)
+    loaders = loaders_for(upstream_for(f.connectors))
+    listed, other = f.records[PSA]["project"][:3], f.records[PSA]["project"][3]
+
+    loaders.listed(PSA, "project", listed)
+
+    assert loaders.peek(PSA, "project", listed[0].id) == (True, listed[0])
+    assert loaders.peek(PSA, "project", other.id) == (False, None)
+    found = await asyncio.gather(*(loaders.by_id(PSA, "project").load(p.id) for p in listed))
+    assert found == listed
+    assert f.log == []
+    assert await loaders.by_id(PSA, "project").load(other.id) == other
+    assert [(c.method, c.size) for c in f.log] == [("get_many", 1)]
+
+
+async def test_a_listing_after_the_loader_is_made_is_answered_by_it_too():
+    f = firm(4)
+    loaders = loaders_for(upstream_for(f.connectors))
+    first, second = f.records[PSA]["project"][:2]
+    loader = loaders.by_id(PSA, "project")
+
+    loaders.listed(PSA, "project", [first, second])
+
+    assert loaders.peek(PSA, "project", second.id) == (True, second)
+    assert await loaders.by_id(PSA, "project").load(first.id) is first
+    assert loader is loaders.by_id(PSA, "project")
+    assert f.log == []
