@@ -138,11 +138,10 @@ class SourceCache:
         missing: list[int] = []
         now = self.clock()
         ttl = self.ttl(namespace)
-        # An entity without a TTL is never stored: nothing to look up.
-        entries = self._entries if ttl > 0 else {}
+        stored = ttl > 0  # an entity without a TTL is never stored: nothing to look up
         for index, item in enumerate(items):
             key = (namespace, item)
-            entry = entries.get(key)
+            entry = self._entries.get(key) if stored else None
             if entry is not None and now - entry.fetched_at <= entry.ttl:
                 results[index] = Cached(entry.value, entry.fetched_at)
             elif self.policy.share_in_flight and key in self._inflight:

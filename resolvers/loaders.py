@@ -57,28 +57,18 @@ class Loaders:
 
     def by_id(self, system: SourceSystem, entity: str) -> DataLoader[str, Record | None]:
         """Records by their id in `system`; None where the source has no such record."""
-        existing = self._loaders.get(("id", system, entity))
-        if existing is not None:
-            if self._listed:
-                self._prime_listed(system, entity, existing)
-            return existing
+        loader = self._loaders.get(("id", system, entity))
+        if loader is None:
+            upstream, observe = self.upstream, self.freshness.observe  # not `self`: see the class
 
-        upstream, observe = self.upstream, self.freshness.observe  # not `self`: see the class
+            async def batch(ids: list[str]) -> list[Any]:
+                results = await upstream.get_many(system, entity, ids, observe=observe)
+                return _aligned(ids, results, f"{system.value} {entity} by id")
 
-        async def batch(ids: list[str]) -> list[Any]:
-            results = await upstream.get_many(system, entity, ids, observe=observe)
-            return _aligned(ids, results, f"{system.value} {entity} by id")
-
-        loader = self.loader(("id", system, entity), batch)
-        if self._listed:
-            self._prime_listed(system, entity, loader)
-        return loader
-
-    def _prime_listed(
-        self, system: SourceSystem, entity: str, loader: DataLoader[str, Record | None]
-    ) -> None:
-        for record in self._listed.pop((system, entity), ()):
+            loader = self.loader(("id", system, entity), batch)
+        for record in self._listed.pop((system, entity), ()) if self._listed else ():
             loader.prime(record.id, record)
+        return loader
 
     def by_key(
         self,
