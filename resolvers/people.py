@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
@@ -13,14 +14,16 @@ from resolvers.connections import Window, vendor_window
 from resolvers.context import Report, RequestContext
 from resolvers.errors import InvalidInputError
 from resolvers.links import HCM, PSA, TIME, ResourceView
-from resolvers.loaders import settle, settle_each, settled
+from resolvers.loaders import settle, settle_each, settled, shared
 from resolvers.values import SystemRef, ref
 from sources.errors import SourceError
 from sources.records import Assignment, Record, TimeEntry, Worker
 
 # Up to this many people, hours are read per person (Harvest filters by one user);
-# beyond it, one scan of the date range serves everyone.
+# beyond it, one team report of the date range serves everyone, or where the report does
+# not carry approved hours (Harvest's own), one scan of the range's entries.
 PER_PERSON_READS = 8
+TEAM_HOURS_DEPEND_ON = frozenset({"time_entry"})
 
 
 async def list_resources(
@@ -127,12 +130,21 @@ def _check_range(start: date, end: date) -> None:
 def start_utilization_reads(ctx: RequestContext, start: date, end: date, rows: int) -> None:
     """Start the TIME reads utilization over [start, end] needs for a page of `rows`
     people before the page is read, since none depends on a row: the users' listing and,
-    beyond PER_PERSON_READS people, the range's scans. (A page that turns out to hold
-    fewer people reads per person, and the scans were for nothing.)"""
+    beyond PER_PERSON_READS people, the range's team report. (A page that turns out to
+    hold fewer people reads per person, and the report was for nothing. A report without
+    approved hours is followed by the scans, a level later.)"""
     links.time_users_by_email(ctx)
     if rows > PER_PERSON_READS:
-        for filters in _scans(start, end):
-            ctx.loaders.listing_read(TIME, "time_entry", filters)
+        _team_hours(ctx, start, end)
+
+
+def _team_hours(ctx: RequestContext, start: date, end: date) -> asyncio.Future[Any]:
+    """The request's read of approved billable hours per TIME user in [start, end] from
+    the team report (None when the report does not carry them), started now if it has
+    not been."""
+    return ctx.loaders.aggregate_read(
+        TIME, "approved_billable_hours", start, end, depends_on=TEAM_HOURS_DEPEND_ON
+    )
 
 
 def _scans(start: date, end: date) -> list[dict[str, Any]]:
@@ -159,6 +171,12 @@ def billable_hours(ctx: RequestContext, start: date, end: date) -> Any:
                 observe=ctx.freshness.observe,
             )
             return [g if isinstance(g, SourceError) else _billable(g) for g in groups]
+        try:
+            team = await shared(_team_hours(ctx, start, end))
+        except SourceError as error:
+            return [error for _ in user_ids]
+        if team is not None:
+            return [team.get(user_id, 0.0) for user_id in user_ids]
         try:
             scans = await settle(
                 *(ctx.loaders.listing(TIME, "time_entry", scan) for scan in _scans(start, end))

@@ -1,13 +1,18 @@
-"""Harvest's project reports, computed from the sandbox's rows.
+"""Harvest's time reports, computed from the sandbox's rows.
 
-- time report (`/reports/time/projects`): per project, the hours spent in the range, the
-  billable hours and their amount; plus, as a sandbox extension, `approved_hours`.
+- time report by project (`/reports/time/projects`): per project, the hours spent in the
+  range, the billable hours and their amount; plus, as a sandbox extension,
+  `approved_hours`.
 - uninvoiced report (`/reports/uninvoiced`): per project with billable time or expenses
   not yet invoiced, the hours and amounts still to invoice, in the project's currency
   (expenses recorded in another currency are converted at the world's fixed rates).
+- time report by team member (`/reports/time/team`): per user and currency, the hours
+  spent in the range, the billable hours and their amount; plus, as a sandbox extension,
+  `approved_billable_hours` (billable hours approved or already billed).
 
-Both read per-project sums from a `ProjectLedger`, which keeps them between writes, and
-`KeptReports` keeps each answer, rendered, until a row it sums or quotes changes.
+The project reports read per-project sums from a `ProjectLedger`, which keeps them
+between writes; the team report sums the range's entries. `KeptReports` keeps each
+answer, rendered, until a row it sums or quotes changes.
 """
 
 from __future__ import annotations
@@ -21,10 +26,11 @@ import orjson
 from cachetools import LRUCache
 
 from sandboxes.time.ledger import ProjectLedger
-from sandboxes.time.rows import ExpenseRow, ProjectRow, TimeEntryRow, wire_id
+from sandboxes.time.paging import SortKey
+from sandboxes.time.rows import ExpenseRow, ProjectRow, TimeEntryRow, UserRow, wire_id
 
-ReportRow = tuple[ProjectRow, dict[str, Any]]  # the project (for ordering) and its result
-KeptRow = tuple[ProjectRow, orjson.Fragment]  # the same, its result rendered
+ReportRow = tuple[SortKey, dict[str, Any]]  # the result's place in the report, and it
+KeptRow = tuple[SortKey, orjson.Fragment]  # the same, its result rendered
 
 
 @dataclass
@@ -75,7 +81,7 @@ def time_report(
 ) -> list[ReportRow]:
     return _ordered(
         (
-            projects[project_id],
+            (projects[project_id].seq,),
             {
                 **_project_fields(projects[project_id]),
                 "total_hours": round(sums.total_hours, 2),
@@ -105,7 +111,7 @@ def uninvoiced_report(
             continue
         rows.append(
             (
-                projects[project_id],
+                (projects[project_id].seq,),
                 {
                     **_project_fields(projects[project_id]),
                     "total_hours": round(sums.total_hours, 2),
@@ -129,12 +135,63 @@ def _project_fields(project: ProjectRow) -> dict[str, Any]:
 
 
 def _ordered(rows: Iterable[ReportRow]) -> list[ReportRow]:
-    return sorted(rows, key=lambda row: row[0].seq)
+    return sorted(rows, key=lambda row: row[0])
+
+
+@dataclass
+class MemberTotals:
+    """One user's time entries in one currency, summed for the team report."""
+
+    total_hours: float = 0.0
+    billable_hours: float = 0.0
+    billable_amount: float = 0.0
+    approved_billable_hours: float = 0.0
+
+
+def team_report(
+    entries: Iterable[TimeEntryRow],
+    users: Mapping[str, UserRow],
+    projects: Mapping[str, ProjectRow],
+) -> list[ReportRow]:
+    """`entries` (those of the range) summed per user and per currency, as Harvest's
+    team report gives a row for each currency a user's billable amounts are in."""
+    sums: dict[tuple[str, str], MemberTotals] = {}
+    for entry in entries:
+        key = (entry.user_id, projects[entry.project_id].client.currency)
+        totals = sums.get(key)
+        if totals is None:
+            totals = sums[key] = MemberTotals()
+        totals.total_hours += entry.hours
+        if entry.billable:
+            totals.billable_hours += entry.hours
+            totals.billable_amount += entry.hours * entry.billable_rate
+            if entry.is_locked:  # approved, or already billed
+                totals.approved_billable_hours += entry.hours
+    rows: list[ReportRow] = []
+    for (user_id, currency), totals in sorted(sums.items()):
+        user = users[user_id]
+        rows.append(
+            (
+                (user.seq, len(rows)),  # a user's currencies apart, in the order sorted
+                {
+                    "user_id": wire_id(user.id),
+                    "user_name": user.name,
+                    "is_contractor": False,
+                    "total_hours": round(totals.total_hours, 2),
+                    "billable_hours": round(totals.billable_hours, 2),
+                    "currency": currency,
+                    "billable_amount": round(totals.billable_amount, 2),
+                    # sandbox extension
+                    "approved_billable_hours": round(totals.approved_billable_hours, 2),
+                },
+            )
+        )
+    return _ordered(rows)
 
 
 class KeptReports:
-    """Whole report answers, rendered, kept until any time entry, expense or project
-    changes (it watches all three tables, and forgets every answer on any change).
+    """Whole report answers, rendered, kept until any time entry, expense, project or
+    user changes (it watches all four tables, and forgets every answer on any change).
 
     A dashboard's refresh asks both reports for the same range every time; building and
     encoding ~1,400 result rows cost ~10 ms per report, which would be timed as Harvest's
@@ -149,7 +206,7 @@ class KeptReports:
         key = (report, date_from, date_to)
         rows = self._kept.get(key)
         if rows is None:
-            rows = [(project, orjson.Fragment(orjson.dumps(result))) for project, result in build()]
+            rows = [(key, orjson.Fragment(orjson.dumps(result))) for key, result in build()]
             self._kept[key] = rows
         return rows
 

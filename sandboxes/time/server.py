@@ -10,11 +10,13 @@ Vendor routes, under `/v2` (all need `Authorization: Bearer <token>`,
 - `GET /time_entries/{id}`, `POST /time_entries` (201), `PATCH /time_entries/{id}`;
   `GET /expenses/{id}`;
 - `GET /users[/{id}]`, `GET /projects[/{id}]`, paged the same way;
-- `GET /reports/time/projects?from=&to=` and `GET /reports/uninvoiced?from=&to=`.
+- `GET /reports/time/projects?from=&to=`, `GET /reports/uninvoiced?from=&to=` and
+  `GET /reports/time/team?from=&to=`.
 
 Sandbox extensions to Harvest's shape: time entries carry `approved_at`; a PATCH may
 set `approval_status` (mirroring Harvest's approval workflow) and `is_billed` with
-`invoice {id, number}`; the time report adds `approved_hours` per project.
+`invoice {id, number}`; the time report by project adds `approved_hours` per project,
+and the one by team member `approved_billable_hours` per user.
 
 Harvest's limit applies per token: 100 requests per 15 seconds, then 429 with
 `Retry-After` (seconds). `POST /_sandbox/limits {"requests": N, "window_s": S}` tunes it,
@@ -52,6 +54,7 @@ from sandboxes.time.reports import (
     KeptReports,
     KeptRow,
     entry_totals,
+    team_report,
     time_report,
     uninvoiced_expenses,
     uninvoiced_report,
@@ -132,7 +135,7 @@ def _oldest_first(row: UserRow | ProjectRow) -> SortKey:
 
 
 def _report_order(row: KeptRow) -> SortKey:
-    return (row[0].seq,)
+    return row[0]
 
 
 class TimeSandbox(Sandbox):
@@ -157,7 +160,9 @@ class TimeSandbox(Sandbox):
         self._user = Rendered[UserRow](render_user)
         self._project = Rendered[ProjectRow](render_project)
         self._reports = KeptReports()
-        self.users = Table[UserRow](data.users, {}, watchers=[self._entry.quoted(), self._user])
+        self.users = Table[UserRow](
+            data.users, {}, watchers=[self._entry.quoted(), self._user, self._reports]
+        )
         self.projects = Table[ProjectRow](
             data.projects,
             {"client_id": lambda p: p.client.id},
@@ -244,6 +249,7 @@ class TimeSandbox(Sandbox):
             Route(f"{v2}/projects/{{id}}", self.get_project, methods=["GET"]),
             Route(f"{v2}/reports/time/projects", self.time_report, methods=["GET"]),
             Route(f"{v2}/reports/uninvoiced", self.uninvoiced_report, methods=["GET"]),
+            Route(f"{v2}/reports/time/team", self.team_report, methods=["GET"]),
         ]
 
     def admin_routes(self) -> Sequence[BaseRoute]:
@@ -378,6 +384,24 @@ class TimeSandbox(Sandbox):
             date_to,
             lambda: uninvoiced_report(
                 self.entry_totals, self.expense_totals, self.projects, date_from, date_to
+            ),
+        )
+        return JSONResponse(page_body(request, "results", rows, _report_order, _result))
+
+    @_harvest
+    async def team_report(self, request: Request) -> Response:
+        """Time report by team member (plus approved_billable_hours, a sandbox extension)."""
+        date_from, date_to = _report_range(request.query_params)
+        rows = self._reports.answer(
+            "team",
+            date_from,
+            date_to,
+            lambda: team_report(
+                self._dated(
+                    self.time_entries, {"from": date_from.isoformat(), "to": date_to.isoformat()}
+                ),
+                self.users,
+                self.projects,
             ),
         )
         return JSONResponse(page_body(request, "results", rows, _report_order, _result))

@@ -38,6 +38,7 @@ from sources.time.paging import (
 )
 from sources.time.snapshot import SnapshotCache, pages_for
 from sources.time.summary import ProjectSummaries, ProjectTimeSummary, decode_report_page
+from sources.time.team_hours import approved_billable_hours, decode_team_page
 
 T = TypeVar("T")
 
@@ -73,9 +74,10 @@ class TimeConnector(Connector):
     Listing follows `links.next` (the cursor is its query string); `Page.total` is
     Harvest's `total_entries`. Changes use `updated_since` (see `ChangeCursor`).
     `project_summaries` reads the two project reports: one request each per 2,000
-    projects. Writes: `create_time_entry` looks before it creates (Harvest has no
-    idempotency key) and never retries its POST; `approve` and `mark_billed` are
-    idempotent PATCHes.
+    projects; `approved_billable_hours` the team report, one request per 2,000 users
+    (none once the report has shown it lacks the figure). Writes: `create_time_entry`
+    looks before it creates (Harvest has no idempotency key) and never retries its
+    POST; `approve` and `mark_billed` are idempotent PATCHes.
 
     Harvest allows 100 requests per 15 s per token (its reports API, 100 per 15 min);
     the source client waits out a 429's Retry-After within its retry policy and the
@@ -122,6 +124,7 @@ class TimeConnector(Connector):
             entity: RecordMemo(partial(record_from_raw, entity), size, key=bytes)
             for entity, size in REMEMBERED.items()
         }
+        self._team_report_approves = True  # until a team report shows it does not
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -234,6 +237,22 @@ class TimeConnector(Connector):
         )
         return ProjectSummaries(time_rows, open_rows)
 
+    async def approved_billable_hours(
+        self, date_from: dt.date, date_to: dt.date
+    ) -> Mapping[str, float] | None:
+        """Billable hours approved or billed, spent in [date_from, date_to], per TIME user
+        id (absent: none), from the team report; None when the report does not carry
+        them (Harvest's own), after which it is not asked again: the caller reads the
+        entries."""
+        if not self._team_report_approves:
+            return None
+        params = {"from": date_from.strftime("%Y%m%d"), "to": date_to.strftime("%Y%m%d")}
+        rows = await self._report(f"{API_PREFIX}/reports/time/team", params, decode_team_page)
+        hours = approved_billable_hours(rows)
+        if hours is None:
+            self._team_report_approves = False
+        return hours
+
     # --- writes -----------------------------------------------------------------------
 
     async def create_time_entry(
@@ -335,10 +354,15 @@ class TimeConnector(Connector):
                 return
             body = await self._get(f"{path}?{query}", decode=decode)
 
-    async def _report(self, path: str, params: Mapping[str, str]) -> builtins.list[Any]:
+    async def _report(
+        self,
+        path: str,
+        params: Mapping[str, str],
+        decode: Callable[[bytes], Any] = decode_report_page,
+    ) -> builtins.list[Any]:
         rows: builtins.list[Any] = []
         full = {**params, "per_page": str(MAX_PER_PAGE)}
-        async for body in self._pages(path, full, decode_report_page):
+        async for body in self._pages(path, full, decode):
             rows.extend(_items(body, "results"))
         return rows
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from resolvers import ids
@@ -193,6 +195,38 @@ async def test_people_are_matched_across_hcm_psa_and_time(gateway, world):
         ("TIME", person.time_user_id),
     }
     assert node["utilization"] is not None
+
+
+async def test_a_page_of_people_gets_from_the_team_report_what_each_reads_alone(
+    gateway, sandboxes, world
+):
+    # Twelve people are read from TIME's team report; one person, from their own entries.
+    start = world.today - dt.timedelta(days=30)
+    window = {"from": start.isoformat(), "to": world.today.isoformat()}
+    before = request_counts(sandboxes)
+    page = await gateway.query(
+        "query($from: Date!, $to: Date!) { resources(first: 12) { edges { node {"
+        " id utilization(from: $from, to: $to) } } } }",
+        **window,
+    )
+    served = served_since(before, request_counts(sandboxes))["time"]
+    rows = [edge["node"] for edge in page["data"]["resources"]["edges"]]
+    alone = [
+        (
+            await gateway.query(
+                "query($id: ID!, $from: Date!, $to: Date!) { node(id: $id) {"
+                " ... on Resource { utilization(from: $from, to: $to) } } }",
+                id=row["id"],
+                **window,
+            )
+        )["data"]["node"]["utilization"]
+        for row in rows
+    ]
+
+    assert served.get("GET /v2/reports/time/team") == 1
+    assert "GET /v2/time_entries" not in served
+    assert any(row["utilization"] for row in rows)
+    assert [row["utilization"] for row in rows] == pytest.approx(alone, abs=1e-3)
 
 
 async def test_reads_are_cached_and_an_invalidation_reads_again(gateway, sandboxes):

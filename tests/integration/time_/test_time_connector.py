@@ -240,3 +240,26 @@ async def test_the_reports_match_the_world_for_a_project(
         sum(e.hours for e in live if e.billable and e.status != "INVOICED"),
     )
     assert summary.currency == project.currency
+
+
+async def test_the_team_report_matches_a_persons_approved_entries(
+    connector: TimeConnector, world: World
+) -> None:
+    first, last = world.today - dt.timedelta(days=30), world.today
+    person = Counter(e.person_key for e in world.time_entries if e.date >= first).most_common(1)
+    user_id = world.people[person[0][0]].time_user_id
+
+    hours = await connector.approved_billable_hours(first, last)
+    # Approval and billing may have moved since seeding; read them as they are now.
+    page = await connector.list(
+        "time_entry", {"user_id": user_id, "from": first, "to": last}, page_size=2000
+    )
+    live = [e for e in page.items if isinstance(e, TimeEntry)]
+
+    assert page.next_cursor is None
+    assert hours is not None
+    assert math.isclose(
+        hours[user_id],
+        sum(e.hours for e in live if e.billable and e.status in ("APPROVED", "INVOICED")),
+        abs_tol=0.02,
+    )

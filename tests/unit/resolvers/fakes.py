@@ -185,6 +185,21 @@ class FakeErp(FakeConnector):
 
 class FakeTime(FakeConnector):
     rate = Decimal("100")
+    team_report_approves = True  # False: a team report like Harvest's own, without them
+
+    async def approved_billable_hours(
+        self, date_from: dt.date, date_to: dt.date
+    ) -> dict[str, float] | None:
+        await self._enter("approved_billable_hours", "time_entry", 0)
+        if not self.team_report_approves:
+            return None
+        hours: dict[str, float] = {}
+        for entry in self.records["time_entry"]:
+            assert isinstance(entry, TimeEntry)
+            counted = entry.billable and entry.status in ("APPROVED", "INVOICED")
+            if counted and date_from <= entry.date <= date_to:
+                hours[entry.user_id] = hours.get(entry.user_id, 0.0) + entry.hours
+        return hours
 
     async def project_summaries(
         self, date_from: dt.date, date_to: dt.date

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from resolvers import ids
-from tests.unit.resolvers.fakes import PSA, Firm, account_id
+from tests.unit.resolvers.fakes import PSA, TIME, Firm, account_id
 from tests.unit.schema.conftest import errors_of
 
 
@@ -280,17 +280,28 @@ async def test_utilization_is_billable_approved_hours_over_capacity(run):
     ]
 
 
-async def test_for_many_people_hours_come_from_two_scans_of_the_range(
-    sources, make_run, monkeypatch
+@pytest.mark.parametrize(
+    ("report_approves", "reads"),
+    [
+        pytest.param(True, ["approved_billable_hours"], id="team-report"),
+        pytest.param(False, ["approved_billable_hours", "list", "list"], id="scans"),
+    ],
+)
+async def test_for_many_people_hours_come_from_the_team_report_or_two_scans_of_the_range(
+    sources, make_run, monkeypatch, report_approves, reads
 ):
+    # Scans (approved, and invoiced) only where the report lacks approved hours.
     monkeypatch.setattr("resolvers.people.PER_PERSON_READS", 1)
+    sources.connectors[TIME].team_report_approves = report_approves
     result = await make_run(sources)(
         '{ resources(first: 4) { edges { node { utilization(from: "2025-06-01", to: "2025-06-30") }'
         " } } }"
     )
 
-    scans = [c for c in sources.log if c.system.value == "TIME" and c.entity == "time_entry"]
-    assert len(scans) == 2  # approved, and invoiced
+    time_entry_reads = [
+        c.method for c in sources.log if c.system.value == "TIME" and c.entity == "time_entry"
+    ]
+    assert time_entry_reads == reads
     assert [e["node"]["utilization"] for e in result.data["resources"]["edges"]] == [
         pytest.approx(32 / 168),
         pytest.approx(32 / 168),

@@ -243,17 +243,23 @@ async def test_a_page_of_people_starts_its_time_reads_before_the_page_of_workers
     time, hcm = sources.connectors[TIME], sources.connectors[SourceSystem.HCM]
     asked: set[str] = set()
     list_time, list_workers = time.list, hcm.list
+    team_hours = time.approved_billable_hours  # type: ignore[attr-defined]
 
     async def noted(entity: str, *args: object, **kwargs: object) -> object:
         asked.add(entity)
         return await list_time(entity, *args, **kwargs)  # type: ignore[arg-type]
 
+    async def noted_report(*args: object) -> object:
+        asked.add("team report")
+        return await team_hours(*args)
+
     async def held(entity: str, *args: object, **kwargs: object) -> object:
-        while asked != {"user", "time_entry"}:  # both started before the workers' page
+        while asked != {"user", "team report"}:  # both started before the workers' page
             await asyncio.sleep(0)
         return await list_workers(entity, *args, **kwargs)  # type: ignore[arg-type]
 
     time.list = noted  # type: ignore[method-assign,assignment]
+    time.approved_billable_hours = noted_report  # type: ignore[attr-defined]
     hcm.list = held  # type: ignore[method-assign,assignment]
 
     async with asyncio.timeout(5):
@@ -262,7 +268,8 @@ async def test_a_page_of_people_starts_its_time_reads_before_the_page_of_workers
     assert result.errors is None
     utilization = [e["node"]["utilization"] for e in result.data["resources"]["edges"]]
     assert utilization[0] == pytest.approx(32 / 168)  # as test_queries derives it
-    assert [c.entity for c in sources.log if c.system is TIME].count("time_entry") == 2
+    time_entry_reads = [c.method for c in sources.log if c.entity == "time_entry"]
+    assert time_entry_reads == ["approved_billable_hours"]
 
 
 INVOICE_ROW = (
@@ -377,11 +384,16 @@ def people_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-@pytest.mark.parametrize("per_person_reads", [8, 1], ids=["per-person", "scans"])
+@pytest.mark.parametrize(
+    ("per_person_reads", "report_approves"),
+    [(8, True), (1, True), (1, False)],
+    ids=["per-person", "team-report", "scans"],
+)
 async def test_a_page_of_people_read_ahead_answers_as_row_by_row(
-    sources, make_run, monkeypatch, per_person_reads
+    sources, make_run, monkeypatch, per_person_reads, report_approves
 ):
     monkeypatch.setattr("resolvers.people.PER_PERSON_READS", per_person_reads)
+    sources.connectors[TIME].team_report_approves = report_approves
     awaited: list[str] = []
     manager, utilization = people_resolvers.manager, people_resolvers.utilization
 

@@ -188,6 +188,24 @@ async def test_changes_see_every_reference_entity(
 # --- aggregates --------------------------------------------------------------------
 
 
+async def test_approved_billable_hours_cost_one_request_and_match_the_entries(
+    connector: TimeConnector, sandbox: TimeSandbox, small_world: World
+) -> None:
+    first, last = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
+
+    hours = await connector.approved_billable_hours(first, last)
+
+    assert requests_made(sandbox) == 1
+    assert hours is not None
+    for person in small_world.people:
+        counted = [
+            e.hours
+            for e in small_world.time_entries
+            if e.person_key == person.key and e.billable and e.status in ("APPROVED", "INVOICED")
+        ]
+        assert math.isclose(hours.get(person.time_user_id, 0.0), sum(counted), abs_tol=0.02)
+
+
 async def test_project_summaries_cost_two_requests_and_match_the_entries(
     connector: TimeConnector, sandbox: TimeSandbox, small_world: World
 ) -> None:
@@ -365,6 +383,42 @@ async def test_a_report_row_naming_no_project_fails_the_summaries(row: Any) -> N
     async with scripted(handle) as connector:
         with pytest.raises(SourceDataError, match=r"malformed JSON .*results\[0\]"):
             await connector.project_summaries(dt.date(2026, 1, 1), dt.date(2026, 1, 31))
+
+
+async def test_a_team_report_without_approved_hours_answers_none_and_is_not_asked_again() -> None:
+    # Harvest's own team report: hours per user whatever their approval.
+    asked: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        row = {"user_id": 7, "user_name": "A", "total_hours": 3.0, "billable_hours": 2.0}
+        return httpx.Response(200, json={"results": [row], "links": {"next": None}})
+
+    async with scripted(handle) as connector:
+        first = await connector.approved_billable_hours(dt.date(2026, 1, 1), dt.date(2026, 1, 31))
+        again = await connector.approved_billable_hours(dt.date(2026, 2, 1), dt.date(2026, 2, 28))
+
+    assert first is None
+    assert again is None
+    assert asked == ["/v2/reports/time/team"]
+
+
+@pytest.mark.parametrize(
+    ("row", "match"),
+    [
+        pytest.param({"approved_billable_hours": 1.0}, "malformed JSON", id="no-user-id"),
+        pytest.param(
+            {"user_id": 7, "approved_billable_hours": "many"}, "malformed team", id="bad-hours"
+        ),
+    ],
+)
+async def test_a_malformed_team_report_row_fails_the_read(row: Any, match: str) -> None:
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"results": [row], "links": {"next": None}})
+
+    async with scripted(handle) as connector:
+        with pytest.raises(SourceDataError, match=match):
+            await connector.approved_billable_hours(dt.date(2026, 1, 1), dt.date(2026, 1, 31))
 
 
 async def test_a_next_link_that_repeats_stops_the_scan() -> None:

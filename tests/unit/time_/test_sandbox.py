@@ -400,6 +400,47 @@ async def test_the_time_report_sums_a_projects_entries(
     )
 
 
+async def test_the_team_report_sums_each_persons_entries_in_the_range(
+    harvest: httpx.AsyncClient, small_world: World
+) -> None:
+    busiest = max(
+        small_world.people,
+        key=lambda p: sum(e.person_key == p.key for e in small_world.time_entries),
+    )
+    days = sorted({e.date for e in small_world.time_entries if e.person_key == busiest.key})
+    first, last = days[len(days) // 4], days[-len(days) // 4]
+    entries = [
+        e
+        for e in small_world.time_entries
+        if e.person_key == busiest.key and first <= e.date <= last
+    ]
+    everyone_in_range = {
+        small_world.people[e.person_key].time_user_id
+        for e in small_world.time_entries
+        if first <= e.date <= last
+    }
+
+    body = (
+        await harvest.get(
+            "/v2/reports/time/team",
+            params={"from": first.strftime("%Y%m%d"), "to": last.strftime("%Y%m%d")},
+        )
+    ).json()
+    rows = [r for r in body["results"] if str(r["user_id"]) == busiest.time_user_id]
+
+    assert {str(r["user_id"]) for r in body["results"]} == everyone_in_range
+    assert body["total_entries"] == len(body["results"])
+    assert {r["user_name"] for r in rows} == {busiest.name}
+    assert len({r["currency"] for r in rows}) == len(rows)  # a row per currency
+    assert round(sum(r["total_hours"] for r in rows), 2) == round(sum(e.hours for e in entries), 2)
+    assert round(sum(r["billable_hours"] for r in rows), 2) == round(
+        sum(e.hours for e in entries if e.billable), 2
+    )
+    assert round(sum(r["approved_billable_hours"] for r in rows), 2) == round(
+        sum(e.hours for e in entries if e.billable and e.status in ("APPROVED", "INVOICED")), 2
+    )
+
+
 async def test_reports_and_listings_asked_again_show_every_change_since(
     sandbox: TimeSandbox, harvest: httpx.AsyncClient, small_world: World
 ) -> None:
@@ -418,15 +459,23 @@ async def test_reports_and_listings_asked_again_show_every_change_since(
             pick(listed["projects"], "id"),
         )
 
+    async def team_hours() -> float:
+        team = (await harvest.get("/v2/reports/time/team", params=everything)).json()
+        worker = small_world.people[0].time_user_id
+        return sum(r["total_hours"] for r in team["results"] if str(r["user_id"]) == worker)
+
     spent, open_, listed = await reported()
+    team_before = await team_hours()
     await new_entry(harvest, small_world, hours=2.25, billable=True)
     spent_after, open_after, _ = await reported()
+    team_after = await team_hours()
     row = sandbox.projects[project.time_project_id]
     with sandbox.projects.updating(row):
         row.name = "Renamed project"
     renamed_spent, renamed_open, renamed_listed = await reported()
 
     assert spent_after["total_hours"] == round(spent["total_hours"] + 2.25, 2)
+    assert round(team_after, 2) == round(team_before + 2.25, 2)
     assert open_after["uninvoiced_hours"] == round(open_["uninvoiced_hours"] + 2.25, 2)
     assert listed["name"] == project.name
     assert renamed_spent["project_name"] == renamed_open["project_name"] == "Renamed project"
