@@ -12,9 +12,10 @@ or a schema's exception handlers keep strawberry's own resolver.
 
 `LeanExecution` goes one step further for an attribute of a scalar or enum type (most of
 any page): it reads and coerces it without the resolve info graphql-core builds for every
-field. A field of an object type without arguments (a row's `node`, `client`, `health`…)
-is resolved and its selection executed without graphql-core's dispatch on the type per
-row (`ObjectRead`). It also asks whether a value is awaitable once per type (`awaitable`).
+field. Any other field of an object, scalar or enum type (a row's `node`, `client`,
+`health`, `utilization(from, to)`…) is resolved with its arguments coerced once per
+selection, and completed without graphql-core's dispatch on the type per row
+(`FieldCall`). It also asks whether a value is awaitable once per type (`awaitable`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from inspect import CO_ITERABLE_COROUTINE
 from operator import attrgetter
 from types import CoroutineType, GeneratorType
-from typing import Any
+from typing import Any, cast
 
 from graphql import (
     FieldNode,
@@ -44,6 +45,7 @@ from graphql import (
 )
 from graphql.execution.collect_fields import FieldDetailsList
 from graphql.execution.executor import invalid_return_type_error
+from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, gather_with_cancel
 from strawberry import Schema
 from strawberry.relay.types import GlobalID
@@ -53,7 +55,7 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import StrawberryMaybe, StrawberryOptional
 from strawberry.types.field import StrawberryField
 
-__all__ = ["LeafRead", "LeanExecution", "ObjectRead", "awaitable", "lean_resolvers"]
+__all__ = ["FieldCall", "LeafRead", "LeanExecution", "awaitable", "lean_resolvers"]
 
 Resolve = Callable[..., Any]
 
@@ -71,14 +73,18 @@ class LeafRead:
 
 
 @dataclass(frozen=True, slots=True)
-class ObjectRead:
-    """A field of an object type (not a list, not abstract) without arguments: what
-    graphql-core looks up and works out again for it on every row, once per selection."""
+class FieldCall:
+    """A field of an object type (not a list, not abstract), or of a scalar or enum type,
+    whose resolver is called: what graphql-core looks up and works out again for it on
+    every row, once per selection."""
 
     field: GraphQLField
     nodes: list[FieldNode]
     resolve: Resolve
-    object_type: GraphQLObjectType
+    object_type: GraphQLObjectType | None  # None: the field is of `leaf`
+    leaf: GraphQLLeafType | None
+    # Coerced from the selection and the request's variables, which no row changes.
+    arguments: dict[str, Any]
     # The field's resolve info but its path, which alone differs from row to row; the
     # info class is strawberry's (a named tuple), with None where it has no `path`.
     info_class: type[tuple[Any, ...]] | None
@@ -99,9 +105,10 @@ class LeanExecution(StrawberryGraphQLCoreExecutionContext):
     resolver was wrapped after `lean_resolvers` (by the access policy, say) is no longer
     a `LeafRead`, so its wrapper always runs.
 
-    An `ObjectRead` field still gets its path and resolve info (its resolver may read
+    A `FieldCall` field still gets its path and resolve info (its resolver may read
     them), and its wrappers run; what it skips is graphql-core's lookups of the field and
-    its nodes on every row and the dispatch on the return type, as a page's rows do.
+    its nodes, the coercion of its arguments on every row and the dispatch on the return
+    type, as a page's rows do.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -172,8 +179,8 @@ class LeanExecution(StrawberryGraphQLCoreExecutionContext):
                         results[response_name] = value
                         continue
                 field_path = Path(path, response_name, parent_type.name)
-                if type(read) is ObjectRead:
-                    result = self._execute_object(
+                if type(read) is FieldCall:
+                    result = self._execute_call(
                         read, parent_type, source_value, field_details_list, field_path,
                         position_context,
                     )  # fmt: skip
@@ -213,49 +220,61 @@ class LeanExecution(StrawberryGraphQLCoreExecutionContext):
         plan: _Plan = []
         for response_name, field_details_list in grouped_field_set.items():
             field = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
-            read: LeafRead | ObjectRead | None = None
+            read: LeafRead | FieldCall | None = None
             if field is not None:
-                read = getattr(field.resolve, "leaf_read", None) or self._object_read(
+                read = getattr(field.resolve, "leaf_read", None) or self._field_call(
                     field, field_details_list, parent_type
                 )
             plan.append((response_name, field_details_list, read))
         self._plans[key] = (grouped_field_set, plan)
         return plan
 
-    def _object_read(
+    def _field_call(
         self,
         field: GraphQLField,
         field_details_list: FieldDetailsList,
         parent_type: GraphQLObjectType,
-    ) -> ObjectRead | None:
+    ) -> FieldCall | None:
         kind = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
-        if not isinstance(kind, GraphQLObjectType):
+        object_type = kind if isinstance(kind, GraphQLObjectType) else None
+        leaf = kind if is_leaf_type(kind) else None
+        if object_type is None and leaf is None:
             return None
-        if field.args or any(details.node.arguments for details in field_details_list):
-            return None
+        first = field_details_list[0]
+        arguments: dict[str, Any] = {}
+        if field.args or first.node.arguments:
+            try:
+                arguments = get_argument_values(
+                    field, first.node, self.variable_values,
+                    first.fragment_variable_values, self.hide_suggestions,
+                )  # fmt: skip
+            except Exception:
+                return None  # graphql-core's way reports it, on each row as it would
         nodes = [details.node for details in field_details_list]
         resolve = field.resolve or self.field_resolver
         template = self.build_resolve_info(field, nodes, parent_type, Path(None, "", None))
         fields: tuple[str, ...] = getattr(template, "_fields", ())
         if "path" not in fields:
-            return ObjectRead(field, nodes, resolve, kind, None, (), ())
+            return FieldCall(field, nodes, resolve, object_type, leaf, arguments, None, (), ())
         at = fields.index("path")
-        return ObjectRead(
-            field, nodes, resolve, kind, type(template), template[:at], template[at + 1 :]
-        )
+        return FieldCall(
+            field, nodes, resolve, object_type, leaf, arguments,
+            type(template), template[:at], template[at + 1 :],
+        )  # fmt: skip
 
-    def _execute_object(
+    def _execute_call(
         self,
-        read: ObjectRead,
+        read: FieldCall,
         parent_type: GraphQLObjectType,
         source: Any,
         field_details_list: FieldDetailsList,
         path: Path,
         position_context: Any,
     ) -> Any:
-        """graphql-core's `execute_field` then `complete_value` for an `ObjectRead`, from
-        what the read already knows. What is not a plain object (None, an exception, an
-        awaitable) takes graphql-core's own completion, which reports it as usual."""
+        """graphql-core's `execute_field` then `complete_value` for a `FieldCall`, from
+        what the call already knows. What is not a plain object or leaf value (None, an
+        exception, an awaitable, a value the scalar turns to nothing) takes graphql-core's
+        own completion, which reports it as usual."""
         return_type: GraphQLOutputType = read.field.type
         info: GraphQLResolveInfo[Any]
         info_class = read.info_class
@@ -265,7 +284,7 @@ class LeanExecution(StrawberryGraphQLCoreExecutionContext):
         else:
             info = self.build_resolve_info(read.field, read.nodes, parent_type, path)
         try:
-            result = read.resolve(source, info)
+            result = read.resolve(source, info, **read.arguments)
             if self.is_awaitable(result):
                 return self.complete_awaitable_value(
                     return_type, field_details_list, info, path, result, position_context
@@ -274,9 +293,16 @@ class LeanExecution(StrawberryGraphQLCoreExecutionContext):
                 completed = self.complete_value(
                     return_type, field_details_list, info, path, result, position_context
                 )
+            elif read.leaf is not None:
+                completed = read.leaf.coerce_output_value(result)
+                if completed is None or completed is Undefined:  # graphql-core's error
+                    completed = self.complete_value(
+                        return_type, field_details_list, info, path, result, position_context
+                    )
             else:
+                object_type = cast(GraphQLObjectType, read.object_type)
                 completed = self._complete_object(
-                    read.object_type, field_details_list, info, path, result, position_context
+                    object_type, field_details_list, info, path, result, position_context
                 )
             if self.is_awaitable(completed):
                 return self._await_completed(completed, return_type, field_details_list, path)
@@ -387,7 +413,7 @@ def _alive(this: weakref.ref[LeanExecution]) -> LeanExecution:
     return execution
 
 
-_Plan = list[tuple[str, FieldDetailsList, LeafRead | ObjectRead | None]]
+_Plan = list[tuple[str, FieldDetailsList, LeafRead | FieldCall | None]]
 _NOT_PLAIN = object()
 
 

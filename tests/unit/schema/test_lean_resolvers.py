@@ -414,6 +414,24 @@ class Whole:
     def sized(self, size: int = 2) -> Part:
         return Part(name=self.label, size=size)
 
+    @strawberry.field
+    def weight(self, info: strawberry.Info, times: int = 1) -> int:
+        if self.label == "b" and times > 5:
+            raise RuntimeError("too heavy to weigh")
+        return len(self.label) * times + len(info.path.as_list())
+
+    @strawberry.field
+    def tag(self, info: strawberry.Info) -> str:
+        return None if self.label == "c" else f"{self.label}@{info.path.as_list()}"  # type: ignore[return-value]
+
+    @strawberry.field
+    async def grade(self, info: strawberry.Info) -> int:
+        return len(info.field_name) + len(self.label)
+
+    @strawberry.field
+    def odd(self, info: strawberry.Info) -> int:
+        return "many" if self.label == "a" else 1  # type: ignore[return-value]
+
 
 @strawberry.type
 class WholeQuery:
@@ -470,7 +488,7 @@ async def test_the_type_check_of_an_object_field_runs_on_the_short_way_too() -> 
     ]
 
 
-async def test_object_fields_without_arguments_are_resolved_without_a_field_execution(
+async def test_a_rows_object_fields_are_resolved_without_a_field_execution(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     executed = executed_fields(monkeypatch)
@@ -480,8 +498,58 @@ async def test_object_fields_without_arguments_are_resolved_without_a_field_exec
 
     assert result.data is not None
     assert result.errors is None
-    assert sorted(set(executed)) == ["Whole.sized", "WholeQuery.wholes"]
-    assert executed.count("Whole.sized") == 3  # it takes arguments: graphql-core's way, each row
+    assert executed == ["WholeQuery.wholes"]  # a list: graphql-core's way
+
+
+ARGUMENTS_AND_LEAVES = """query($times: Int!) { wholes {
+  label weight(times: $times) light: weight tag grade odd sized(size: $times) { size } } }"""
+
+
+@pytest.mark.parametrize("times", [2, 6])
+async def test_leaf_and_argument_fields_answer_and_fail_as_graphql_core_does(times: int) -> None:
+    variables = {"times": times}
+    plain = await strawberry.Schema(query=WholeQuery).execute(
+        ARGUMENTS_AND_LEAVES, variable_values=variables
+    )
+    lean = await lean_execution_schema(WholeQuery).execute(
+        ARGUMENTS_AND_LEAVES, variable_values=variables
+    )
+
+    assert plain.data is not None
+    assert lean.data == plain.data
+    assert sorted((e.message, e.path) for e in lean.errors or []) == sorted(
+        (e.message, e.path) for e in plain.errors or []
+    )
+    messages = " | ".join(sorted(e.message for e in plain.errors or []))
+    assert "Cannot return null for non-nullable field Whole.tag." in messages
+    assert "Int cannot represent non-integer value: 'many'" in messages
+    assert ("too heavy to weigh" in messages) is (times > 5)
+
+
+async def test_a_fields_arguments_are_coerced_once_per_selection_not_per_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    executed = executed_fields(monkeypatch)
+    coerced: list[str] = []
+    coerce = lean.get_argument_values
+
+    def counted(field: Any, node: Any, *rest: Any) -> Any:
+        coerced.append(node.name.value)
+        return coerce(field, node, *rest)
+
+    monkeypatch.setattr(lean, "get_argument_values", counted)
+    result = await lean_execution_schema(WholeQuery).execute(
+        ARGUMENTS_AND_LEAVES, variable_values={"times": 2}
+    )
+
+    assert result.data is not None
+    assert [row["sized"] if row else None for row in result.data["wholes"]] == [
+        None,  # its `odd` is not an Int
+        {"size": 2},
+        None,  # its `tag` is null
+    ]
+    assert sorted(coerced) == ["sized", "weight", "weight"]  # three selections, three rows
+    assert executed == ["WholeQuery.wholes"]
 
 
 async def test_rows_and_their_object_fields_are_completed_without_dispatch_on_the_type(
