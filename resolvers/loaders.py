@@ -193,6 +193,14 @@ class Loaders:
             ),
         )
 
+    def peek_aggregate_read(
+        self, system: SourceSystem, name: str, *args: Hashable
+    ) -> tuple[bool, Any]:
+        """(True, its result) when `aggregate_read(system, name, *args)` was started in
+        this request and has succeeded; (False, None) otherwise, without starting it."""
+        future = self._once.get(("aggregate", system, name, args))
+        return (False, None) if future is None else settled(future)
+
     def peek(self, system: SourceSystem, entity: str, record_id: str) -> tuple[bool, Any]:
         """(True, record or None) when `by_id(system, entity)` has already read `record_id`
         in this request, without waiting; (False, None) when it has not, or the read

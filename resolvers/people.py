@@ -23,6 +23,7 @@ from sources.records import Assignment, Record, TimeEntry, Worker
 # beyond it, one team report of the date range serves everyone, or where the report does
 # not carry approved hours (Harvest's own), one scan of the range's entries.
 PER_PERSON_READS = 8
+TEAM_HOURS = "approved_billable_hours"  # the TIME connector's team report
 TEAM_HOURS_DEPEND_ON = frozenset({"time_entry"})
 
 
@@ -97,9 +98,13 @@ def utilization_if_read(
         return False, None
     if user is None:
         return True, 0.0
-    read, hours = ctx.loaders.peek_loaded(_billable_hours_identity(start, end), user.id)
-    if not read:
-        return False, None
+    read, team = ctx.loaders.peek_aggregate_read(TIME, TEAM_HOURS, start, end)
+    if read and team is not None:
+        hours = team.get(user.id, 0.0)
+    else:
+        read, hours = ctx.loaders.peek_loaded(_billable_hours_identity(start, end), user.id)
+        if not read:
+            return False, None
     return True, derived.utilization(hours, view.worker.weekly_capacity_hours, start, end)
 
 
@@ -118,6 +123,12 @@ async def read_utilization(
         return
     people = (links.time_user_in(index, view) for view in views if view.worker is not None)
     user_ids = {user.id for user in people if user is not None}
+    if len(user_ids) > PER_PERSON_READS:
+        team = _team_hours(ctx, start, end)
+        await links.settle_all([team])
+        read, hours = settled(team)
+        if read and hours is not None:
+            return  # each row finds its hours in the report, no loader between
     loader = billable_hours(ctx, start, end)
     await links.settle_all([loader.load(user_id) for user_id in user_ids])
 
@@ -142,9 +153,7 @@ def _team_hours(ctx: RequestContext, start: date, end: date) -> asyncio.Future[A
     """The request's read of approved billable hours per TIME user in [start, end] from
     the team report (None when the report does not carry them), started now if it has
     not been."""
-    return ctx.loaders.aggregate_read(
-        TIME, "approved_billable_hours", start, end, depends_on=TEAM_HOURS_DEPEND_ON
-    )
+    return ctx.loaders.aggregate_read(TIME, TEAM_HOURS, start, end, depends_on=TEAM_HOURS_DEPEND_ON)
 
 
 def _scans(start: date, end: date) -> list[dict[str, Any]]:

@@ -405,13 +405,23 @@ async def test_a_page_of_people_read_ahead_answers_as_row_by_row(
         awaited.append("utilization")
         return await utilization(ctx, view, start, end)
 
+    hours_loader = people_resolvers.billable_hours
+
+    def counted_hours_loader(*args: Any) -> Any:
+        awaited.append("hours loader")
+        return hours_loader(*args)
+
     monkeypatch.setattr(people_resolvers, "manager", counted_manager)
     monkeypatch.setattr(people_resolvers, "utilization", counted_utilization)
+    monkeypatch.setattr(people_resolvers, "billable_hours", counted_hours_loader)
     row_by_row = await make_run(sources)(PEOPLE_ROW_BY_ROW)
     assert "utilization" in awaited  # each row read for itself
     awaited.clear()
 
     read_ahead = await make_run(sources)(PEOPLE_READ_AHEAD)
+    # From the team report, each row finds its hours without the loader.
+    assert ("hours loader" in awaited) is not (per_person_reads == 1 and report_approves)
+    awaited = [name for name in awaited if name != "hours loader"]
 
     assert read_ahead.errors is None
     assert row_by_row.errors is None
