@@ -42,6 +42,7 @@ from graphql import (
     GraphQLStreamDirective,
     Undefined,
     is_leaf_type,
+    specified_scalar_types,
 )
 from graphql.execution.collect_fields import FieldDetailsList
 from graphql.execution.executor import invalid_return_type_error
@@ -70,6 +71,9 @@ class LeafRead:
     read: Callable[[Any], Any]
     leaf: GraphQLLeafType
     nullable: bool
+    # The Python type whose instances the scalar gives back as they are, so a value of
+    # exactly that type needs no coercion (String and ID: str; Boolean: bool); or None.
+    unchanged: type | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +175,7 @@ class LeanExecution(StrawberryGraphQLCoreExecutionContext):
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
+        type_name = parent_type.name
         try:
             for response_name, field_details_list, read in plan:
                 if type(read) is LeafRead:
@@ -178,7 +183,8 @@ class LeanExecution(StrawberryGraphQLCoreExecutionContext):
                     if value is not _NOT_PLAIN:
                         results[response_name] = value
                         continue
-                field_path = Path(path, response_name, parent_type.name)
+                # Path's own constructor is a Python function; this is the tuple it makes.
+                field_path = tuple.__new__(Path, (path, response_name, type_name))
                 if type(read) is FieldCall:
                     result = self._execute_call(
                         read, parent_type, source_value, field_details_list, field_path,
@@ -415,6 +421,10 @@ def _alive(this: weakref.ref[LeanExecution]) -> LeanExecution:
 
 _Plan = list[tuple[str, FieldDetailsList, LeafRead | FieldCall | None]]
 _NOT_PLAIN = object()
+# graphql-core's own scalars that give back a value of exactly this type as it is (its
+# Int checks a range, its Float finiteness: those are coerced every time).
+SPECIFIED: dict[str, GraphQLLeafType] = dict(specified_scalar_types)
+UNCHANGED: dict[str, type] = {"String": str, "ID": str, "Boolean": bool}
 
 
 def _read(read: LeafRead, source: Any) -> Any:
@@ -424,6 +434,8 @@ def _read(read: LeafRead, source: Any) -> Any:
         value = read.read(source)
     except Exception:  # graphql-core's way reports it, located
         return _NOT_PLAIN
+    if type(value) is read.unchanged:
+        return value
     if value is None:
         return None if read.nullable else _NOT_PLAIN
     try:
@@ -567,4 +579,5 @@ def _mark_leaf_read(
     nullable = not isinstance(kind, GraphQLNonNull)
     leaf = kind.of_type if isinstance(kind, GraphQLNonNull) else kind
     if is_leaf_type(leaf):
-        resolve.leaf_read = LeafRead(read, leaf, nullable)  # type: ignore[attr-defined]
+        unchanged = UNCHANGED.get(leaf.name) if leaf is SPECIFIED.get(leaf.name) else None
+        resolve.leaf_read = LeafRead(read, leaf, nullable, unchanged)  # type: ignore[attr-defined]

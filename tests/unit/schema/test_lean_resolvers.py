@@ -340,6 +340,38 @@ async def test_a_rows_leaves_are_answered_without_a_field_execution_each(
     assert executed == ["LeafQuery.leaves"]
 
 
+async def test_a_string_read_as_exactly_a_str_is_answered_without_its_scalars_coercion(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fields = lean_execution_schema()._schema.type_map["Leaf"].fields  # type: ignore[attr-defined]
+    reads = {name: fields[name].resolve.leaf_read for name in ("name", "label", "count", "colour")}
+    coerced: list[Any] = []
+
+    def counted(read: Any) -> Any:
+        coerce = read.leaf.coerce_output_value
+
+        def coerce_counted(value: Any) -> Any:
+            coerced.append(value)
+            return coerce(value)
+
+        return coerce_counted
+
+    for read in {id(read.leaf): read for read in reads.values()}.values():  # name, label: one
+        monkeypatch.setattr(read.leaf, "coerce_output_value", counted(read))
+    leaf = Leaf(name="ada", count=2, colour=Colour.RED, nickname=None, label="a")
+    subclassed = Leaf(name=Shouted("bo"), count=2, colour=Colour.RED, nickname=None, label="b")
+
+    answers = [lean._read(read, row) for row in (leaf, subclassed) for read in reads.values()]
+
+    assert [reads[name].unchanged for name in reads] == [str, str, None, None]
+    assert answers == ["ada", "a", 2, "RED", "bo", "b", 2, "RED"]
+    assert coerced == [2, Colour.RED, "bo", 2, Colour.RED]  # a str's subclass is coerced
+
+
+class Shouted(str):
+    pass
+
+
 async def test_leaves_answer_in_the_order_and_under_the_names_asked() -> None:
     query = "{ leaves { b: label name a: count name colour } }"
 
