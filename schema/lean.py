@@ -52,7 +52,7 @@ from strawberry import Schema
 from strawberry.relay.types import GlobalID
 from strawberry.scalars import is_scalar
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
 from strawberry.types.base import StrawberryMaybe, StrawberryOptional
 from strawberry.types.field import StrawberryField
 
@@ -74,6 +74,10 @@ class LeafRead:
     # The Python type whose instances the scalar gives back as they are, so a value of
     # exactly that type needs no coercion (String and ID: str; Boolean: bool); or None.
     unchanged: type | None
+    # For a strawberry enum: its Python class, and each member's GraphQL name, as
+    # strawberry's coercion finds it (by a walk of the values, per row); or None.
+    enum: type | None
+    names: dict[Any, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -434,8 +438,13 @@ def _read(read: LeafRead, source: Any) -> Any:
         value = read.read(source)
     except Exception:  # graphql-core's way reports it, located
         return _NOT_PLAIN
-    if type(value) is read.unchanged:
+    kind = type(value)
+    if kind is read.unchanged:
         return value
+    if kind is read.enum:
+        name = read.names.get(value)
+        if name is not None:
+            return name
     if value is None:
         return None if read.nullable else _NOT_PLAIN
     try:
@@ -580,4 +589,19 @@ def _mark_leaf_read(
     leaf = kind.of_type if isinstance(kind, GraphQLNonNull) else kind
     if is_leaf_type(leaf):
         unchanged = UNCHANGED.get(leaf.name) if leaf is SPECIFIED.get(leaf.name) else None
-        resolve.leaf_read = LeafRead(read, leaf, nullable, unchanged)  # type: ignore[attr-defined]
+        enum, names = _enum_names(leaf)
+        resolve.leaf_read = LeafRead(read, leaf, nullable, unchanged, enum, names)  # type: ignore[attr-defined]
+
+
+def _enum_names(leaf: GraphQLLeafType) -> tuple[type | None, dict[Any, str]]:
+    """A strawberry enum's class and its members' names, as its coercion gives them."""
+    if not isinstance(leaf, CustomGraphQLEnumType):
+        return None, {}
+    enum: Any = leaf.wrapped_cls
+    names: dict[Any, str] = {}
+    for member in enum:
+        try:
+            names[member] = leaf.coerce_output_value(member)
+        except Exception:  # a member without a name: coerced per row, as before
+            continue
+    return enum, names
