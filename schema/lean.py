@@ -91,7 +91,9 @@ class FieldCall:
     resolve: Resolve
     object_type: GraphQLObjectType | None  # None: the field is of `leaf`
     leaf: GraphQLLeafType | None
-    # Coerced from the selection and the request's variables, which no row changes.
+    # Coerced from the selection and the request's variables, which no row changes; every
+    # row's resolver gets the same values (strawberry's own conversion copies them per
+    # call, and the lean resolvers take scalars only).
     arguments: dict[str, Any]
     # The field's resolve info but its path, which alone differs from row to row; the
     # info class is strawberry's (a named tuple), with None where it has no `path`.

@@ -53,6 +53,7 @@ from sandboxes.time.reports import (
     EntryTotals,
     KeptReports,
     KeptRow,
+    ReportRow,
     entry_totals,
     team_report,
     time_report,
@@ -365,45 +366,42 @@ class TimeSandbox(Sandbox):
     @_harvest
     async def time_report(self, request: Request) -> Response:
         """Time report by project (plus approved_hours, a sandbox extension)."""
-        date_from, date_to = _report_range(request.query_params)
-        rows = self._reports.answer(
+        return self._report(
+            request,
             "time",
-            date_from,
-            date_to,
-            lambda: time_report(self.entry_totals, self.projects, date_from, date_to),
+            lambda start, end: time_report(self.entry_totals, self.projects, start, end),
         )
-        return JSONResponse(page_body(request, "results", rows, _report_order, _result))
 
     @_harvest
     async def uninvoiced_report(self, request: Request) -> Response:
         """Uninvoiced report by project."""
-        date_from, date_to = _report_range(request.query_params)
-        rows = self._reports.answer(
+        return self._report(
+            request,
             "uninvoiced",
-            date_from,
-            date_to,
-            lambda: uninvoiced_report(
-                self.entry_totals, self.expense_totals, self.projects, date_from, date_to
+            lambda start, end: uninvoiced_report(
+                self.entry_totals, self.expense_totals, self.projects, start, end
             ),
         )
-        return JSONResponse(page_body(request, "results", rows, _report_order, _result))
 
     @_harvest
     async def team_report(self, request: Request) -> Response:
         """Time report by team member (plus approved_billable_hours, a sandbox extension)."""
-        date_from, date_to = _report_range(request.query_params)
-        rows = self._reports.answer(
+        return self._report(
+            request,
             "team",
-            date_from,
-            date_to,
-            lambda: team_report(
-                self._dated(
-                    self.time_entries, {"from": date_from.isoformat(), "to": date_to.isoformat()}
-                ),
+            lambda start, end: team_report(
+                self._dated(self.time_entries, {"from": start.isoformat(), "to": end.isoformat()}),
                 self.users,
                 self.projects,
             ),
         )
+
+    def _report(
+        self, request: Request, name: str, build: Callable[[date, date], list[ReportRow]]
+    ) -> Response:
+        """A report's page for the request's range, its whole answer kept until a row changes."""
+        date_from, date_to = _report_range(request.query_params)
+        rows = self._reports.answer(name, date_from, date_to, lambda: build(date_from, date_to))
         return JSONResponse(page_body(request, "results", rows, _report_order, _result))
 
     # --- sandbox admin -----------------------------------------------------------------
