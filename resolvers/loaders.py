@@ -187,7 +187,7 @@ class Loaders:
     ) -> asyncio.Future[Any]:
         """The request's one read of `aggregate(...)`, started now if it has not been."""
         return self.started(
-            ("aggregate", system, name, args),
+            _aggregate_read(system, name, args),
             lambda: self.upstream.aggregate(
                 system, name, *args, depends_on=depends_on, observe=self.freshness.observe
             ),
@@ -198,7 +198,7 @@ class Loaders:
     ) -> tuple[bool, Any]:
         """(True, its result) when `aggregate_read(system, name, *args)` was started in
         this request and has succeeded; (False, None) otherwise, without starting it."""
-        future = self._once.get(("aggregate", system, name, args))
+        future = self._once.get(_aggregate_read(system, name, args))
         return (False, None) if future is None else settled(future)
 
     def peek(self, system: SourceSystem, entity: str, record_id: str) -> tuple[bool, Any]:
@@ -259,6 +259,11 @@ class Loaders:
             self._loaders[identity] = loader
             self._caches[identity] = cache
         return loader
+
+
+def _aggregate_read(system: SourceSystem, name: str, args: tuple[Hashable, ...]) -> Hashable:
+    """The key of the request's one `aggregate_read(system, name, *args)`."""
+    return ("aggregate", system, name, args)
 
 
 def settled(read: asyncio.Future[Any]) -> tuple[bool, Any]:

@@ -390,7 +390,7 @@ class TimeSandbox(Sandbox):
             request,
             "team",
             lambda start, end: team_report(
-                self._dated(self.time_entries, {"from": start.isoformat(), "to": end.isoformat()}),
+                self.time_entries.select({}, None, _spent_within(start, end)),
                 self.users,
                 self.projects,
             ),
@@ -456,13 +456,7 @@ class TimeSandbox(Sandbox):
         if approval is not None:
             equal["approval"] = approval
         client_id = params.get("client_id")
-        within = None
-        if date_from is not None or date_to is not None:
-            # newest first: the range runs from `to` (inclusive) down to `from` (inclusive)
-            within = (
-                () if date_to is None else (-date_to.toordinal(),),
-                _AFTER_ALL if date_from is None else (1 - date_from.toordinal(),),
-            )
+        within = _spent_within(date_from, date_to)
         updated_since = optional_datetime(params, "updated_since")
         rows = table.select(equal, updated_since, within)  # newest first
         if client_id is None:
@@ -474,6 +468,18 @@ class TimeSandbox(Sandbox):
 
     def _not_found(self, what: str) -> Response:
         return self.error_response(404, f"no such {what}", "NOT_FOUND")
+
+
+def _spent_within(date_from: date | None, date_to: date | None) -> tuple[SortKey, SortKey] | None:
+    """The order keys (newest first) of rows spent in [date_from, date_to], either end
+    open when None; None when both are."""
+    if date_from is None and date_to is None:
+        return None
+    # newest first: the range runs from `to` (inclusive) down to `from` (inclusive)
+    return (
+        () if date_to is None else (-date_to.toordinal(),),
+        _AFTER_ALL if date_from is None else (1 - date_from.toordinal(),),
+    )
 
 
 def _report_range(params: Mapping[str, str]) -> tuple[date, date]:

@@ -230,7 +230,7 @@ class TimeConnector(Connector):
         from the time and uninvoiced reports (two requests per 2,000 projects). Projects
         with neither time nor uninvoiced expenses in the range are absent; a project whose
         report row is malformed raises SourceDataError when it is looked up."""
-        params = {"from": date_from.strftime("%Y%m%d"), "to": date_to.strftime("%Y%m%d")}
+        params = _report_range(date_from, date_to)
         time_rows, open_rows = await _gather(
             self._report(f"{API_PREFIX}/reports/time/projects", params),
             self._report(f"{API_PREFIX}/reports/uninvoiced", params),
@@ -246,7 +246,7 @@ class TimeConnector(Connector):
         entries."""
         if not self._team_report_approves:
             return None
-        params = {"from": date_from.strftime("%Y%m%d"), "to": date_to.strftime("%Y%m%d")}
+        params = _report_range(date_from, date_to)
         rows = await self._report(f"{API_PREFIX}/reports/time/team", params, decode_team_page)
         hours = approved_billable_hours(rows)
         if hours is None:
@@ -436,6 +436,11 @@ async def _gather(*calls: Coroutine[Any, Any, T]) -> list[T]:
 def _raw_page(entity: str) -> Callable[[bytes], Any]:
     """The decoder of a page of `entity`, its objects kept raw (`sources.time.listed`)."""
     return partial(decode_page, entity)
+
+
+def _report_range(date_from: dt.date, date_to: dt.date) -> dict[str, str]:
+    """A report's range, in the reports API's YYYYMMDD."""
+    return {"from": date_from.strftime("%Y%m%d"), "to": date_to.strftime("%Y%m%d")}
 
 
 def _items(body: Mapping[str, Any], key: str) -> list[Any]:
